@@ -1,0 +1,111 @@
+//! `lambda-sim invoke`: run a handler in one sandbox and print what Lambda would log.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bytes::Bytes;
+
+use super::{CliError, EngineArgs};
+use crate::invoke::LocalFunction;
+use crate::limits::{MEMORY_MB_DEFAULT, SYNC_PAYLOAD_MAX_BYTES, TIMEOUT_S_DEFAULT, check_memory_mb, check_timeout_s};
+use crate::sandbox::{ClockMode, FunctionCode, InitializationType, Outcome, SandboxConfig};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct InvokeArgs {
+    /// The handler: a guest crate directory (e.g. functions/hello, built on demand) or a .wasm/.wat file.
+    code: PathBuf,
+    /// The event: inline JSON, or @FILE to read it from a file.
+    #[arg(long, default_value = "{}")]
+    payload: String,
+    /// Memory size in MB (128–10240): caps linear memory and sets the CPU share.
+    #[arg(long, default_value_t = MEMORY_MB_DEFAULT)]
+    memory: u64,
+    /// Timeout in seconds (1–900).
+    #[arg(long, default_value_t = TIMEOUT_S_DEFAULT)]
+    timeout: f64,
+    /// How many times to invoke (the first is cold, the rest warm).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    repeat: u64,
+    /// Virtual time (durations from fuel; deterministic) or real time (measured; waits really sleep).
+    #[arg(long, value_enum, default_value_t = Mode::Virtual)]
+    mode: Mode,
+    /// Seed for request ids and the guest's randomness.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Virtual,
+    Realtime,
+}
+
+fn read_payload(arg: &str) -> Result<Bytes, CliError> {
+    let (bytes, origin) = match arg.strip_prefix('@') {
+        Some(path) => (
+            std::fs::read(path).map_err(|e| CliError::usage(format!("--payload @{path}: {e}")))?,
+            format!("--payload @{path}"),
+        ),
+        None => (arg.as_bytes().to_vec(), "--payload".to_string()),
+    };
+    if bytes.len() > SYNC_PAYLOAD_MAX_BYTES {
+        return Err(CliError::usage(format!(
+            "{origin}: {} bytes is larger than Lambda's {SYNC_PAYLOAD_MAX_BYTES}-byte limit for synchronous invocations",
+            bytes.len()
+        )));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(CliError::usage(format!(
+            "{origin}: not valid JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        )));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
+    let memory_mb = check_memory_mb(args.memory).map_err(|e| CliError::usage(format!("--memory: {e}")))?;
+    let timeout_ns = check_timeout_s(args.timeout).map_err(|e| CliError::usage(format!("--timeout: {e}")))?;
+    let ps_per_fuel = args.engine.ps_per_fuel()?;
+    let event = read_payload(&args.payload)?;
+    let wasm = crate::guest::resolve(&args.code).map_err(|e| CliError::usage(e.to_string()))?;
+    let engine = args.engine.engine(4)?;
+    let code = FunctionCode::load_file(&engine, &args.engine.cache(), &wasm)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let clock = match args.mode {
+        Mode::Virtual => ClockMode::Virtual,
+        Mode::Realtime => {
+            engine.ensure_epoch_ticker();
+            ClockMode::Real
+        }
+    };
+    let function_name = args
+        .code
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "function".into());
+    let config = SandboxConfig {
+        function_name,
+        memory_mb,
+        ps_per_fuel,
+        seed: args.seed,
+        clock,
+        initialization_type: InitializationType::OnDemand,
+    };
+    let mut function = LocalFunction::new(code, config, timeout_ns);
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    for _ in 0..args.repeat {
+        let record = function.invoke(event.clone()).map_err(|e| CliError::usage(e.to_string()))?;
+        failed |= record.report.outcome != Outcome::Success;
+        let mut out = stdout.lock();
+        let _ = out.write_all(record.log_lines(memory_mb).as_bytes());
+        let _ = out.write_all(&record.report.body());
+        let _ = out.write_all(b"\n");
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,109 @@
+//! The `lambda-sim` command line: argument parsing and exit codes. Each subcommand lives in its own module.
+//!
+//! Exit codes: 0 success, 1 a function error (the simulated function failed), 2 a usage, configuration or load
+//! error (the user's input is wrong; the message names what and why).
+
+mod calibrate;
+mod invoke;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::cpu::DEFAULT_PS_PER_FUEL;
+use crate::sandbox::{CodeCache, EngineOptions, SandboxEngine};
+
+#[derive(Parser)]
+#[command(name = "lambda-sim", version, about = "A local AWS Lambda execution simulator for WebAssembly handlers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Invoke a handler in one sandbox: the first invocation is cold, the rest warm. Prints Lambda's log lines.
+    Invoke(invoke::InvokeArgs),
+    /// Measure this machine's cost of one unit of fuel (for virtual CPU time).
+    Calibrate(calibrate::CalibrateArgs),
+}
+
+/// Options every command that runs handlers shares.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct EngineArgs {
+    /// Virtual CPU cost of one unit of WebAssembly fuel at one full vCPU, in nanoseconds (see `calibrate`).
+    #[arg(long, value_name = "NS", default_value_t = DEFAULT_PS_PER_FUEL as f64 / 1000.0)]
+    ns_per_fuel: f64,
+    /// Directory for precompiled modules [default: $LAMBDA_SIM_CACHE_DIR or ~/.cache/lambda-sim].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    pub(crate) fn ps_per_fuel(&self) -> Result<u64, CliError> {
+        if self.ns_per_fuel.is_finite() && self.ns_per_fuel > 0.0 && self.ns_per_fuel <= 1000.0 {
+            Ok(((self.ns_per_fuel * 1000.0).round() as u64).max(1))
+        } else {
+            Err(CliError::usage(format!(
+                "--ns-per-fuel {} is outside the allowed range (0, 1000] ns",
+                self.ns_per_fuel
+            )))
+        }
+    }
+
+    pub(crate) fn cache(&self) -> CodeCache {
+        match &self.cache_dir {
+            Some(dir) => CodeCache::on_disk(dir),
+            None => CodeCache::default_location(),
+        }
+    }
+
+    pub(crate) fn engine(&self, max_sandboxes: u32) -> Result<SandboxEngine, CliError> {
+        SandboxEngine::new(EngineOptions { max_sandboxes }).map_err(|e| CliError::internal(e.to_string()))
+    }
+}
+
+/// A failed command: its message and exit code.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        CliError {
+            code: 3,
+            message: message.into(),
+        }
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Invoke(args) => invoke::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The CPU model: how much virtual time a handler's work takes.
+//!
+//! Lambda gives a function CPU in proportion to its memory size: one full vCPU at 1,769 MB. A WebAssembly handler is
+//! single-threaded, so more than one vCPU does not make it faster. lambda-sim counts the WebAssembly *fuel* a call
+//! consumes (about one unit per instruction, the same on every run for the same input) and converts it to
+//! nanoseconds with integer arithmetic, so virtual time is exactly reproducible on any machine.
+
+/// Memory size (MB) at which Lambda allocates one full vCPU.
+pub const FULL_VCPU_MEMORY_MB: u64 = 1769;
+
+/// Default cost of one unit of fuel at one full vCPU, in picoseconds. Measured with `lambda-sim calibrate` on the
+/// reference machine (2-vCPU x86_64 cloud VM, wasmtime 48 Cranelift); rerun calibrate to fit your machine.
+pub const DEFAULT_PS_PER_FUEL: u64 = 400;
+
+/// Converts fuel to virtual CPU nanoseconds for one function configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuModel {
+    /// Picoseconds per unit of fuel at a full vCPU.
+    pub ps_per_fuel: u64,
+    /// The function's memory size in MB; below 1,769 MB the CPU share is proportionally smaller.
+    pub memory_mb: u64,
+}
+
+impl CpuModel {
+    pub fn new(ps_per_fuel: u64, memory_mb: u64) -> Self {
+        CpuModel {
+            ps_per_fuel: ps_per_fuel.max(1),
+            memory_mb: memory_mb.max(1),
+        }
+    }
+
+    /// The share of one vCPU this memory size gets, min(1, memory / 1769), in the range (0, 1].
+    pub fn cpu_share(&self) -> f64 {
+        self.effective_memory() as f64 / FULL_VCPU_MEMORY_MB as f64
+    }
+
+    fn effective_memory(&self) -> u64 {
+        self.memory_mb.min(FULL_VCPU_MEMORY_MB)
+    }
+
+    /// Virtual nanoseconds that `fuel` units take at this memory size (rounded down).
+    pub fn fuel_to_ns(&self, fuel: u64) -> u64 {
+        let num = fuel as u128 * self.ps_per_fuel as u128 * FULL_VCPU_MEMORY_MB as u128;
+        let den = 1000u128 * self.effective_memory() as u128;
+        u64::try_from(num / den).unwrap_or(u64::MAX)
+    }
+
+    /// The most fuel that fits in `ns` virtual nanoseconds (rounded up, so that running out of fuel means the
+    /// budget was really exceeded).
+    pub fn ns_to_fuel(&self, ns: u64) -> u64 {
+        let num = ns as u128 * 1000 * self.effective_memory() as u128;
+        let den = self.ps_per_fuel as u128 * FULL_VCPU_MEMORY_MB as u128;
+        u64::try_from(num.div_ceil(den)).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_vcpu_at_1769_mb_and_above() {
+        let a = CpuModel::new(500, 1769);
+        let b = CpuModel::new(500, 10240);
+        assert_eq!(a.fuel_to_ns(1_000_000), 500_000);
+        assert_eq!(b.fuel_to_ns(1_000_000), 500_000);
+        assert_eq!(a.cpu_share(), 1.0);
+    }
+
+    #[test]
+    fn small_memory_stretches_cpu_time() {
+        let m = CpuModel::new(500, 128);
+        // 128 MB gets 128/1769 of a vCPU: the same work takes 1769/128 times as long.
+        assert_eq!(m.fuel_to_ns(128_000), 128_000 * 500 * 1769 / 128 / 1000);
+    }
+
+    #[test]
+    fn ns_to_fuel_round_trips_within_one_unit() {
+        let m = CpuModel::new(377, 512);
+        for ns in [0u64, 1, 999, 3_000_000_000, 900_000_000_000] {
+            let fuel = m.ns_to_fuel(ns);
+            assert!(m.fuel_to_ns(fuel) >= ns);
+            if fuel > 0 {
+                assert!(m.fuel_to_ns(fuel - 1) < ns);
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! One function, one sandbox at a time: what `lambda-sim invoke` runs.
+//!
+//! The first invocation is a cold start (create + init), later ones are warm until a crash, timeout or
+//! out-of-memory error destroys the sandbox. A failed init is reported with an INIT_REPORT line and retried inside
+//! the invocation on a fresh sandbox (a suppressed init), as Lambda does.
+
+use bytes::Bytes;
+use rand::{RngExt, SeedableRng};
+
+use crate::logfmt::{self, ColdPart};
+use crate::sandbox::{
+    CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError,
+};
+
+/// What happened to one invocation.
+#[derive(Debug, Clone)]
+pub struct InvocationRecord {
+    pub request_id: crate::sandbox::RequestId,
+    /// The successful on-demand init that made this a cold start.
+    pub init: Option<CallReport>,
+    /// A failed init just before this invocation (its INIT_REPORT), after which init ran again inside it.
+    pub failed_init: Option<CallReport>,
+    pub report: CallReport,
+}
+
+impl InvocationRecord {
+    /// Cold when a sandbox was created for it.
+    pub fn is_cold(&self) -> bool {
+        self.init.is_some() || self.failed_init.is_some() || self.report.suppressed_init_ns.is_some()
+    }
+
+    /// The lines Lambda would log: init output, INIT_REPORT, START, the invocation's output, END, REPORT.
+    pub fn log_lines(&self, memory_mb: u64) -> String {
+        let mut out = String::new();
+        for init in [&self.failed_init, &self.init].into_iter().flatten() {
+            out.push_str(&String::from_utf8_lossy(&init.log));
+        }
+        if let Some(failed) = &self.failed_init {
+            out.push_str(&logfmt::init_report_line(failed));
+            out.push('\n');
+        }
+        out.push_str(&logfmt::start_line(self.request_id));
+        out.push('\n');
+        let log = String::from_utf8_lossy(&self.report.log);
+        out.push_str(&log);
+        if !log.is_empty() && !log.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&logfmt::end_line(self.request_id));
+        out.push('\n');
+        let cold = match &self.init {
+            Some(init) => ColdPart::Init(init.duration_ns),
+            None => ColdPart::None,
+        };
+        out.push_str(&logfmt::report_line(self.request_id, &self.report, memory_mb, cold));
+        out.push('\n');
+        out
+    }
+}
+
+/// A function with at most one sandbox, invoked one request at a time.
+pub struct LocalFunction {
+    code: FunctionCode,
+    config: SandboxConfig,
+    timeout_ns: u64,
+    sandbox: Option<Sandbox>,
+    rng: rand::rngs::StdRng,
+    /// Virtual time: the sum of all calls so far.
+    now_ns: u64,
+    sandboxes_created: u64,
+}
+
+impl LocalFunction {
+    pub fn new(code: FunctionCode, config: SandboxConfig, timeout_ns: u64) -> Self {
+        let rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+        LocalFunction {
+            code,
+            config,
+            timeout_ns,
+            sandbox: None,
+            rng,
+            now_ns: 0,
+            sandboxes_created: 0,
+        }
+    }
+
+    pub fn sandboxes_created(&self) -> u64 {
+        self.sandboxes_created
+    }
+
+    fn new_sandbox(&mut self) -> Result<Sandbox, SandboxError> {
+        let mut config = self.config.clone();
+        // Each sandbox gets its own random stream, derived from the run's seed.
+        config.seed = self.config.seed.wrapping_add(self.sandboxes_created.wrapping_mul(0x9E37_79B9));
+        self.sandboxes_created += 1;
+        Sandbox::create(&self.code, &config)
+    }
+
+    /// Invokes the function once.
+    pub fn invoke(&mut self, event: Bytes) -> Result<InvocationRecord, SandboxError> {
+        let request_id = crate::sandbox::RequestId::from_random(self.rng.random());
+        let mut init = None;
+        let mut failed_init = None;
+        let mut sandbox = match self.sandbox.take() {
+            Some(s) if !s.is_destroyed() => s,
+            _ => {
+                let mut fresh = self.new_sandbox()?;
+                let report = fresh.init(CallLimits::init(self.now_ns))?;
+                self.now_ns += report.duration_ns;
+                if fresh.is_initialized() {
+                    init = Some(report);
+                    fresh
+                } else {
+                    // Lambda retries init inside the invocation, on a reset environment.
+                    failed_init = Some(report);
+                    self.new_sandbox()?
+                }
+            }
+        };
+        let limits = CallLimits {
+            timeout_ns: self.timeout_ns,
+            start_ns: self.now_ns,
+        };
+        let report = sandbox.invoke(&Invocation { request_id, event }, limits)?;
+        self.now_ns += report.duration_ns;
+        if !sandbox.is_destroyed() {
+            self.sandbox = Some(sandbox);
+        }
+        Ok(InvocationRecord {
+            request_id,
+            init,
+            failed_init,
+            report,
+        })
+    }
+}

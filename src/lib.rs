@@ -1,0 +1,11 @@
+//! lambda-sim: a local AWS-Lambda-like execution simulator.
+//!
+//! Handler modules (WebAssembly, ABI in `docs/abi.md`) run in pooled wasmtime [`sandbox`]es under Lambda's rules.
+
+pub mod cpu;
+pub mod limits;
+pub mod sandbox;
+pub mod cli;
+pub mod guest;
+pub mod invoke;
+pub mod logfmt;

@@ -1,0 +1,51 @@
+//! Lambda's fixed limits, in one place (values and sources: ../shared/lambda-reference.md §3–§4).
+
+/// Function memory size range, MB (1 MB steps).
+pub const MEMORY_MB_MIN: u64 = 128;
+pub const MEMORY_MB_MAX: u64 = 10_240;
+/// Default memory size, MB.
+pub const MEMORY_MB_DEFAULT: u64 = 128;
+
+/// Function timeout range, seconds.
+pub const TIMEOUT_S_MIN: f64 = 1.0;
+pub const TIMEOUT_S_MAX: f64 = 900.0;
+/// Default timeout, seconds.
+pub const TIMEOUT_S_DEFAULT: f64 = 3.0;
+
+/// On-demand Init phase limit.
+pub const INIT_LIMIT_NS: u64 = 10 * NS_PER_S;
+
+/// Synchronous request and response payload limit: 6 MB as Lambda counts it.
+pub const SYNC_PAYLOAD_MAX_BYTES: usize = 6_291_456;
+/// Largest response a function may return; Lambda's error names 6,291,556 bytes.
+pub const RESPONSE_MAX_BYTES: usize = 6_291_556;
+/// Asynchronous (`Event`) payload limit: 1 MB since 2025-10.
+pub const ASYNC_PAYLOAD_MAX_BYTES: usize = 1_048_576;
+
+/// A 32-bit linear memory cannot exceed 4 GiB, whatever the memory size.
+pub const WASM32_MEMORY_MAX_BYTES: u64 = 4 << 30;
+
+pub const NS_PER_MS: u64 = 1_000_000;
+pub const NS_PER_S: u64 = 1_000_000_000;
+
+/// Checks a memory size, returning the allowed range on error.
+pub fn check_memory_mb(mb: u64) -> Result<u64, String> {
+    if (MEMORY_MB_MIN..=MEMORY_MB_MAX).contains(&mb) {
+        Ok(mb)
+    } else {
+        Err(format!(
+            "memory size {mb} MB is outside Lambda's range {MEMORY_MB_MIN}–{MEMORY_MB_MAX} MB"
+        ))
+    }
+}
+
+/// Checks a timeout in seconds and converts it to nanoseconds.
+pub fn check_timeout_s(s: f64) -> Result<u64, String> {
+    if (TIMEOUT_S_MIN..=TIMEOUT_S_MAX).contains(&s) {
+        Ok((s * NS_PER_S as f64).round() as u64)
+    } else {
+        Err(format!(
+            "timeout {s} s is outside Lambda's range {TIMEOUT_S_MIN}–{TIMEOUT_S_MAX} s"
+        ))
+    }
+}

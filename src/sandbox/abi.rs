@@ -1,0 +1,288 @@
+//! The host side of handler ABI v1 (docs/abi.md): a sandbox's store data and the `lambda` imports.
+//!
+//! Every import validates the guest's pointers and lengths against its linear memory; misuse becomes a trap that
+//! names the import (a crash of that invocation), never a host panic.
+
+use std::time::{Duration, Instant};
+
+use wasmtime::{Caller, Linker, Memory, ResourceLimiter, ValType};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+use super::RequestId;
+use crate::cpu::CpuModel;
+use crate::limits::RESPONSE_MAX_BYTES;
+
+/// Longest `errorType` and `errorMessage` kept from the guest.
+const ERROR_TYPE_MAX: usize = 1 << 10;
+const ERROR_MESSAGE_MAX: usize = 256 << 10;
+
+/// Every `lambda` import: name, parameter types, result types.
+pub(crate) const LAMBDA_IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
+    ("event_len", &[], &[ValType::I32]),
+    ("event_read", &[ValType::I32, ValType::I32], &[ValType::I32]),
+    ("response_write", &[ValType::I32, ValType::I32], &[ValType::I32]),
+    ("error", &[ValType::I32, ValType::I32, ValType::I32, ValType::I32], &[]),
+    ("request_id", &[ValType::I32, ValType::I32], &[ValType::I32]),
+    ("remaining_time_ms", &[], &[ValType::I64]),
+    ("wait_us", &[ValType::I64], &[ValType::I32]),
+];
+
+/// What a sandbox's store holds.
+pub struct HostState {
+    pub(crate) wasi: WasiP1Ctx,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) call: CallState,
+}
+
+/// Caps linear memory at the function's memory size and remembers the peak ("Max Memory Used").
+pub(crate) struct MemoryLimiter {
+    pub cap_bytes: usize,
+    pub peak_bytes: usize,
+    /// Set when a growth past the cap was refused during the current call.
+    pub refused: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.cap_bytes {
+            self.refused = true;
+            return Ok(false);
+        }
+        self.peak_bytes = self.peak_bytes.max(desired);
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        // A growth we allowed still failed (the pool's own limit): the guest is out of memory all the same.
+        self.refused = true;
+        Ok(())
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// How the current call's clock runs.
+#[derive(Clone, Copy)]
+pub(crate) enum CallClock {
+    /// Virtual time: the deadline is a fuel budget. `fuel_granted` is all fuel handed to the guest so far this call.
+    Virtual { cpu: CpuModel, fuel_granted: u64 },
+    /// Real time: the deadline is enforced by epochs; waits really sleep.
+    Real { started: Instant, deadline: Instant },
+}
+
+/// Per-call state the imports read and write.
+pub(crate) struct CallState {
+    pub event: bytes::Bytes,
+    pub response: Vec<u8>,
+    pub response_too_large: Option<usize>,
+    pub error: Option<(String, String)>,
+    pub request_id: Option<RequestId>,
+    pub budget_ns: u64,
+    pub wait_ns: u64,
+    pub clock: CallClock,
+    /// Virtual time (ns since scenario start) shown to WASI clocks.
+    pub virtual_now: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pub timed_out: bool,
+    pub misuse: Option<String>,
+}
+
+impl CallState {
+    pub(crate) fn new(virtual_now: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        CallState {
+            event: bytes::Bytes::new(),
+            response: Vec::new(),
+            response_too_large: None,
+            error: None,
+            request_id: None,
+            budget_ns: 0,
+            wait_ns: 0,
+            clock: CallClock::Real {
+                started: Instant::now(),
+                deadline: Instant::now(),
+            },
+            virtual_now,
+            timed_out: false,
+            misuse: None,
+        }
+    }
+}
+
+/// Virtual CPU nanoseconds used so far in this call.
+pub(crate) fn cpu_ns_so_far(call: &CallState, fuel_left: u64) -> u64 {
+    match call.clock {
+        CallClock::Virtual { cpu, fuel_granted } => cpu.fuel_to_ns(fuel_granted.saturating_sub(fuel_left)),
+        CallClock::Real { started, .. } => {
+            (started.elapsed().as_nanos() as u64).saturating_sub(call.wait_ns)
+        }
+    }
+}
+
+fn remaining_ns(caller: &Caller<'_, HostState>) -> u64 {
+    let call = &caller.data().call;
+    match call.clock {
+        CallClock::Virtual { .. } => {
+            let fuel_left = caller.get_fuel().unwrap_or(0);
+            call.budget_ns
+                .saturating_sub(call.wait_ns)
+                .saturating_sub(cpu_ns_so_far(call, fuel_left))
+        }
+        CallClock::Real { deadline, .. } => deadline.saturating_duration_since(Instant::now()).as_nanos() as u64,
+    }
+}
+
+fn misuse(caller: &mut Caller<'_, HostState>, message: String) -> wasmtime::Error {
+    caller.data_mut().call.misuse = Some(message.clone());
+    wasmtime::Error::msg(message)
+}
+
+/// Checks that `[ptr, ptr+len)` lies inside linear memory and returns it as a host range.
+fn guest_range(
+    caller: &mut Caller<'_, HostState>,
+    import: &str,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<std::ops::Range<usize>> {
+    let (ptr, len) = (ptr as u32 as usize, len as u32 as usize);
+    if len == 0 {
+        return Ok(0..0);
+    }
+    let size = match caller.data().memory {
+        Some(memory) => memory.data_size(&*caller),
+        None => 0,
+    };
+    match ptr.checked_add(len) {
+        Some(end) if end <= size => Ok(ptr..end),
+        _ => Err(misuse(
+            caller,
+            format!("lambda.{import}: range at pointer {ptr:#x} with length {len} is outside linear memory ({size} bytes)"),
+        )),
+    }
+}
+
+fn memory_bytes<'a>(caller: &'a mut Caller<'_, HostState>) -> (&'a mut [u8], &'a mut HostState) {
+    match caller.data().memory {
+        Some(memory) => memory.data_and_store_mut(caller),
+        None => (&mut [], caller.data_mut()),
+    }
+}
+
+fn lossy(bytes: &[u8], max: usize) -> String {
+    let mut s = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned();
+    if bytes.len() > max {
+        s.push('…');
+    }
+    s
+}
+
+/// Adds the `lambda` imports to a linker.
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap("lambda", "event_len", |caller: Caller<'_, HostState>| -> i32 {
+        caller.data().call.event.len() as i32
+    })?;
+
+    linker.func_wrap(
+        "lambda",
+        "event_read",
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+            let n = (len as u32 as usize).min(caller.data().call.event.len());
+            let range = guest_range(&mut caller, "event_read", ptr, n as i32)?;
+            let (mem, state) = memory_bytes(&mut caller);
+            mem[range].copy_from_slice(&state.call.event[..n]);
+            Ok(n as i32)
+        },
+    )?;
+
+    linker.func_wrap(
+        "lambda",
+        "response_write",
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+            let range = guest_range(&mut caller, "response_write", ptr, len)?;
+            let (mem, state) = memory_bytes(&mut caller);
+            let call = &mut state.call;
+            let total = call.response.len() + range.len() + call.response_too_large.unwrap_or(0);
+            if total > RESPONSE_MAX_BYTES || call.response_too_large.is_some() {
+                // Stop buffering: remember only how big the response would have been.
+                let buffered = std::mem::take(&mut call.response).len();
+                call.response_too_large = Some(call.response_too_large.unwrap_or(0) + buffered + range.len());
+                return Ok(-1);
+            }
+            call.response.extend_from_slice(&mem[range]);
+            Ok(0)
+        },
+    )?;
+
+    linker.func_wrap(
+        "lambda",
+        "error",
+        |mut caller: Caller<'_, HostState>, tp: i32, tl: i32, mp: i32, ml: i32| -> wasmtime::Result<()> {
+            let t = guest_range(&mut caller, "error", tp, tl)?;
+            let m = guest_range(&mut caller, "error", mp, ml)?;
+            let (mem, state) = memory_bytes(&mut caller);
+            let error_type = lossy(&mem[t], ERROR_TYPE_MAX);
+            let message = lossy(&mem[m], ERROR_MESSAGE_MAX);
+            state.call.error = Some((error_type, message));
+            Ok(())
+        },
+    )?;
+
+    linker.func_wrap(
+        "lambda",
+        "request_id",
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+            let Some(id) = caller.data().call.request_id else {
+                return Ok(0);
+            };
+            let text = id.to_string();
+            let n = (len as u32 as usize).min(text.len());
+            let range = guest_range(&mut caller, "request_id", ptr, n as i32)?;
+            let (mem, _) = memory_bytes(&mut caller);
+            mem[range].copy_from_slice(&text.as_bytes()[..n]);
+            Ok(text.len() as i32)
+        },
+    )?;
+
+    linker.func_wrap("lambda", "remaining_time_ms", |caller: Caller<'_, HostState>| -> i64 {
+        (remaining_ns(&caller) / 1_000_000) as i64
+    })?;
+
+    linker.func_wrap(
+        "lambda",
+        "wait_us",
+        |mut caller: Caller<'_, HostState>, micros: i64| -> wasmtime::Result<i32> {
+            if micros < 0 {
+                return Err(misuse(&mut caller, format!("lambda.wait_us: negative wait {micros} µs")));
+            }
+            let wait = (micros as u64).saturating_mul(1000);
+            let remaining = remaining_ns(&caller);
+            let clock = caller.data().call.clock;
+            if let CallClock::Real { .. } = clock {
+                let sleep = wait.min(remaining);
+                std::thread::sleep(Duration::from_nanos(sleep));
+            }
+            let call = &mut caller.data_mut().call;
+            if wait > remaining {
+                call.wait_ns += remaining;
+                call.timed_out = true;
+                return Err(wasmtime::Error::msg("task timed out during a simulated wait"));
+            }
+            call.wait_ns += wait;
+            call.virtual_now.fetch_add(wait, std::sync::atomic::Ordering::Relaxed);
+            if let CallClock::Virtual { cpu, fuel_granted } = clock {
+                // Waiting used up budget without using fuel: shrink the fuel left to what the deadline allows.
+                let fuel_left = caller.get_fuel().unwrap_or(0);
+                let used = fuel_granted.saturating_sub(fuel_left);
+                let new_left = cpu.ns_to_fuel(remaining - wait);
+                caller.set_fuel(new_left)?;
+                caller.data_mut().call.clock = CallClock::Virtual {
+                    cpu,
+                    fuel_granted: used + new_left,
+                };
+            }
+            Ok(0)
+        },
+    )?;
+    Ok(())
+}

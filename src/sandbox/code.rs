@@ -1,0 +1,329 @@
+//! Loading a handler module: ABI version check, import/export validation, and the code cache.
+//!
+//! Compiling with Cranelift costs tens of milliseconds to seconds; a cold start on Lambda does not recompile the
+//! runtime each time, so neither does lambda-sim. Modules are compiled once per content hash and engine settings,
+//! kept in memory, and written as precompiled `.cwasm` files to a cache directory so later runs only load them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType};
+
+use super::abi::{HostState, LAMBDA_IMPORTS};
+use super::{SandboxEngine, SandboxError};
+
+/// The custom section that carries the ABI version.
+pub const ABI_SECTION: &str = "lambda-sim-abi";
+/// ABI versions this host runs.
+pub const SUPPORTED_ABI_VERSIONS: &[u32] = &[1];
+
+/// Where a module's compiled code came from, and what it cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Compiled now with Cranelift.
+    Compiled,
+    /// Loaded from a `.cwasm` file in the cache directory.
+    DiskCache,
+    /// Already loaded in this process.
+    MemoryCache,
+}
+
+/// Facts about a loaded module.
+#[derive(Debug, Clone)]
+pub struct CodeInfo {
+    /// A display name: the file path or the name given.
+    pub name: String,
+    /// SHA-256 of the module's binary.
+    pub sha256: [u8; 32],
+    /// Size of the module's binary: what a cold start "downloads".
+    pub wasm_bytes: u64,
+    pub abi_version: u32,
+    pub source: CodeSource,
+    /// Time spent compiling or loading the code.
+    pub load_time: Duration,
+}
+
+/// Pre-resolved export handles: looking an export up by name per call is slow, by handle is not.
+#[derive(Clone)]
+pub(crate) struct Exports {
+    pub memory: ModuleExport,
+    pub handle: ModuleExport,
+    pub init: Option<ModuleExport>,
+    pub initialize: Option<ModuleExport>,
+}
+
+/// A validated, compiled handler module, ready to instantiate sandboxes from. Cheap to clone.
+#[derive(Clone)]
+pub struct FunctionCode {
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) exports: Exports,
+    info: Arc<CodeInfo>,
+}
+
+impl FunctionCode {
+    pub fn info(&self) -> &CodeInfo {
+        &self.info
+    }
+
+    /// Loads a `.wasm` (or `.wat`) file.
+    pub fn load_file(engine: &SandboxEngine, cache: &CodeCache, path: &Path) -> Result<Self, SandboxError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| SandboxError::Io {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::from_bytes(engine, cache, &name, &bytes)
+    }
+
+    /// Validates and compiles (or loads from the cache) a module given as WebAssembly binary or WAT text.
+    pub fn from_bytes(
+        engine: &SandboxEngine,
+        cache: &CodeCache,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Self, SandboxError> {
+        let load_err = |reason: String| SandboxError::Load {
+            module: name.to_string(),
+            reason,
+        };
+        let binary = if bytes.starts_with(b"\0asm") {
+            std::borrow::Cow::Borrowed(bytes)
+        } else {
+            wat::parse_bytes(bytes)
+                .map_err(|e| load_err(format!("not a WebAssembly binary, and not valid WAT text: {e}")))?
+        };
+        let abi_version = abi_version(&binary).map_err(load_err)?;
+        let sha256: [u8; 32] = Sha256::digest(&binary).into();
+        let started = Instant::now();
+        let (module, source) = cache.get_or_compile(engine, &sha256, &binary).map_err(load_err)?;
+        let load_time = started.elapsed();
+        check_imports(&module).map_err(load_err)?;
+        let exports = resolve_exports(&module).map_err(load_err)?;
+        let pre = engine
+            .linker()
+            .instantiate_pre(&module)
+            .map_err(|e| load_err(format!("cannot link the module's imports: {e:#}")))?;
+        Ok(FunctionCode {
+            pre,
+            exports,
+            info: Arc::new(CodeInfo {
+                name: name.to_string(),
+                sha256,
+                wasm_bytes: binary.len() as u64,
+                abi_version,
+                source,
+                load_time,
+            }),
+        })
+    }
+}
+
+/// Reads the ABI version from the `lambda-sim-abi` custom section.
+fn abi_version(binary: &[u8]) -> Result<u32, String> {
+    use wasmparser::{Encoding, Parser, Payload};
+    let mut found: Option<u32> = None;
+    for payload in Parser::new(0).parse_all(binary) {
+        match payload.map_err(|e| format!("not a valid WebAssembly module: {e}"))? {
+            Payload::Version { encoding: Encoding::Component, .. } => {
+                return Err("is a WebAssembly component; lambda-sim runs core modules (see docs/abi.md)".into());
+            }
+            Payload::CustomSection(section) if section.name() == ABI_SECTION => {
+                if found.is_some() {
+                    return Err(format!("has more than one `{ABI_SECTION}` custom section"));
+                }
+                let text = std::str::from_utf8(section.data()).unwrap_or("").trim();
+                let version = text.parse::<u32>().map_err(|_| {
+                    format!("custom section `{ABI_SECTION}` holds {text:?}, expected an ABI version number such as \"1\"")
+                })?;
+                found = Some(version);
+            }
+            _ => {}
+        }
+    }
+    let version = found.ok_or_else(|| {
+        format!("declares no handler ABI version: add a custom section `{ABI_SECTION}` containing \"1\" (see docs/abi.md)")
+    })?;
+    if !SUPPORTED_ABI_VERSIONS.contains(&version) {
+        return Err(format!(
+            "uses handler ABI version {version}, which this lambda-sim does not support (supported: {SUPPORTED_ABI_VERSIONS:?})"
+        ));
+    }
+    Ok(version)
+}
+
+fn describe(ty: &FuncType) -> String {
+    let list = |tys: &mut dyn Iterator<Item = ValType>| tys.map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    format!("({}) -> ({})", list(&mut ty.params()), list(&mut ty.results()))
+}
+
+fn same_signature(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
+    ty.params().len() == params.len()
+        && ty.results().len() == results.len()
+        && ty.params().zip(params).all(|(a, b)| ValType::eq(&a, b))
+        && ty.results().zip(results).all(|(a, b)| ValType::eq(&a, b))
+}
+
+fn check_imports(module: &Module) -> Result<(), String> {
+    for import in module.imports() {
+        match import.module() {
+            "wasi_snapshot_preview1" => {}
+            "lambda" => {
+                let Some((_, params, results)) = LAMBDA_IMPORTS.iter().find(|(n, _, _)| *n == import.name()) else {
+                    let known: Vec<_> = LAMBDA_IMPORTS.iter().map(|(n, _, _)| *n).collect();
+                    return Err(format!(
+                        "imports unknown function `lambda.{}` (ABI v1 provides: {})",
+                        import.name(),
+                        known.join(", ")
+                    ));
+                };
+                let ExternType::Func(ty) = import.ty() else {
+                    return Err(format!("imports `lambda.{}` as a non-function", import.name()));
+                };
+                if !same_signature(&ty, params, results) {
+                    let expected = FuncType::new(module.engine(), params.iter().cloned(), results.iter().cloned());
+                    return Err(format!(
+                        "imports `lambda.{}` with type {}, expected {}",
+                        import.name(),
+                        describe(&ty),
+                        describe(&expected)
+                    ));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "imports `{other}.{}`: only `lambda` and `wasi_snapshot_preview1` imports are provided",
+                    import.name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resolve_exports(module: &Module) -> Result<Exports, String> {
+    let func = |name: &str, params: &[ValType], results: &[ValType], required: bool| -> Result<Option<ModuleExport>, String> {
+        let Some(export) = module.get_export(name) else {
+            return if required {
+                Err(format!("does not export `{name}`, which every handler must (docs/abi.md)"))
+            } else {
+                Ok(None)
+            };
+        };
+        let ExternType::Func(ty) = export else {
+            return Err(format!("exports `{name}` as a non-function"));
+        };
+        if !same_signature(&ty, params, results) {
+            let expected = FuncType::new(module.engine(), params.iter().cloned(), results.iter().cloned());
+            return Err(format!(
+                "exports `{name}` with type {}, expected {}",
+                describe(&ty),
+                describe(&expected)
+            ));
+        }
+        Ok(module.get_export_index(name))
+    };
+    let memory = match module.get_export("memory") {
+        Some(ExternType::Memory(_)) => module.get_export_index("memory"),
+        Some(_) => return Err("exports `memory` as something other than a memory".into()),
+        None => None,
+    }
+    .ok_or("does not export `memory`, which every handler must (docs/abi.md)")?;
+    let handle = func("handle", &[], &[ValType::I32], true)?.ok_or("missing `handle`")?;
+    let init = func("init", &[], &[ValType::I32], false)?;
+    let initialize = func("_initialize", &[], &[], false)?;
+    Ok(Exports {
+        memory,
+        handle,
+        init,
+        initialize,
+    })
+}
+
+/// Compiled modules, in memory and (optionally) on disk, keyed by content hash and engine settings.
+pub struct CodeCache {
+    dir: Option<PathBuf>,
+    loaded: Mutex<HashMap<[u8; 32], Module>>,
+}
+
+impl CodeCache {
+    /// A cache that writes `.cwasm` files under `dir`.
+    pub fn on_disk(dir: impl Into<PathBuf>) -> Self {
+        CodeCache {
+            dir: Some(dir.into()),
+            loaded: Mutex::default(),
+        }
+    }
+
+    /// A cache that lives only as long as the process.
+    pub fn in_memory() -> Self {
+        CodeCache {
+            dir: None,
+            loaded: Mutex::default(),
+        }
+    }
+
+    /// The default on-disk location: `$LAMBDA_SIM_CACHE_DIR`, else `$XDG_CACHE_HOME/lambda-sim`, else
+    /// `~/.cache/lambda-sim`, else in memory only.
+    pub fn default_location() -> Self {
+        let dir = std::env::var_os("LAMBDA_SIM_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("lambda-sim")))
+            .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/lambda-sim")));
+        match dir {
+            Some(dir) => Self::on_disk(dir),
+            None => Self::in_memory(),
+        }
+    }
+
+    fn get_or_compile(
+        &self,
+        engine: &SandboxEngine,
+        sha256: &[u8; 32],
+        binary: &[u8],
+    ) -> Result<(Module, CodeSource), String> {
+        let key = cache_key(engine, sha256);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(module) = loaded.get(&key) {
+            return Ok((module.clone(), CodeSource::MemoryCache));
+        }
+        let file = self.dir.as_ref().map(|d| d.join(format!("{}.cwasm", hex::encode(&key[..16]))));
+        if let Some(file) = &file
+            && file.is_file()
+        {
+            // SAFETY: the file was written by `Module::serialize` of an engine with the same compatibility hash
+            // (part of its name) into lambda-sim's own cache directory. wasmtime checks the header and engine
+            // settings again and refuses a mismatch; a corrupt file falls through to a recompile.
+            if let Ok(module) = unsafe { Module::deserialize_file(engine.wasmtime(), file) } {
+                loaded.insert(key, module.clone());
+                return Ok((module, CodeSource::DiskCache));
+            }
+        }
+        let module = Module::from_binary(engine.wasmtime(), binary).map_err(|e| format!("failed to compile: {e:#}"))?;
+        if let (Some(file), Ok(serialized)) = (&file, module.serialize()) {
+            // Best effort: an unwritable cache only costs a recompile next time.
+            let _ = write_atomically(file, &serialized);
+        }
+        loaded.insert(key, module.clone());
+        Ok((module, CodeSource::Compiled))
+    }
+}
+
+fn cache_key(engine: &SandboxEngine, sha256: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(sha256);
+    h.update(engine.compatibility_key().to_le_bytes());
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.finalize().into()
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,482 @@
+//! One sandbox (execution environment): create → init → invoke* → drop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use wasmtime::{Store, Trap, TypedFunc};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
+
+use super::abi::{CallClock, CallState, HostState, MemoryLimiter, cpu_ns_so_far};
+use super::log::LogPipe;
+use super::{CallReport, ErrorBody, FunctionCode, Outcome, RequestId, SandboxError};
+use crate::cpu::CpuModel;
+use crate::limits::{INIT_LIMIT_NS, NS_PER_S, RESPONSE_MAX_BYTES, WASM32_MEMORY_MAX_BYTES};
+use engine_epoch::deadline_ticks;
+
+/// Fuel handed to a call in real-time mode, where epochs (not fuel) enforce the deadline.
+const REAL_MODE_FUEL: u64 = u64::MAX / 4;
+
+/// Whether a sandbox lives in virtual or real time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// Durations come from fuel; waits and clocks are virtual; the deadline is a fuel budget.
+    Virtual,
+    /// Durations are measured; waits sleep; the deadline is enforced with epoch interruption.
+    Real,
+}
+
+/// `AWS_LAMBDA_INITIALIZATION_TYPE`: how the execution environment came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitializationType {
+    OnDemand,
+    ProvisionedConcurrency,
+    SnapStart,
+}
+
+impl InitializationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitializationType::OnDemand => "on-demand",
+            InitializationType::ProvisionedConcurrency => "provisioned-concurrency",
+            InitializationType::SnapStart => "snap-start",
+        }
+    }
+}
+
+/// How to set up one sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub function_name: String,
+    pub memory_mb: u64,
+    /// Picoseconds per unit of fuel at one full vCPU (see [`crate::cpu`]).
+    pub ps_per_fuel: u64,
+    /// Seeds the sandbox's WASI randomness.
+    pub seed: u64,
+    pub clock: ClockMode,
+    pub initialization_type: InitializationType,
+}
+
+/// The limits of one call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// The time the call may take (the function timeout, or the init limit).
+    pub timeout_ns: u64,
+    /// Virtual time at which the call starts (ns since scenario start); ignored in real-time mode.
+    pub start_ns: u64,
+}
+
+impl CallLimits {
+    /// The on-demand Init phase limit (10 s).
+    pub fn init(start_ns: u64) -> Self {
+        CallLimits {
+            timeout_ns: INIT_LIMIT_NS,
+            start_ns,
+        }
+    }
+}
+
+/// One invocation's input.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub request_id: RequestId,
+    pub event: Bytes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    /// Instantiated; init has not run (or must run inside the first invocation).
+    Created,
+    Ready,
+    Destroyed,
+}
+
+/// One execution environment.
+pub struct Sandbox {
+    store: Store<HostState>,
+    handle: TypedFunc<(), i32>,
+    init: Option<TypedFunc<(), i32>>,
+    initialize: Option<TypedFunc<(), ()>>,
+    log: LogPipe,
+    lifecycle: Lifecycle,
+    clock: ClockMode,
+    cpu: CpuModel,
+    virtual_now: Arc<AtomicU64>,
+}
+
+/// Wall-clock origin of virtual time: 2026-01-01T00:00:00Z, in seconds since the Unix epoch.
+const VIRTUAL_EPOCH_UNIX_S: u64 = 1_767_225_600;
+
+struct VirtualClock(Arc<AtomicU64>);
+
+impl HostWallClock for VirtualClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_secs(VIRTUAL_EPOCH_UNIX_S) + Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
+}
+
+impl HostMonotonicClock for VirtualClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+mod engine_epoch {
+    use crate::sandbox::engine::EPOCH_TICK;
+
+    /// Epoch ticks until a deadline `ns` away: rounded up, plus one so it never fires early.
+    pub fn deadline_ticks(ns: u64) -> u64 {
+        ns.div_ceil(EPOCH_TICK.as_nanos() as u64) + 1
+    }
+}
+
+impl Sandbox {
+    /// Instantiates a sandbox (the "create" step of a cold start). Runs no guest code but a module's start function.
+    pub fn create(code: &FunctionCode, config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let log = LogPipe::default();
+        let virtual_now = Arc::new(AtomicU64::new(0));
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(log.clone())
+            .stderr(log.clone())
+            .secure_random(rand::rngs::StdRng::seed_from_u64(config.seed))
+            .insecure_random(rand::rngs::StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15))
+            .insecure_random_seed(u128::from(config.seed))
+            .env("AWS_LAMBDA_FUNCTION_NAME", &config.function_name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", config.memory_mb.to_string())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", config.initialization_type.as_str());
+        if config.clock == ClockMode::Virtual {
+            wasi.wall_clock(VirtualClock(virtual_now.clone()))
+                .monotonic_clock(VirtualClock(virtual_now.clone()));
+        }
+        let cap_bytes = (config.memory_mb << 20).min(WASM32_MEMORY_MAX_BYTES) as usize;
+        let state = HostState {
+            wasi: wasi.build_p1(),
+            memory: None,
+            limiter: MemoryLimiter {
+                cap_bytes,
+                peak_bytes: 0,
+                refused: false,
+            },
+            call: CallState::new(virtual_now.clone()),
+        };
+        let engine = code.pre.module().engine();
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let cpu = CpuModel::new(config.ps_per_fuel, config.memory_mb);
+        // A start function runs during instantiation: bound it like init.
+        let fail = |store: &Store<HostState>, e: wasmtime::Error| {
+            if store.data().limiter.refused {
+                SandboxError::Instantiate(format!(
+                    "Runtime.OutOfMemory: the module's initial memory exceeds the memory size of {} MB",
+                    config.memory_mb
+                ))
+            } else {
+                SandboxError::Instantiate(format!("{e:#}"))
+            }
+        };
+        store.set_fuel(cpu.ns_to_fuel(INIT_LIMIT_NS)).map_err(|e| fail(&store, e))?;
+        if config.clock == ClockMode::Real {
+            store.set_epoch_deadline(deadline_ticks(INIT_LIMIT_NS));
+        } else {
+            store.set_epoch_deadline(1 << 62);
+        }
+        let instance = code.pre.instantiate(&mut store).map_err(|e| fail(&store, e))?;
+        let exports = &code.exports;
+        let memory = instance
+            .get_module_export(&mut store, &exports.memory)
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| SandboxError::Instantiate("the module's `memory` export is missing".into()))?;
+        store.data_mut().memory = Some(memory);
+        let typed = |store: &mut Store<HostState>, export: &wasmtime::ModuleExport| {
+            instance
+                .get_module_export(&mut *store, export)
+                .and_then(|e| e.into_func())
+                .ok_or_else(|| SandboxError::Instantiate("an export resolved at load time is missing".into()))
+        };
+        let handle = typed(&mut store, &exports.handle)?
+            .typed::<(), i32>(&store)
+            .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
+        let init = match &exports.init {
+            Some(e) => Some(
+                typed(&mut store, e)?
+                    .typed::<(), i32>(&store)
+                    .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?,
+            ),
+            None => None,
+        };
+        let initialize = match &exports.initialize {
+            Some(e) => Some(
+                typed(&mut store, e)?
+                    .typed::<(), ()>(&store)
+                    .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?,
+            ),
+            None => None,
+        };
+        Ok(Sandbox {
+            store,
+            handle,
+            init,
+            initialize,
+            log,
+            lifecycle: Lifecycle::Created,
+            clock: config.clock,
+            cpu,
+            virtual_now,
+        })
+    }
+
+    /// True once a crash, timeout or out-of-memory error has destroyed this sandbox.
+    pub fn is_destroyed(&self) -> bool {
+        self.lifecycle == Lifecycle::Destroyed
+    }
+
+    /// True when init has run successfully.
+    pub fn is_initialized(&self) -> bool {
+        self.lifecycle == Lifecycle::Ready
+    }
+
+    /// Peak linear memory so far.
+    pub fn peak_memory_bytes(&self) -> u64 {
+        self.store.data().limiter.peak_bytes as u64
+    }
+
+    /// The Init phase: `_initialize`, then `init`, within `limits` (normally the 10 s on-demand limit). A failed init
+    /// destroys the sandbox: the next invocation belongs on a fresh sandbox, which runs init inside it.
+    pub fn init(&mut self, limits: CallLimits) -> Result<CallReport, SandboxError> {
+        match self.lifecycle {
+            Lifecycle::Destroyed => return Err(SandboxError::Destroyed),
+            Lifecycle::Ready => return Ok(self.empty_report()),
+            Lifecycle::Created => {}
+        }
+        self.begin(limits, None, Bytes::new());
+        let result = self.run_init();
+        let report = self.finish(result, limits, "init");
+        self.lifecycle = if report.outcome == Outcome::Success {
+            Lifecycle::Ready
+        } else {
+            Lifecycle::Destroyed
+        };
+        Ok(report)
+    }
+
+    /// Runs one invocation. On a sandbox whose init has not run, init runs first inside the invocation's own
+    /// budget (a suppressed init) and its time is part of the invocation's duration.
+    pub fn invoke(&mut self, invocation: &Invocation, limits: CallLimits) -> Result<CallReport, SandboxError> {
+        if self.lifecycle == Lifecycle::Destroyed {
+            return Err(SandboxError::Destroyed);
+        }
+        self.begin(limits, Some(invocation.request_id), invocation.event.clone());
+        let mut suppressed_init_ns = None;
+        if self.lifecycle == Lifecycle::Created {
+            let init = self.run_init();
+            let failed = !matches!(init, Ok(0)) || self.store.data().call.error.is_some();
+            if failed {
+                let mut report = self.finish(init, limits, "init");
+                report.suppressed_init_ns = Some(report.duration_ns);
+                self.lifecycle = Lifecycle::Destroyed;
+                return Ok(report);
+            }
+            let fuel_left = self.store.get_fuel().unwrap_or(0);
+            let call = &self.store.data().call;
+            suppressed_init_ns = Some(cpu_ns_so_far(call, fuel_left) + call.wait_ns);
+            self.lifecycle = Lifecycle::Ready;
+        }
+        let result = self.handle.call(&mut self.store, ());
+        let mut report = self.finish(result, limits, "handler");
+        report.suppressed_init_ns = suppressed_init_ns;
+        if report.outcome.destroys_sandbox() {
+            self.lifecycle = Lifecycle::Destroyed;
+        }
+        Ok(report)
+    }
+
+    fn run_init(&mut self) -> wasmtime::Result<i32> {
+        if let Some(f) = &self.initialize {
+            f.call(&mut self.store, ())?;
+        }
+        match &self.init {
+            Some(f) => f.call(&mut self.store, ()),
+            None => Ok(0),
+        }
+    }
+
+    fn begin(&mut self, limits: CallLimits, request_id: Option<RequestId>, event: Bytes) {
+        let state = self.store.data_mut();
+        state.limiter.refused = false;
+        let call = &mut state.call;
+        call.event = event;
+        call.response.clear();
+        call.response_too_large = None;
+        call.error = None;
+        call.request_id = request_id;
+        call.budget_ns = limits.timeout_ns;
+        call.wait_ns = 0;
+        call.timed_out = false;
+        call.misuse = None;
+        let fuel = match self.clock {
+            ClockMode::Virtual => {
+                self.virtual_now.store(limits.start_ns, Ordering::Relaxed);
+                let fuel = self.cpu.ns_to_fuel(limits.timeout_ns);
+                call.clock = CallClock::Virtual {
+                    cpu: self.cpu,
+                    fuel_granted: fuel,
+                };
+                fuel
+            }
+            ClockMode::Real => {
+                let now = Instant::now();
+                call.clock = CallClock::Real {
+                    started: now,
+                    deadline: now + Duration::from_nanos(limits.timeout_ns),
+                };
+                self.store.set_epoch_deadline(deadline_ticks(limits.timeout_ns));
+                REAL_MODE_FUEL
+            }
+        };
+        // Fuel is enabled on every engine, so setting it cannot fail.
+        let _ = self.store.set_fuel(fuel);
+    }
+
+    fn finish(&mut self, result: wasmtime::Result<i32>, limits: CallLimits, phase: &str) -> CallReport {
+        let fuel_left = self.store.get_fuel().unwrap_or(0);
+        let peak_memory_bytes = self.store.data().limiter.peak_bytes as u64;
+        let state = self.store.data_mut();
+        let call = &mut state.call;
+        let fuel_granted = match call.clock {
+            CallClock::Virtual { fuel_granted, .. } => fuel_granted,
+            CallClock::Real { .. } => REAL_MODE_FUEL,
+        };
+        let fuel = fuel_granted.saturating_sub(fuel_left);
+        let cpu_ns = match call.clock {
+            CallClock::Virtual { .. } => cpu_ns_so_far(call, fuel_left),
+            CallClock::Real { .. } => {
+                // Emulate a small function's CPU share by stretching the measured guest time.
+                (cpu_ns_so_far(call, fuel_left) as f64 / self.cpu.cpu_share()) as u64
+            }
+        };
+        let wait_ns = call.wait_ns;
+        let prefix = match call.request_id {
+            Some(id) => format!("RequestId: {id} "),
+            None => String::new(),
+        };
+        let timeout_body = || {
+            ErrorBody::new(
+                "Sandbox.Timedout",
+                format!(
+                    "{prefix}Error: Task timed out after {:.2} seconds",
+                    limits.timeout_ns as f64 / NS_PER_S as f64
+                ),
+            )
+        };
+        let (mut outcome, error) = match result {
+            Err(e) => {
+                let trap = e.downcast_ref::<Trap>().copied();
+                if call.timed_out || matches!(trap, Some(Trap::OutOfFuel | Trap::Interrupt)) {
+                    (Outcome::Timeout, Some(timeout_body()))
+                } else if state.limiter.refused {
+                    (
+                        Outcome::OutOfMemory,
+                        Some(ErrorBody::new(
+                            "Runtime.OutOfMemory",
+                            format!("{prefix}Error: Runtime exited with error: out of memory"),
+                        )),
+                    )
+                } else {
+                    let reason = match (&call.misuse, trap) {
+                        (Some(m), _) => m.clone(),
+                        (None, Some(t)) => format!("wasm trap: {t}"),
+                        (None, None) => format!("{e}"),
+                    };
+                    // The full error, with the wasm backtrace, goes to the log as a runtime would print it.
+                    let detail = format!("[lambda-sim] {phase} crashed: {e:?}\n");
+                    self.log.write_marker(detail.as_bytes());
+                    (
+                        Outcome::Crash,
+                        Some(ErrorBody::new(
+                            "Runtime.ExitError",
+                            format!("{prefix}Error: Runtime exited with error: {reason}"),
+                        )),
+                    )
+                }
+            }
+            Ok(code) => {
+                if let Some((error_type, message)) = call.error.take() {
+                    (Outcome::FunctionError, Some(ErrorBody::new(error_type, message)))
+                } else if code != 0 {
+                    let error_type = if phase == "init" { "Runtime.InitError" } else { "Runtime.HandlerError" };
+                    (
+                        Outcome::FunctionError,
+                        Some(ErrorBody::new(error_type, format!("{phase} returned status {code}"))),
+                    )
+                } else if let Some(size) = call.response_too_large {
+                    (
+                        Outcome::FunctionError,
+                        Some(ErrorBody::new(
+                            "Function.ResponseSizeTooLarge",
+                            format!(
+                                "Response payload size ({size} bytes) exceeded maximum allowed payload size ({RESPONSE_MAX_BYTES} bytes)."
+                            ),
+                        )),
+                    )
+                } else {
+                    (Outcome::Success, None)
+                }
+            }
+        };
+        let mut duration_ns = cpu_ns + wait_ns;
+        if self.clock == ClockMode::Real && outcome != Outcome::Timeout && duration_ns > limits.timeout_ns {
+            // Stretched CPU time ran past the deadline: Lambda would have stopped the function.
+            outcome = Outcome::Timeout;
+        }
+        let error = if outcome == Outcome::Timeout { Some(timeout_body()) } else { error };
+        if outcome == Outcome::Timeout {
+            duration_ns = limits.timeout_ns;
+        }
+        let response = if outcome == Outcome::Success {
+            if call.response.is_empty() { b"null".to_vec() } else { std::mem::take(&mut call.response) }
+        } else {
+            Vec::new()
+        };
+        call.event = Bytes::new();
+        if outcome.destroys_sandbox() {
+            self.lifecycle = Lifecycle::Destroyed;
+        }
+        let log = if self.log.is_empty() { Vec::new() } else { self.log.drain() };
+        CallReport {
+            outcome,
+            error,
+            response,
+            fuel,
+            cpu_ns,
+            wait_ns,
+            duration_ns,
+            suppressed_init_ns: None,
+            peak_memory_bytes,
+            log,
+        }
+    }
+
+    fn empty_report(&self) -> CallReport {
+        CallReport {
+            outcome: Outcome::Success,
+            error: None,
+            response: Vec::new(),
+            fuel: 0,
+            cpu_ns: 0,
+            wait_ns: 0,
+            duration_ns: 0,
+            suppressed_init_ns: None,
+            peak_memory_bytes: self.peak_memory_bytes(),
+            log: Vec::new(),
+        }
+    }
+}

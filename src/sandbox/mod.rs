@@ -1,0 +1,33 @@
+//! Sandboxes: one wasmtime instance per Lambda execution environment.
+//!
+//! This layer knows wasmtime and nothing of scheduling. A driver asks it to create a sandbox from a function's
+//! code, to run its init, to run invocations on it, and to drop it; the sandbox reports what each call did
+//! (outcome, fuel, waits, memory, log). Which sandbox runs what, and when, is the platform model's business.
+
+mod abi;
+mod code;
+mod engine;
+mod instance;
+mod log;
+mod outcome;
+
+pub use code::{CodeCache, CodeInfo, CodeSource, FunctionCode, ABI_SECTION, SUPPORTED_ABI_VERSIONS};
+pub use engine::{EngineOptions, SandboxEngine};
+pub use instance::{CallLimits, ClockMode, InitializationType, Invocation, Sandbox, SandboxConfig};
+pub use log::LOG_CAPACITY_PER_CALL;
+pub use outcome::{CallReport, ErrorBody, Outcome, RequestId};
+
+/// Why a module could not be loaded or a sandbox not created.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot read {path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("{module} {reason}")]
+    Load { module: String, reason: String },
+    #[error("cannot create a sandbox: {0}")]
+    Instantiate(String),
+    #[error("the sandbox was destroyed after a crash, timeout or out-of-memory error and cannot be reused")]
+    Destroyed,
+    #[error("cannot configure the WebAssembly engine: {0}")]
+    Engine(String),
+}

@@ -1,0 +1,107 @@
+//! What a call into a sandbox produced, in Lambda's terms.
+
+use std::fmt;
+
+/// How an invocation (or an init) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    Success,
+    /// The handler reported an error (handled); the sandbox stays warm.
+    FunctionError,
+    /// The timeout elapsed; the sandbox is destroyed.
+    Timeout,
+    /// Memory grew past the function's memory size; the sandbox is destroyed.
+    OutOfMemory,
+    /// A trap or ABI misuse; the sandbox is destroyed.
+    Crash,
+}
+
+impl Outcome {
+    /// Whether Lambda resets the execution environment after this outcome.
+    pub fn destroys_sandbox(self) -> bool {
+        matches!(self, Outcome::Timeout | Outcome::OutOfMemory | Outcome::Crash)
+    }
+
+    /// The snake_case name reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::FunctionError => "function_error",
+            Outcome::Timeout => "timeout",
+            Outcome::OutOfMemory => "out_of_memory",
+            Outcome::Crash => "crash",
+        }
+    }
+}
+
+/// A request id, shown as a lower-case UUID (version 4 layout) like Lambda's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u128);
+
+impl RequestId {
+    /// Builds a version-4 UUID from 128 random bits.
+    pub fn from_random(bits: u128) -> Self {
+        RequestId(uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid().as_u128())
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        uuid::Uuid::from_u128(self.0).hyphenated().fmt(f)
+    }
+}
+
+/// The error object Lambda returns as the body of a failed invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error_type: String,
+    pub error_message: String,
+}
+
+impl ErrorBody {
+    pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        ErrorBody {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+        }
+    }
+
+    /// `{"errorType":…,"errorMessage":…}`
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"errorType": self.error_type, "errorMessage": self.error_message}).to_string()
+    }
+}
+
+/// Everything a call into a sandbox reports.
+#[derive(Debug, Clone)]
+pub struct CallReport {
+    pub outcome: Outcome,
+    /// Set for every outcome except `Success`.
+    pub error: Option<ErrorBody>,
+    /// The response bytes on success (`null` when the handler wrote none).
+    pub response: Vec<u8>,
+    /// Fuel consumed (deterministic for the same input).
+    pub fuel: u64,
+    /// CPU time: virtual (from fuel) or measured (stretched by the CPU share) in real-time mode.
+    pub cpu_ns: u64,
+    /// Time spent in simulated waits.
+    pub wait_ns: u64,
+    /// The call's duration as REPORT shows it: CPU time plus waits, capped at the timeout.
+    pub duration_ns: u64,
+    /// For an invocation that ran a suppressed init: the part of `duration_ns` init took.
+    pub suppressed_init_ns: Option<u64>,
+    /// Peak linear memory of the sandbox so far.
+    pub peak_memory_bytes: u64,
+    /// What the guest wrote to stdout/stderr during the call (bounded).
+    pub log: Vec<u8>,
+}
+
+impl CallReport {
+    /// The response body as the Invoke API returns it: the response, or the error object.
+    pub fn body(&self) -> Vec<u8> {
+        match &self.error {
+            None => self.response.clone(),
+            Some(e) => e.to_json().into_bytes(),
+        }
+    }
+}
