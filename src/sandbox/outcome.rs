@@ -68,7 +68,13 @@ impl ErrorBody {
 
     /// `{"errorType":…,"errorMessage":…}`
     pub fn to_json(&self) -> String {
-        serde_json::json!({"errorType": self.error_type, "errorMessage": self.error_message}).to_string()
+        // Written by hand to keep Lambda's field order (serde_json's maps sort keys).
+        let quote = |s: &str| serde_json::Value::from(s).to_string();
+        format!(
+            "{{\"errorType\":{},\"errorMessage\":{}}}",
+            quote(&self.error_type),
+            quote(&self.error_message)
+        )
     }
 }
 

@@ -1,0 +1,65 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use lambda_sim::sandbox::{
+    CallLimits, ClockMode, CodeCache, EngineOptions, FunctionCode, InitializationType, Invocation, RequestId,
+    SandboxConfig, SandboxEngine, SandboxError,
+};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(format!("{name}.wat"))
+}
+
+pub fn engine() -> SandboxEngine {
+    SandboxEngine::new(EngineOptions { max_sandboxes: 16 }).expect("engine")
+}
+
+pub fn load(engine: &SandboxEngine, name: &str) -> Result<FunctionCode, SandboxError> {
+    FunctionCode::load_file(engine, &CodeCache::in_memory(), &fixture(name))
+}
+
+/// Builds (if needed) and loads a guest crate under functions/.
+pub fn load_guest(engine: &SandboxEngine, name: &str) -> FunctionCode {
+    let wasm = lambda_sim::guest::resolve(&root().join("functions").join(name)).expect("guest builds");
+    FunctionCode::load_file(engine, &CodeCache::in_memory(), &wasm).expect("guest loads")
+}
+
+pub fn config(memory_mb: u64, clock: ClockMode) -> SandboxConfig {
+    SandboxConfig {
+        function_name: "test".into(),
+        memory_mb,
+        ps_per_fuel: lambda_sim::cpu::DEFAULT_PS_PER_FUEL,
+        seed: 7,
+        clock,
+        initialization_type: InitializationType::OnDemand,
+    }
+}
+
+pub fn event(json: &str) -> Invocation {
+    Invocation {
+        request_id: RequestId::from_random(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+        event: Bytes::from(json.to_string()),
+    }
+}
+
+pub fn limits(timeout_s: u64) -> CallLimits {
+    CallLimits {
+        timeout_ns: timeout_s * 1_000_000_000,
+        start_ns: 0,
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
