@@ -40,6 +40,13 @@ impl CpuModel {
 
     /// Virtual nanoseconds that `fuel` units take at this memory size (rounded down).
     pub fn fuel_to_ns(&self, fuel: u64) -> u64 {
+        // Fast path in 64 bits (the per-invocation path); 128 bits only for budgets of hours.
+        if let Some(num) = fuel
+            .checked_mul(self.ps_per_fuel)
+            .and_then(|x| x.checked_mul(FULL_VCPU_MEMORY_MB))
+        {
+            return num / (1000 * self.effective_memory());
+        }
         let num = fuel as u128 * self.ps_per_fuel as u128 * FULL_VCPU_MEMORY_MB as u128;
         let den = 1000u128 * self.effective_memory() as u128;
         u64::try_from(num / den).unwrap_or(u64::MAX)

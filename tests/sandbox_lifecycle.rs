@@ -179,7 +179,7 @@ fn log_is_captured_and_bounded_without_trapping() {
     let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
     let r = sandbox.invoke(&event("{}"), limits(3)).unwrap();
     assert_eq!(r.outcome, Outcome::Success, "{:?}", r.error);
-    assert_eq!(r.response, b"\"done\"");
+    assert_eq!(&r.response[..], b"\"done\"");
     let written = 128 * 65_000usize;
     let marker = format!("[lambda-sim] log truncated: {} bytes dropped\n", written - LOG_CAPACITY_PER_CALL);
     assert!(text(&r.log).ends_with(&marker), "{}", &text(&r.log)[r.log.len() - 80..]);

@@ -104,6 +104,8 @@ pub struct Sandbox {
     clock: ClockMode,
     cpu: CpuModel,
     virtual_now: Arc<AtomicU64>,
+    /// The last (timeout, fuel budget) pair: the conversion costs a 128-bit division, and the timeout rarely changes.
+    fuel_budget: (u64, u64),
 }
 
 /// Wall-clock origin of virtual time: 2026-01-01T00:00:00Z, in seconds since the Unix epoch.
@@ -231,6 +233,7 @@ impl Sandbox {
             clock: config.clock,
             cpu,
             virtual_now,
+            fuel_budget: (u64::MAX, 0),
         })
     }
 
@@ -325,7 +328,10 @@ impl Sandbox {
         let fuel = match self.clock {
             ClockMode::Virtual => {
                 self.virtual_now.store(limits.start_ns, Ordering::Relaxed);
-                let fuel = self.cpu.ns_to_fuel(limits.timeout_ns);
+                if self.fuel_budget.0 != limits.timeout_ns {
+                    self.fuel_budget = (limits.timeout_ns, self.cpu.ns_to_fuel(limits.timeout_ns));
+                }
+                let fuel = self.fuel_budget.1;
                 call.clock = CallClock::Virtual {
                     cpu: self.cpu,
                     fuel_granted: fuel,
@@ -348,120 +354,142 @@ impl Sandbox {
 
     fn finish(&mut self, result: wasmtime::Result<i32>, limits: CallLimits, phase: &str) -> CallReport {
         let fuel_left = self.store.get_fuel().unwrap_or(0);
-        let peak_memory_bytes = self.store.data().limiter.peak_bytes as u64;
         let state = self.store.data_mut();
+        let peak_memory_bytes = state.limiter.peak_bytes as u64;
         let call = &mut state.call;
-        let fuel_granted = match call.clock {
-            CallClock::Virtual { fuel_granted, .. } => fuel_granted,
-            CallClock::Real { .. } => REAL_MODE_FUEL,
-        };
-        let fuel = fuel_granted.saturating_sub(fuel_left);
-        let cpu_ns = match call.clock {
-            CallClock::Virtual { .. } => cpu_ns_so_far(call, fuel_left),
-            CallClock::Real { .. } => {
-                // Emulate a small function's CPU share by stretching the measured guest time.
-                (cpu_ns_so_far(call, fuel_left) as f64 / self.cpu.cpu_share()) as u64
-            }
+        let (fuel_granted, cpu_ns) = match call.clock {
+            CallClock::Virtual { fuel_granted, .. } => (fuel_granted, cpu_ns_so_far(call, fuel_left)),
+            // Emulate a small function's CPU share by stretching the measured guest time.
+            CallClock::Real { .. } => (
+                REAL_MODE_FUEL,
+                (cpu_ns_so_far(call, fuel_left) as f64 / self.cpu.cpu_share()) as u64,
+            ),
         };
         let wait_ns = call.wait_ns;
-        let prefix = match call.request_id {
-            Some(id) => format!("RequestId: {id} "),
-            None => String::new(),
-        };
-        let timeout_body = || {
-            ErrorBody::new(
-                "Sandbox.Timedout",
-                format!(
-                    "{prefix}Error: Task timed out after {:.2} seconds",
-                    limits.timeout_ns as f64 / NS_PER_S as f64
-                ),
-            )
-        };
-        let (mut outcome, error) = match result {
-            Err(e) => {
-                let trap = e.downcast_ref::<Trap>().copied();
-                if call.timed_out || matches!(trap, Some(Trap::OutOfFuel | Trap::Interrupt)) {
-                    (Outcome::Timeout, Some(timeout_body()))
-                } else if state.limiter.refused {
-                    (
-                        Outcome::OutOfMemory,
-                        Some(ErrorBody::new(
-                            "Runtime.OutOfMemory",
-                            format!("{prefix}Error: Runtime exited with error: out of memory"),
-                        )),
-                    )
-                } else {
-                    let reason = match (&call.misuse, trap) {
-                        (Some(m), _) => m.clone(),
-                        (None, Some(t)) => format!("wasm trap: {t}"),
-                        (None, None) => format!("{e}"),
-                    };
-                    // The full error, with the wasm backtrace, goes to the log as a runtime would print it.
-                    let detail = format!("[lambda-sim] {phase} crashed: {e:?}\n");
-                    self.log.write_marker(detail.as_bytes());
-                    (
-                        Outcome::Crash,
-                        Some(ErrorBody::new(
-                            "Runtime.ExitError",
-                            format!("{prefix}Error: Runtime exited with error: {reason}"),
-                        )),
-                    )
-                }
-            }
-            Ok(code) => {
-                if let Some((error_type, message)) = call.error.take() {
-                    (Outcome::FunctionError, Some(ErrorBody::new(error_type, message)))
-                } else if code != 0 {
-                    let error_type = if phase == "init" { "Runtime.InitError" } else { "Runtime.HandlerError" };
-                    (
-                        Outcome::FunctionError,
-                        Some(ErrorBody::new(error_type, format!("{phase} returned status {code}"))),
-                    )
-                } else if let Some(size) = call.response_too_large {
-                    (
-                        Outcome::FunctionError,
-                        Some(ErrorBody::new(
-                            "Function.ResponseSizeTooLarge",
-                            format!(
-                                "Response payload size ({size} bytes) exceeded maximum allowed payload size ({RESPONSE_MAX_BYTES} bytes)."
-                            ),
-                        )),
-                    )
-                } else {
-                    (Outcome::Success, None)
-                }
-            }
-        };
-        let mut duration_ns = cpu_ns + wait_ns;
-        if self.clock == ClockMode::Real && outcome != Outcome::Timeout && duration_ns > limits.timeout_ns {
-            // Stretched CPU time ran past the deadline: Lambda would have stopped the function.
-            outcome = Outcome::Timeout;
-        }
-        let error = if outcome == Outcome::Timeout { Some(timeout_body()) } else { error };
-        if outcome == Outcome::Timeout {
-            duration_ns = limits.timeout_ns;
-        }
-        let response = if outcome == Outcome::Success {
-            if call.response.is_empty() { b"null".to_vec() } else { std::mem::take(&mut call.response) }
-        } else {
-            Vec::new()
-        };
+        let duration_ns = cpu_ns + wait_ns;
         call.event = Bytes::new();
-        if outcome.destroys_sandbox() {
-            self.lifecycle = Lifecycle::Destroyed;
-        }
-        let log = if self.log.is_empty() { Vec::new() } else { self.log.drain() };
-        CallReport {
-            outcome,
-            error,
-            response,
-            fuel,
+        let clean_success = matches!(result, Ok(0))
+            && call.error.is_none()
+            && call.response_too_large.is_none()
+            && duration_ns <= limits.timeout_ns;
+        let mut report = CallReport {
+            outcome: Outcome::Success,
+            error: None,
+            response: Bytes::new(),
+            fuel: fuel_granted.saturating_sub(fuel_left),
             cpu_ns,
             wait_ns,
             duration_ns,
             suppressed_init_ns: None,
             peak_memory_bytes,
-            log,
+            log: Vec::new(),
+        };
+        if clean_success {
+            report.response = if call.response.is_empty() {
+                Bytes::from_static(b"null")
+            } else {
+                // Copy out, keeping the buffer's capacity for the next call.
+                Bytes::copy_from_slice(&call.response)
+            };
+        } else {
+            let (outcome, error) = self.classify_failure(result, limits, phase, duration_ns);
+            report.outcome = outcome;
+            report.error = Some(Box::new(error));
+            if outcome == Outcome::Timeout {
+                report.duration_ns = limits.timeout_ns;
+            }
+            if outcome.destroys_sandbox() {
+                self.lifecycle = Lifecycle::Destroyed;
+            }
+        }
+        if !self.log.is_empty() {
+            report.log = self.log.drain();
+        }
+        report
+    }
+
+    /// Decides how a call that did not simply succeed ended, and builds Lambda's error object for it.
+    #[cold]
+    #[inline(never)]
+    fn classify_failure(
+        &mut self,
+        result: wasmtime::Result<i32>,
+        limits: CallLimits,
+        phase: &str,
+        duration_ns: u64,
+    ) -> (Outcome, ErrorBody) {
+        let state = self.store.data_mut();
+        let call = &mut state.call;
+        let prefix = match call.request_id {
+            Some(id) => format!("RequestId: {id} "),
+            None => String::new(),
+        };
+        let timeout = || {
+            (
+                Outcome::Timeout,
+                ErrorBody::new(
+                    "Sandbox.Timedout",
+                    format!(
+                        "{prefix}Error: Task timed out after {:.2} seconds",
+                        limits.timeout_ns as f64 / NS_PER_S as f64
+                    ),
+                ),
+            )
+        };
+        match result {
+            Err(e) => {
+                let trap = e.downcast_ref::<Trap>().copied();
+                if call.timed_out || matches!(trap, Some(Trap::OutOfFuel | Trap::Interrupt)) {
+                    return timeout();
+                }
+                if state.limiter.refused {
+                    return (
+                        Outcome::OutOfMemory,
+                        ErrorBody::new(
+                            "Runtime.OutOfMemory",
+                            format!("{prefix}Error: Runtime exited with error: out of memory"),
+                        ),
+                    );
+                }
+                let reason = match (&call.misuse, trap) {
+                    (Some(m), _) => m.clone(),
+                    (None, Some(t)) => t.to_string(),
+                    (None, None) => format!("{e}"),
+                };
+                // The full error, with the wasm backtrace, goes to the log as a runtime would print it.
+                self.log.write_marker(format!("[lambda-sim] {phase} crashed: {e:?}\n").as_bytes());
+                (
+                    Outcome::Crash,
+                    ErrorBody::new(
+                        "Runtime.ExitError",
+                        format!("{prefix}Error: Runtime exited with error: {reason}"),
+                    ),
+                )
+            }
+            // Stretched real-time CPU ran past the deadline: Lambda would have stopped the function.
+            Ok(_) if duration_ns > limits.timeout_ns => timeout(),
+            Ok(code) => {
+                if let Some((error_type, message)) = call.error.take() {
+                    (Outcome::FunctionError, ErrorBody::new(error_type, message))
+                } else if code != 0 {
+                    let error_type = if phase == "init" { "Runtime.InitError" } else { "Runtime.HandlerError" };
+                    (
+                        Outcome::FunctionError,
+                        ErrorBody::new(error_type, format!("{phase} returned status {code}")),
+                    )
+                } else {
+                    let size = call.response_too_large.unwrap_or(0);
+                    (
+                        Outcome::FunctionError,
+                        ErrorBody::new(
+                            "Function.ResponseSizeTooLarge",
+                            format!(
+                                "Response payload size ({size} bytes) exceeded maximum allowed payload size ({RESPONSE_MAX_BYTES} bytes)."
+                            ),
+                        ),
+                    )
+                }
+            }
         }
     }
 
@@ -469,7 +497,7 @@ impl Sandbox {
         CallReport {
             outcome: Outcome::Success,
             error: None,
-            response: Vec::new(),
+            response: Bytes::new(),
             fuel: 0,
             cpu_ns: 0,
             wait_ns: 0,

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -25,6 +26,8 @@ struct Buffer {
 #[derive(Clone, Default)]
 pub struct LogPipe {
     inner: Arc<Mutex<Buffer>>,
+    /// Set on every write, cleared on drain: lets the hot path skip the lock when nothing was logged.
+    dirty: Arc<AtomicBool>,
 }
 
 impl LogPipe {
@@ -34,6 +37,7 @@ impl LogPipe {
     }
 
     fn append(&self, data: &[u8]) {
+        self.dirty.store(true, Ordering::Relaxed);
         let mut buf = self.lock();
         let room = LOG_CAPACITY_PER_CALL.saturating_sub(buf.bytes.len());
         let take = data.len().min(room);
@@ -44,6 +48,7 @@ impl LogPipe {
     /// Takes what was logged since the last drain, with a marker line if anything was dropped.
     pub fn drain(&self) -> Vec<u8> {
         let mut buf = self.lock();
+        self.dirty.store(false, Ordering::Relaxed);
         let mut out = std::mem::take(&mut buf.bytes);
         if buf.dropped > 0 {
             if !out.is_empty() && !out.ends_with(b"\n") {
@@ -59,8 +64,7 @@ impl LogPipe {
 
     /// True when nothing is buffered (the common case on the hot path: skip the drain).
     pub fn is_empty(&self) -> bool {
-        let buf = self.lock();
-        buf.bytes.is_empty() && buf.dropped == 0
+        !self.dirty.load(Ordering::Relaxed)
     }
 }
 

@@ -83,9 +83,9 @@ impl ErrorBody {
 pub struct CallReport {
     pub outcome: Outcome,
     /// Set for every outcome except `Success`.
-    pub error: Option<ErrorBody>,
+    pub error: Option<Box<ErrorBody>>,
     /// The response bytes on success (`null` when the handler wrote none).
-    pub response: Vec<u8>,
+    pub response: bytes::Bytes,
     /// Fuel consumed (deterministic for the same input).
     pub fuel: u64,
     /// CPU time: virtual (from fuel) or measured (stretched by the CPU share) in real-time mode.
@@ -104,10 +104,10 @@ pub struct CallReport {
 
 impl CallReport {
     /// The response body as the Invoke API returns it: the response, or the error object.
-    pub fn body(&self) -> Vec<u8> {
+    pub fn body(&self) -> bytes::Bytes {
         match &self.error {
             None => self.response.clone(),
-            Some(e) => e.to_json().into_bytes(),
+            Some(e) => bytes::Bytes::from(e.to_json()),
         }
     }
 }
