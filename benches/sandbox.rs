@@ -11,10 +11,12 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_sim::sandbox::{
-    CallLimits, ClockMode, CodeCache, EngineOptions, FunctionCode, InitializationType, Invocation, RequestId,
-    Sandbox, SandboxConfig, SandboxEngine,
+    CallLimits, ClockMode, CodeCache, EngineOptions, FunctionCode, InitializationType, Invocation,
+    RequestId, Sandbox, SandboxConfig, SandboxEngine,
 };
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
+};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -38,7 +40,9 @@ fn config() -> SandboxConfig {
 /// A bare engine with the same code-generation settings as lambda-sim's (fuel, epochs, pooling + CoW).
 fn bare_engine() -> Engine {
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_core_instances(16).total_memories(16).total_tables(16);
+    pool.total_core_instances(16)
+        .total_memories(16)
+        .total_tables(16);
     let mut c = Config::new();
     c.consume_fuel(true)
         .epoch_interruption(true)
@@ -50,11 +54,22 @@ fn bare_engine() -> Engine {
 fn warm_invoke(c: &mut Criterion) {
     let mut group = c.benchmark_group("warm_invoke_noop");
     let engine = SandboxEngine::new(EngineOptions { max_sandboxes: 16 }).unwrap();
-    let code = FunctionCode::load_file(&engine, &CodeCache::in_memory(), &root().join("tests/fixtures/noop.wat")).unwrap();
+    let code = FunctionCode::load_file(
+        &engine,
+        &CodeCache::in_memory(),
+        &root().join("tests/fixtures/noop.wat"),
+    )
+    .unwrap();
     let mut sandbox = Sandbox::create(&code, &config()).unwrap();
-    let limits = CallLimits { timeout_ns: 3_000_000_000, start_ns: 0 };
+    let limits = CallLimits {
+        timeout_ns: 3_000_000_000,
+        start_ns: 0,
+    };
     sandbox.init(limits).unwrap();
-    let invocation = Invocation { request_id: RequestId(1), event: Bytes::from_static(b"{}") };
+    let invocation = Invocation {
+        request_id: RequestId(1),
+        event: Bytes::from_static(b"{}"),
+    };
     group.bench_function("lambda_sim_sandbox_invoke", |b| {
         b.iter(|| sandbox.invoke(&invocation, limits).unwrap())
     });
@@ -65,8 +80,12 @@ fn warm_invoke(c: &mut Criterion) {
     store.set_fuel(u64::MAX / 2).unwrap();
     store.set_epoch_deadline(1 << 40);
     let instance = Linker::new(&bare).instantiate(&mut store, &module).unwrap();
-    let handle = instance.get_typed_func::<(), i32>(&mut store, "handle").unwrap();
-    group.bench_function("bare_typed_func_call", |b| b.iter(|| handle.call(&mut store, ()).unwrap()));
+    let handle = instance
+        .get_typed_func::<(), i32>(&mut store, "handle")
+        .unwrap();
+    group.bench_function("bare_typed_func_call", |b| {
+        b.iter(|| handle.call(&mut store, ()).unwrap())
+    });
     group.finish();
 }
 
@@ -75,7 +94,10 @@ fn create_and_init(c: &mut Criterion) {
     let hello = guest("hello");
     let engine = SandboxEngine::new(EngineOptions { max_sandboxes: 16 }).unwrap();
     let code = FunctionCode::load_file(&engine, &CodeCache::in_memory(), &hello).unwrap();
-    let limits = CallLimits { timeout_ns: 10_000_000_000, start_ns: 0 };
+    let limits = CallLimits {
+        timeout_ns: 10_000_000_000,
+        start_ns: 0,
+    };
     group.bench_function("lambda_sim_create_plus_init", |b| {
         b.iter(|| {
             let mut s = Sandbox::create(&code, &config()).unwrap();
@@ -112,10 +134,21 @@ fn code_cache(c: &mut Criterion) {
     // Populate the disk cache once.
     FunctionCode::load_file(&engine, &CodeCache::on_disk(dir.path()), &wasm).unwrap();
     group.bench_function("disk_cache_hit", |b| {
-        b.iter(|| FunctionCode::from_bytes(&engine, &CodeCache::on_disk(dir.path()), "heavy-init", &bytes).unwrap())
+        b.iter(|| {
+            FunctionCode::from_bytes(
+                &engine,
+                &CodeCache::on_disk(dir.path()),
+                "heavy-init",
+                &bytes,
+            )
+            .unwrap()
+        })
     });
     group.bench_function("compile", |b| {
-        b.iter(|| FunctionCode::from_bytes(&engine, &CodeCache::in_memory(), "heavy-init", &bytes).unwrap())
+        b.iter(|| {
+            FunctionCode::from_bytes(&engine, &CodeCache::in_memory(), "heavy-init", &bytes)
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -9,7 +9,9 @@ pub const GUEST_TARGET: &str = "wasm32-wasip1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuestError {
-    #[error("{path}: no such file or directory (give a .wasm/.wat file or a guest crate such as functions/hello)")]
+    #[error(
+        "{path}: no such file or directory (give a .wasm/.wat file or a guest crate such as functions/hello)"
+    )]
     NotFound { path: String },
     #[error("{path}: not a .wasm/.wat file or a directory with a Cargo.toml")]
     NotCode { path: String },
@@ -41,7 +43,15 @@ pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
     eprintln!("lambda-sim: building {shown} for {GUEST_TARGET} (cargo build --release)…");
     let output = Command::new("cargo")
         .current_dir(&workspace)
-        .args(["build", "--release", "--quiet", "--target", GUEST_TARGET, "-p", &package])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            GUEST_TARGET,
+            "-p",
+            &package,
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         .env_remove("CARGO_TARGET_DIR")
@@ -57,13 +67,19 @@ pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
             output: String::from_utf8_lossy(&output.stderr).into_owned(),
         });
     }
-    let wasm = target_dir.join(GUEST_TARGET).join("release").join(format!("{lib}.wasm"));
+    let wasm = target_dir
+        .join(GUEST_TARGET)
+        .join("release")
+        .join(format!("{lib}.wasm"));
     if wasm.is_file() {
         Ok(wasm)
     } else {
         Err(GuestError::Build {
             path: shown,
-            output: format!("cargo succeeded but {} is missing: is the crate a `cdylib`?", wasm.display()),
+            output: format!(
+                "cargo succeeded but {} is missing: is the crate a `cdylib`?",
+                wasm.display()
+            ),
         })
     }
 }
@@ -75,7 +91,9 @@ fn crate_names(manifest: &Path) -> Result<(String, String), GuestError> {
         reason,
     };
     let text = std::fs::read_to_string(manifest).map_err(|e| err(e.to_string()))?;
-    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| err(e.to_string()))?;
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| err(e.to_string()))?;
     let package = doc
         .get("package")
         .and_then(|p| p.get("name"))
@@ -117,7 +135,9 @@ fn ensure_target(workspace: &Path) -> Result<(), GuestError> {
     if libdir.status.success() && Path::new(&path).is_dir() {
         return Ok(());
     }
-    eprintln!("lambda-sim: installing the {GUEST_TARGET} target (rustup target add {GUEST_TARGET})…");
+    eprintln!(
+        "lambda-sim: installing the {GUEST_TARGET} target (rustup target add {GUEST_TARGET})…"
+    );
     let status = Command::new("rustup")
         .current_dir(workspace)
         .args(["target", "add", GUEST_TARGET])

@@ -26,7 +26,9 @@ pub struct InvocationRecord {
 impl InvocationRecord {
     /// Cold when a sandbox was created for it.
     pub fn is_cold(&self) -> bool {
-        self.init.is_some() || self.failed_init.is_some() || self.report.suppressed_init_ns.is_some()
+        self.init.is_some()
+            || self.failed_init.is_some()
+            || self.report.suppressed_init_ns.is_some()
     }
 
     /// The lines Lambda would log: init output, INIT_REPORT, START, the invocation's output, END, REPORT.
@@ -52,7 +54,12 @@ impl InvocationRecord {
             Some(init) => ColdPart::Init(init.duration_ns),
             None => ColdPart::None,
         };
-        out.push_str(&logfmt::report_line(self.request_id, &self.report, memory_mb, cold));
+        out.push_str(&logfmt::report_line(
+            self.request_id,
+            &self.report,
+            memory_mb,
+            cold,
+        ));
         out.push('\n');
         out
     }
@@ -91,7 +98,10 @@ impl LocalFunction {
     fn new_sandbox(&mut self) -> Result<Sandbox, SandboxError> {
         let mut config = self.config.clone();
         // Each sandbox gets its own random stream, derived from the run's seed.
-        config.seed = self.config.seed.wrapping_add(self.sandboxes_created.wrapping_mul(0x9E37_79B9));
+        config.seed = self
+            .config
+            .seed
+            .wrapping_add(self.sandboxes_created.wrapping_mul(0x9E37_79B9));
         self.sandboxes_created += 1;
         Sandbox::create(&self.code, &config)
     }

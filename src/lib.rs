@@ -2,10 +2,10 @@
 //!
 //! Handler modules (WebAssembly, ABI in `docs/abi.md`) run in pooled wasmtime [`sandbox`]es under Lambda's rules.
 
-pub mod cpu;
-pub mod limits;
-pub mod sandbox;
 pub mod cli;
+pub mod cpu;
 pub mod guest;
 pub mod invoke;
+pub mod limits;
 pub mod logfmt;
+pub mod sandbox;

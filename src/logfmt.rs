@@ -94,7 +94,7 @@ mod tests {
         CallReport {
             outcome,
             error: None,
-            response: Vec::new(),
+            response: bytes::Bytes::new(),
             fuel: 0,
             cpu_ns: duration_ns,
             wait_ns: 0,
@@ -116,7 +116,12 @@ mod tests {
     #[test]
     fn report_line_is_tab_separated_with_trailing_tab() {
         let id = RequestId(0x1234);
-        let line = report_line(id, &report(3_071_270_000, Outcome::Timeout), 128, ColdPart::Init(84_000_000));
+        let line = report_line(
+            id,
+            &report(3_071_270_000, Outcome::Timeout),
+            128,
+            ColdPart::Init(84_000_000),
+        );
         assert_eq!(
             line,
             format!(

@@ -9,7 +9,10 @@ use common::*;
 fn lambda_sim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
         .current_dir(root())
-        .env("LAMBDA_SIM_CACHE_DIR", root().join("target/lambda-sim-test-cache"))
+        .env(
+            "LAMBDA_SIM_CACHE_DIR",
+            root().join("target/lambda-sim-test-cache"),
+        )
         .args(args)
         .output()
         .expect("runs")
@@ -34,18 +37,50 @@ fn report_fields(line: &str) -> Vec<(String, String)> {
 
 #[test]
 fn hello_repeat_3_shows_one_cold_and_two_warm_reports() {
-    let out = lambda_sim(&["invoke", "functions/hello", "--payload", r#"{"name":"x"}"#, "--repeat", "3"]);
+    let out = lambda_sim(&[
+        "invoke",
+        "functions/hello",
+        "--payload",
+        r#"{"name":"x"}"#,
+        "--repeat",
+        "3",
+    ]);
     let text = stdout(&out);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let reports: Vec<_> = text.lines().filter(|l| l.starts_with("REPORT")).collect();
     assert_eq!(reports.len(), 3, "{text}");
-    let keys = |l: &str| report_fields(l).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    let keys = |l: &str| {
+        report_fields(l)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         keys(reports[0]),
-        ["REPORT RequestId", "Duration", "Billed Duration", "Memory Size", "Max Memory Used", "Init Duration"]
+        [
+            "REPORT RequestId",
+            "Duration",
+            "Billed Duration",
+            "Memory Size",
+            "Max Memory Used",
+            "Init Duration"
+        ]
     );
     for warm in &reports[1..] {
-        assert_eq!(keys(warm), ["REPORT RequestId", "Duration", "Billed Duration", "Memory Size", "Max Memory Used"]);
+        assert_eq!(
+            keys(warm),
+            [
+                "REPORT RequestId",
+                "Duration",
+                "Billed Duration",
+                "Memory Size",
+                "Max Memory Used"
+            ]
+        );
     }
     for r in &reports {
         let f = report_fields(r);
@@ -53,12 +88,28 @@ fn hello_repeat_3_shows_one_cold_and_two_warm_reports() {
         assert_eq!(f[3].1, "128 MB");
     }
     // Each invocation: START, the guest's log line, END, REPORT, then the response.
-    let starts = text.lines().filter(|l| l.starts_with("START RequestId: ") && l.ends_with(" Version: $LATEST"));
+    let starts = text
+        .lines()
+        .filter(|l| l.starts_with("START RequestId: ") && l.ends_with(" Version: $LATEST"));
     assert_eq!(starts.count(), 3);
-    assert_eq!(text.lines().filter(|l| l.starts_with("END RequestId: ")).count(), 3);
-    assert_eq!(text.lines().filter(|l| *l == r#"{"message":"Hello, x!"}"#).count(), 3, "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("END RequestId: "))
+            .count(),
+        3
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| *l == r#"{"message":"Hello, x!"}"#)
+            .count(),
+        3,
+        "{text}"
+    );
     // Request ids differ, and each START/END/REPORT triple shares one.
-    let ids: Vec<_> = reports.iter().map(|r| report_fields(r)[0].1.clone()).collect();
+    let ids: Vec<_> = reports
+        .iter()
+        .map(|r| report_fields(r)[0].1.clone())
+        .collect();
     assert!(ids[0] != ids[1] && ids[1] != ids[2]);
     assert!(text.contains(&format!("END RequestId: {}", ids[2])));
 }
@@ -72,10 +123,16 @@ fn stateful_counts_only_within_one_sandbox() {
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let counts: Vec<_> = responses.iter().map(|r| r["invocation"].as_u64().unwrap()).collect();
+    let counts: Vec<_> = responses
+        .iter()
+        .map(|r| r["invocation"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts, [1, 2, 3]);
     let ids: Vec<_> = responses.iter().map(|r| r["sandbox_id"].clone()).collect();
-    assert!(ids.iter().all(|i| *i == ids[0]), "one sandbox serves all warm invocations");
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "one sandbox serves all warm invocations"
+    );
 }
 
 #[test]
@@ -90,17 +147,38 @@ fn virtual_runs_are_identical() {
 
 #[test]
 fn a_timeout_reports_status_and_exits_1_then_the_next_invocation_is_cold() {
-    let out = lambda_sim(&["invoke", "tests/fixtures/toolkit.wat", "--payload", r#""loop""#, "--timeout", "1", "--repeat", "2"]);
+    let out = lambda_sim(&[
+        "invoke",
+        "tests/fixtures/toolkit.wat",
+        "--payload",
+        r#""loop""#,
+        "--timeout",
+        "1",
+        "--repeat",
+        "2",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let reports: Vec<_> = text.lines().filter(|l| l.starts_with("REPORT")).collect();
     assert_eq!(reports.len(), 2);
     for r in &reports {
-        assert!(r.contains("\tDuration: 1000.00 ms\t") && r.ends_with("\tStatus: timeout\t"), "{r}");
-        assert!(r.contains("Init Duration"), "the sandbox was reset, so every invocation is cold: {r}");
+        assert!(
+            r.contains("\tDuration: 1000.00 ms\t") && r.ends_with("\tStatus: timeout\t"),
+            "{r}"
+        );
+        assert!(
+            r.contains("Init Duration"),
+            "the sandbox was reset, so every invocation is cold: {r}"
+        );
     }
-    assert!(text.contains(r#""errorType":"Sandbox.Timedout","errorMessage":"RequestId: "#), "{text}");
-    assert!(text.contains(" Error: Task timed out after 1.00 seconds\"}"), "{text}");
+    assert!(
+        text.contains(r#""errorType":"Sandbox.Timedout","errorMessage":"RequestId: "#),
+        "{text}"
+    );
+    assert!(
+        text.contains(" Error: Task timed out after 1.00 seconds\"}"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -108,8 +186,14 @@ fn a_crash_reports_error_type() {
     let out = lambda_sim(&["invoke", "tests/fixtures/trap.wat"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("\tStatus: error\tError Type: Runtime.ExitError\t"), "{text}");
-    assert!(text.contains("Runtime exited with error: wasm trap: integer divide by zero"), "{text}");
+    assert!(
+        text.contains("\tStatus: error\tError Type: Runtime.ExitError\t"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Runtime exited with error: wasm trap: integer divide by zero"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -118,28 +202,65 @@ fn a_failed_init_logs_init_report_and_retries_init_inside_the_invocation() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let lines: Vec<_> = text.lines().collect();
-    assert!(lines[0].starts_with("INIT_REPORT Init Duration: "), "{text}");
-    assert!(lines[0].contains("\tPhase: init\tStatus: error\tError Type: ConfigError\t"), "{text}");
+    assert!(
+        lines[0].starts_with("INIT_REPORT Init Duration: "),
+        "{text}"
+    );
+    assert!(
+        lines[0].contains("\tPhase: init\tStatus: error\tError Type: ConfigError\t"),
+        "{text}"
+    );
     let report = lines.iter().find(|l| l.starts_with("REPORT")).unwrap();
-    assert!(!report.contains("Init Duration"), "a suppressed init is part of Duration: {report}");
-    assert!(text.contains(r#"{"errorType":"ConfigError","errorMessage":"DATABASE_URL is not set"}"#));
+    assert!(
+        !report.contains("Init Duration"),
+        "a suppressed init is part of Duration: {report}"
+    );
+    assert!(
+        text.contains(r#"{"errorType":"ConfigError","errorMessage":"DATABASE_URL is not set"}"#)
+    );
 }
 
 #[test]
 fn usage_and_load_errors_exit_2_with_a_clear_message() {
     for (args, expected) in [
-        (vec!["invoke", "functions/nope"], "functions/nope: no such file or directory"),
-        (vec!["invoke", "tests/fixtures/noop.wat", "--memory", "64"], "--memory: memory size 64 MB is outside Lambda's range 128–10240 MB"),
-        (vec!["invoke", "tests/fixtures/noop.wat", "--timeout", "901"], "--timeout: timeout 901 s is outside Lambda's range 1–900 s"),
-        (vec!["invoke", "tests/fixtures/noop.wat", "--payload", "{oops"], "--payload: not valid JSON (line 1, column 2)"),
-        (vec!["invoke", "tests/fixtures/missing-handle.wat"], "missing-handle.wat does not export `handle`"),
-        (vec!["invoke", "tests/fixtures/noop.wat", "--payload", "@/nonexistent.json"], "--payload @/nonexistent.json: No such file"),
+        (
+            vec!["invoke", "functions/nope"],
+            "functions/nope: no such file or directory",
+        ),
+        (
+            vec!["invoke", "tests/fixtures/noop.wat", "--memory", "64"],
+            "--memory: memory size 64 MB is outside Lambda's range 128–10240 MB",
+        ),
+        (
+            vec!["invoke", "tests/fixtures/noop.wat", "--timeout", "901"],
+            "--timeout: timeout 901 s is outside Lambda's range 1–900 s",
+        ),
+        (
+            vec!["invoke", "tests/fixtures/noop.wat", "--payload", "{oops"],
+            "--payload: not valid JSON (line 1, column 2)",
+        ),
+        (
+            vec!["invoke", "tests/fixtures/missing-handle.wat"],
+            "missing-handle.wat does not export `handle`",
+        ),
+        (
+            vec![
+                "invoke",
+                "tests/fixtures/noop.wat",
+                "--payload",
+                "@/nonexistent.json",
+            ],
+            "--payload @/nonexistent.json: No such file",
+        ),
         (vec!["invoke"], "required arguments were not provided"),
     ] {
         let out = lambda_sim(&args);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(expected), "{args:?}: {err}");
-        assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
     }
 }

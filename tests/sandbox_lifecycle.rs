@@ -5,11 +5,14 @@ mod common;
 use std::time::Instant;
 
 use common::*;
-use lambda_sim::sandbox::{ClockMode, Outcome, Sandbox, LOG_CAPACITY_PER_CALL};
+use lambda_sim::sandbox::{ClockMode, LOG_CAPACITY_PER_CALL, Outcome, Sandbox};
 
 fn counts(report: &lambda_sim::sandbox::CallReport) -> (u64, u64) {
     let v: serde_json::Value = serde_json::from_slice(&report.response).expect("JSON response");
-    (v["inits"].as_u64().unwrap(), v["invocations"].as_u64().unwrap())
+    (
+        v["inits"].as_u64().unwrap(),
+        v["invocations"].as_u64().unwrap(),
+    )
 }
 
 #[test]
@@ -35,8 +38,14 @@ fn handled_error_keeps_the_sandbox_warm() {
     let r = sandbox.invoke(&event("\"error\""), limits(3)).unwrap();
     assert_eq!(r.outcome, Outcome::FunctionError);
     let e = r.error.as_ref().unwrap();
-    assert_eq!((e.error_type.as_str(), e.error_message.as_str()), ("MyError", "it went wrong"));
-    assert_eq!(r.body(), br#"{"errorType":"MyError","errorMessage":"it went wrong"}"#.to_vec());
+    assert_eq!(
+        (e.error_type.as_str(), e.error_message.as_str()),
+        ("MyError", "it went wrong")
+    );
+    assert_eq!(
+        r.body(),
+        br#"{"errorType":"MyError","errorMessage":"it went wrong"}"#.to_vec()
+    );
     assert!(!sandbox.is_destroyed());
     let r = sandbox.invoke(&event("\"count\""), limits(3)).unwrap();
     assert_eq!(counts(&r), (1, 2));
@@ -56,13 +65,23 @@ fn crash_timeout_and_oom_destroy_the_sandbox() {
         sandbox.invoke(&event("\"count\""), limits(3)).unwrap();
         let r = sandbox.invoke(&event(payload), limits(3)).unwrap();
         assert_eq!(r.outcome, outcome, "{payload}");
-        assert_eq!(r.error.as_ref().unwrap().error_type, error_type, "{payload}");
+        assert_eq!(
+            r.error.as_ref().unwrap().error_type,
+            error_type,
+            "{payload}"
+        );
         assert!(sandbox.is_destroyed(), "{payload} must destroy the sandbox");
-        assert!(sandbox.invoke(&event("\"count\""), limits(3)).is_err(), "a destroyed sandbox is never reused");
+        assert!(
+            sandbox.invoke(&event("\"count\""), limits(3)).is_err(),
+            "a destroyed sandbox is never reused"
+        );
         // The next invocation goes to a fresh sandbox: init runs again and state starts over.
         let mut fresh = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
         fresh.init(limits(10)).unwrap();
-        assert_eq!(counts(&fresh.invoke(&event("\"count\""), limits(3)).unwrap()), (1, 1));
+        assert_eq!(
+            counts(&fresh.invoke(&event("\"count\""), limits(3)).unwrap()),
+            (1, 1)
+        );
     }
 }
 
@@ -80,7 +99,11 @@ fn timeout_fires_at_the_limit_in_virtual_time() {
         format!("RequestId: {id} Error: Task timed out after 2.00 seconds")
     );
     // The CPU spent is what the budget allowed: within one fuel unit of the timeout.
-    assert!(r.cpu_ns >= 1_999_999_000 && r.cpu_ns <= 2_000_001_000, "{}", r.cpu_ns);
+    assert!(
+        r.cpu_ns >= 1_999_999_000 && r.cpu_ns <= 2_000_001_000,
+        "{}",
+        r.cpu_ns
+    );
 }
 
 #[test]
@@ -107,7 +130,10 @@ fn simulated_waits_count_toward_duration_and_timeout() {
     sandbox.init(limits(10)).unwrap();
     let started = Instant::now();
     let r = sandbox.invoke(&event("\"wait\""), limits(3)).unwrap();
-    assert!(started.elapsed().as_millis() < 2500, "virtual waits must not sleep");
+    assert!(
+        started.elapsed().as_millis() < 2500,
+        "virtual waits must not sleep"
+    );
     assert_eq!(r.outcome, Outcome::Success);
     assert_eq!(r.wait_ns, 2_500_000_000);
     assert_eq!(r.duration_ns, r.cpu_ns + r.wait_ns);
@@ -138,7 +164,11 @@ fn memory_cap_is_the_function_memory_size() {
         assert_eq!(r.outcome, Outcome::OutOfMemory);
         // Grown 16 MiB at a time from 64 KiB: the peak is the last step that still fit under the cap.
         let cap = memory_mb << 20;
-        assert!(r.peak_memory_bytes <= cap && r.peak_memory_bytes > cap - (16 << 20), "{}", r.peak_memory_bytes);
+        assert!(
+            r.peak_memory_bytes <= cap && r.peak_memory_bytes > cap - (16 << 20),
+            "{}",
+            r.peak_memory_bytes
+        );
     }
 }
 
@@ -169,7 +199,10 @@ fn smaller_memory_means_longer_virtual_cpu_time() {
     let (fuel_small, ns_small) = cpu(128);
     let (fuel_big, ns_big) = cpu(1769);
     assert_eq!(fuel_small, fuel_big, "the same work");
-    assert!(ns_small > ns_big * 13, "128 MB gets 128/1769 of a vCPU: {ns_small} vs {ns_big}");
+    assert!(
+        ns_small > ns_big * 13,
+        "128 MB gets 128/1769 of a vCPU: {ns_small} vs {ns_big}"
+    );
 }
 
 #[test]
@@ -181,8 +214,15 @@ fn log_is_captured_and_bounded_without_trapping() {
     assert_eq!(r.outcome, Outcome::Success, "{:?}", r.error);
     assert_eq!(&r.response[..], b"\"done\"");
     let written = 128 * 65_000usize;
-    let marker = format!("[lambda-sim] log truncated: {} bytes dropped\n", written - LOG_CAPACITY_PER_CALL);
-    assert!(text(&r.log).ends_with(&marker), "{}", &text(&r.log)[r.log.len() - 80..]);
+    let marker = format!(
+        "[lambda-sim] log truncated: {} bytes dropped\n",
+        written - LOG_CAPACITY_PER_CALL
+    );
+    assert!(
+        text(&r.log).ends_with(&marker),
+        "{}",
+        &text(&r.log)[r.log.len() - 80..]
+    );
     assert_eq!(r.log.len(), LOG_CAPACITY_PER_CALL + 1 + marker.len());
     // The next call starts with an empty log.
     let r = sandbox.invoke(&event("{}"), limits(3)).unwrap();
@@ -193,12 +233,42 @@ fn log_is_captured_and_bounded_without_trapping() {
 fn misbehaving_guests_are_contained_with_the_right_error() {
     let engine = engine();
     for (fixture, outcome, error_type, message_part) in [
-        ("trap", Outcome::Crash, "Runtime.ExitError", "integer divide by zero"),
-        ("deep-recursion", Outcome::Crash, "Runtime.ExitError", "call stack exhausted"),
-        ("bad-pointer", Outcome::Crash, "Runtime.ExitError", "lambda.event_read: range at pointer 0xfffffff0"),
-        ("oversized-response", Outcome::FunctionError, "Function.ResponseSizeTooLarge", "(7340032 bytes) exceeded maximum allowed payload size (6291556 bytes)"),
-        ("infinite-loop", Outcome::Timeout, "Sandbox.Timedout", "Task timed out after 1.00 seconds"),
-        ("memory-bomb", Outcome::OutOfMemory, "Runtime.OutOfMemory", "out of memory"),
+        (
+            "trap",
+            Outcome::Crash,
+            "Runtime.ExitError",
+            "integer divide by zero",
+        ),
+        (
+            "deep-recursion",
+            Outcome::Crash,
+            "Runtime.ExitError",
+            "call stack exhausted",
+        ),
+        (
+            "bad-pointer",
+            Outcome::Crash,
+            "Runtime.ExitError",
+            "lambda.event_read: range at pointer 0xfffffff0",
+        ),
+        (
+            "oversized-response",
+            Outcome::FunctionError,
+            "Function.ResponseSizeTooLarge",
+            "(7340032 bytes) exceeded maximum allowed payload size (6291556 bytes)",
+        ),
+        (
+            "infinite-loop",
+            Outcome::Timeout,
+            "Sandbox.Timedout",
+            "Task timed out after 1.00 seconds",
+        ),
+        (
+            "memory-bomb",
+            Outcome::OutOfMemory,
+            "Runtime.OutOfMemory",
+            "out of memory",
+        ),
     ] {
         let code = load(&engine, fixture).unwrap();
         let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
@@ -206,8 +276,16 @@ fn misbehaving_guests_are_contained_with_the_right_error() {
         assert_eq!(r.outcome, outcome, "{fixture}");
         let e = r.error.unwrap();
         assert_eq!(e.error_type, error_type, "{fixture}");
-        assert!(e.error_message.contains(message_part), "{fixture}: {}", e.error_message);
-        assert_eq!(sandbox.is_destroyed(), outcome.destroys_sandbox(), "{fixture}");
+        assert!(
+            e.error_message.contains(message_part),
+            "{fixture}: {}",
+            e.error_message
+        );
+        assert_eq!(
+            sandbox.is_destroyed(),
+            outcome.destroys_sandbox(),
+            "{fixture}"
+        );
     }
 }
 
@@ -232,19 +310,40 @@ fn init_failure_destroys_and_suppressed_init_runs_inside_the_invocation() {
 fn bad_modules_are_rejected_with_a_clear_error() {
     let engine = engine();
     for (fixture, expected) in [
-        ("missing-handle", "does not export `handle`, which every handler must"),
-        ("wrong-handle-signature", "exports `handle` with type (i32) -> (i32), expected () -> (i32)"),
-        ("wrong-import-signature", "imports `lambda.event_len` with type (i32) -> (i64), expected () -> (i32)"),
-        ("unknown-import", "imports `env.now`: only `lambda` and `wasi_snapshot_preview1` imports are provided"),
-        ("no-abi-version", "declares no handler ABI version: add a custom section `lambda-sim-abi`"),
-        ("future-abi-version", "uses handler ABI version 7, which this lambda-sim does not support"),
+        (
+            "missing-handle",
+            "does not export `handle`, which every handler must",
+        ),
+        (
+            "wrong-handle-signature",
+            "exports `handle` with type (i32) -> (i32), expected () -> (i32)",
+        ),
+        (
+            "wrong-import-signature",
+            "imports `lambda.event_len` with type (i32) -> (i64), expected () -> (i32)",
+        ),
+        (
+            "unknown-import",
+            "imports `env.now`: only `lambda` and `wasi_snapshot_preview1` imports are provided",
+        ),
+        (
+            "no-abi-version",
+            "declares no handler ABI version: add a custom section `lambda-sim-abi`",
+        ),
+        (
+            "future-abi-version",
+            "uses handler ABI version 7, which this lambda-sim does not support",
+        ),
     ] {
         let err = match load(&engine, fixture) {
             Ok(_) => panic!("{fixture} must be rejected"),
             Err(e) => e.to_string(),
         };
         assert!(err.contains(expected), "{fixture}: {err}");
-        assert!(err.contains(&format!("{fixture}.wat")), "the error names the file: {err}");
+        assert!(
+            err.contains(&format!("{fixture}.wat")),
+            "the error names the file: {err}"
+        );
     }
 }
 
@@ -260,7 +359,9 @@ fn initial_memory_above_the_memory_size_is_out_of_memory() {
         wat.as_bytes(),
     )
     .unwrap();
-    let err = Sandbox::create(&code, &config(128, ClockMode::Virtual)).err().expect("refused");
+    let err = Sandbox::create(&code, &config(128, ClockMode::Virtual))
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("Runtime.OutOfMemory"), "{err}");
     assert!(Sandbox::create(&code, &config(256, ClockMode::Virtual)).is_ok());
 }

@@ -12,8 +12,8 @@ use bytes::Bytes;
 use super::{CliError, EngineArgs};
 use crate::limits::NS_PER_S;
 use crate::sandbox::{
-    CallLimits, ClockMode, CodeCache, FunctionCode, InitializationType, Invocation, Outcome, RequestId, Sandbox,
-    SandboxConfig,
+    CallLimits, ClockMode, CodeCache, FunctionCode, InitializationType, Invocation, Outcome,
+    RequestId, Sandbox, SandboxConfig,
 };
 
 /// A hash loop over a 64 KiB table: integer arithmetic, loads, stores and a data-dependent branch.
@@ -56,7 +56,12 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
             let wasm = crate::guest::resolve(path).map_err(|e| CliError::usage(e.to_string()))?;
             FunctionCode::load_file(&engine, &args.engine.cache(), &wasm)
         }
-        None => FunctionCode::from_bytes(&engine, &CodeCache::in_memory(), "built-in calibration loop", BUILTIN.as_bytes()),
+        None => FunctionCode::from_bytes(
+            &engine,
+            &CodeCache::in_memory(),
+            "built-in calibration loop",
+            BUILTIN.as_bytes(),
+        ),
     }
     .map_err(|e| CliError::usage(e.to_string()))?;
     let config = SandboxConfig {
@@ -67,12 +72,15 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
         clock: ClockMode::Real,
         initialization_type: InitializationType::OnDemand,
     };
-    let mut sandbox = Sandbox::create(&code, &config).map_err(|e| CliError::usage(e.to_string()))?;
+    let mut sandbox =
+        Sandbox::create(&code, &config).map_err(|e| CliError::usage(e.to_string()))?;
     let limits = CallLimits {
         timeout_ns: 900 * NS_PER_S,
         start_ns: 0,
     };
-    sandbox.init(limits).map_err(|e| CliError::usage(e.to_string()))?;
+    sandbox
+        .init(limits)
+        .map_err(|e| CliError::usage(e.to_string()))?;
     let invocation = Invocation {
         request_id: RequestId(1),
         event: Bytes::from(args.payload.clone().into_bytes()),
@@ -80,7 +88,9 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
     let mut samples = Vec::new();
     // One warm-up run, then the measured ones.
     for run in 0..=args.runs {
-        let report = sandbox.invoke(&invocation, limits).map_err(|e| CliError::usage(e.to_string()))?;
+        let report = sandbox
+            .invoke(&invocation, limits)
+            .map_err(|e| CliError::usage(e.to_string()))?;
         if report.outcome != Outcome::Success {
             return Err(CliError::usage(format!(
                 "the calibration handler failed: {}",

@@ -8,7 +8,9 @@ use bytes::Bytes;
 
 use super::{CliError, EngineArgs};
 use crate::invoke::LocalFunction;
-use crate::limits::{MEMORY_MB_DEFAULT, SYNC_PAYLOAD_MAX_BYTES, TIMEOUT_S_DEFAULT, check_memory_mb, check_timeout_s};
+use crate::limits::{
+    MEMORY_MB_DEFAULT, SYNC_PAYLOAD_MAX_BYTES, TIMEOUT_S_DEFAULT, check_memory_mb, check_timeout_s,
+};
 use crate::sandbox::{ClockMode, FunctionCode, InitializationType, Outcome, SandboxConfig};
 
 #[derive(clap::Args, Debug)]
@@ -68,8 +70,10 @@ fn read_payload(arg: &str) -> Result<Bytes, CliError> {
 }
 
 pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
-    let memory_mb = check_memory_mb(args.memory).map_err(|e| CliError::usage(format!("--memory: {e}")))?;
-    let timeout_ns = check_timeout_s(args.timeout).map_err(|e| CliError::usage(format!("--timeout: {e}")))?;
+    let memory_mb =
+        check_memory_mb(args.memory).map_err(|e| CliError::usage(format!("--memory: {e}")))?;
+    let timeout_ns =
+        check_timeout_s(args.timeout).map_err(|e| CliError::usage(format!("--timeout: {e}")))?;
     let ps_per_fuel = args.engine.ps_per_fuel()?;
     let event = read_payload(&args.payload)?;
     let wasm = crate::guest::resolve(&args.code).map_err(|e| CliError::usage(e.to_string()))?;
@@ -100,12 +104,18 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
     let mut failed = false;
     let stdout = std::io::stdout();
     for _ in 0..args.repeat {
-        let record = function.invoke(event.clone()).map_err(|e| CliError::usage(e.to_string()))?;
+        let record = function
+            .invoke(event.clone())
+            .map_err(|e| CliError::usage(e.to_string()))?;
         failed |= record.report.outcome != Outcome::Success;
         let mut out = stdout.lock();
         let _ = out.write_all(record.log_lines(memory_mb).as_bytes());
         let _ = out.write_all(&record.report.body());
         let _ = out.write_all(b"\n");
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -15,7 +15,11 @@ use crate::cpu::DEFAULT_PS_PER_FUEL;
 use crate::sandbox::{CodeCache, EngineOptions, SandboxEngine};
 
 #[derive(Parser)]
-#[command(name = "lambda-sim", version, about = "A local AWS Lambda execution simulator for WebAssembly handlers")]
+#[command(
+    name = "lambda-sim",
+    version,
+    about = "A local AWS Lambda execution simulator for WebAssembly handlers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,7 +64,8 @@ impl EngineArgs {
     }
 
     pub(crate) fn engine(&self, max_sandboxes: u32) -> Result<SandboxEngine, CliError> {
-        SandboxEngine::new(EngineOptions { max_sandboxes }).map_err(|e| CliError::internal(e.to_string()))
+        SandboxEngine::new(EngineOptions { max_sandboxes })
+            .map_err(|e| CliError::internal(e.to_string()))
     }
 }
 

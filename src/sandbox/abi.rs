@@ -20,8 +20,16 @@ const ERROR_MESSAGE_MAX: usize = 256 << 10;
 pub(crate) const LAMBDA_IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
     ("event_len", &[], &[ValType::I32]),
     ("event_read", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("response_write", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("error", &[ValType::I32, ValType::I32, ValType::I32, ValType::I32], &[]),
+    (
+        "response_write",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "error",
+        &[ValType::I32, ValType::I32, ValType::I32, ValType::I32],
+        &[],
+    ),
     ("request_id", &[ValType::I32, ValType::I32], &[ValType::I32]),
     ("remaining_time_ms", &[], &[ValType::I64]),
     ("wait_us", &[ValType::I64], &[ValType::I32]),
@@ -44,7 +52,12 @@ pub(crate) struct MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.cap_bytes {
             self.refused = true;
             return Ok(false);
@@ -59,7 +72,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(())
     }
 
-    fn table_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(true)
     }
 }
@@ -113,7 +131,9 @@ impl CallState {
 /// Virtual CPU nanoseconds used so far in this call.
 pub(crate) fn cpu_ns_so_far(call: &CallState, fuel_left: u64) -> u64 {
     match call.clock {
-        CallClock::Virtual { cpu, fuel_granted } => cpu.fuel_to_ns(fuel_granted.saturating_sub(fuel_left)),
+        CallClock::Virtual { cpu, fuel_granted } => {
+            cpu.fuel_to_ns(fuel_granted.saturating_sub(fuel_left))
+        }
         CallClock::Real { started, .. } => {
             (started.elapsed().as_nanos() as u64).saturating_sub(call.wait_ns)
         }
@@ -129,7 +149,9 @@ fn remaining_ns(caller: &Caller<'_, HostState>) -> u64 {
                 .saturating_sub(call.wait_ns)
                 .saturating_sub(cpu_ns_so_far(call, fuel_left))
         }
-        CallClock::Real { deadline, .. } => deadline.saturating_duration_since(Instant::now()).as_nanos() as u64,
+        CallClock::Real { deadline, .. } => deadline
+            .saturating_duration_since(Instant::now())
+            .as_nanos() as u64,
     }
 }
 
@@ -157,7 +179,9 @@ fn guest_range(
         Some(end) if end <= size => Ok(ptr..end),
         _ => Err(misuse(
             caller,
-            format!("lambda.{import}: range at pointer {ptr:#x} with length {len} is outside linear memory ({size} bytes)"),
+            format!(
+                "lambda.{import}: range at pointer {ptr:#x} with length {len} is outside linear memory ({size} bytes)"
+            ),
         )),
     }
 }
@@ -179,9 +203,11 @@ fn lossy(bytes: &[u8], max: usize) -> String {
 
 /// Adds the `lambda` imports to a linker.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    linker.func_wrap("lambda", "event_len", |caller: Caller<'_, HostState>| -> i32 {
-        caller.data().call.event.len() as i32
-    })?;
+    linker.func_wrap(
+        "lambda",
+        "event_len",
+        |caller: Caller<'_, HostState>| -> i32 { caller.data().call.event.len() as i32 },
+    )?;
 
     linker.func_wrap(
         "lambda",
@@ -206,7 +232,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             if total > RESPONSE_MAX_BYTES || call.response_too_large.is_some() {
                 // Stop buffering: remember only how big the response would have been.
                 let buffered = std::mem::take(&mut call.response).len();
-                call.response_too_large = Some(call.response_too_large.unwrap_or(0) + buffered + range.len());
+                call.response_too_large =
+                    Some(call.response_too_large.unwrap_or(0) + buffered + range.len());
                 return Ok(-1);
             }
             call.response.extend_from_slice(&mem[range]);
@@ -217,7 +244,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     linker.func_wrap(
         "lambda",
         "error",
-        |mut caller: Caller<'_, HostState>, tp: i32, tl: i32, mp: i32, ml: i32| -> wasmtime::Result<()> {
+        |mut caller: Caller<'_, HostState>,
+         tp: i32,
+         tl: i32,
+         mp: i32,
+         ml: i32|
+         -> wasmtime::Result<()> {
             let t = guest_range(&mut caller, "error", tp, tl)?;
             let m = guest_range(&mut caller, "error", mp, ml)?;
             let (mem, state) = memory_bytes(&mut caller);
@@ -244,16 +276,21 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         },
     )?;
 
-    linker.func_wrap("lambda", "remaining_time_ms", |caller: Caller<'_, HostState>| -> i64 {
-        (remaining_ns(&caller) / 1_000_000) as i64
-    })?;
+    linker.func_wrap(
+        "lambda",
+        "remaining_time_ms",
+        |caller: Caller<'_, HostState>| -> i64 { (remaining_ns(&caller) / 1_000_000) as i64 },
+    )?;
 
     linker.func_wrap(
         "lambda",
         "wait_us",
         |mut caller: Caller<'_, HostState>, micros: i64| -> wasmtime::Result<i32> {
             if micros < 0 {
-                return Err(misuse(&mut caller, format!("lambda.wait_us: negative wait {micros} µs")));
+                return Err(misuse(
+                    &mut caller,
+                    format!("lambda.wait_us: negative wait {micros} µs"),
+                ));
             }
             let wait = (micros as u64).saturating_mul(1000);
             let remaining = remaining_ns(&caller);
@@ -266,10 +303,13 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             if wait > remaining {
                 call.wait_ns += remaining;
                 call.timed_out = true;
-                return Err(wasmtime::Error::msg("task timed out during a simulated wait"));
+                return Err(wasmtime::Error::msg(
+                    "task timed out during a simulated wait",
+                ));
             }
             call.wait_ns += wait;
-            call.virtual_now.fetch_add(wait, std::sync::atomic::Ordering::Relaxed);
+            call.virtual_now
+                .fetch_add(wait, std::sync::atomic::Ordering::Relaxed);
             if let CallClock::Virtual { cpu, fuel_granted } = clock {
                 // Waiting used up budget without using fuel: shrink the fuel left to what the deadline allows.
                 let fuel_left = caller.get_fuel().unwrap_or(0);

@@ -69,7 +69,11 @@ impl FunctionCode {
     }
 
     /// Loads a `.wasm` (or `.wat`) file.
-    pub fn load_file(engine: &SandboxEngine, cache: &CodeCache, path: &Path) -> Result<Self, SandboxError> {
+    pub fn load_file(
+        engine: &SandboxEngine,
+        cache: &CodeCache,
+        path: &Path,
+    ) -> Result<Self, SandboxError> {
         let name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| SandboxError::Io {
             path: name.clone(),
@@ -92,13 +96,18 @@ impl FunctionCode {
         let binary = if bytes.starts_with(b"\0asm") {
             std::borrow::Cow::Borrowed(bytes)
         } else {
-            wat::parse_bytes(bytes)
-                .map_err(|e| load_err(format!("not a WebAssembly binary, and not valid WAT text: {e}")))?
+            wat::parse_bytes(bytes).map_err(|e| {
+                load_err(format!(
+                    "not a WebAssembly binary, and not valid WAT text: {e}"
+                ))
+            })?
         };
         let abi_version = abi_version(&binary).map_err(load_err)?;
         let sha256: [u8; 32] = Sha256::digest(&binary).into();
         let started = Instant::now();
-        let (module, source) = cache.get_or_compile(engine, &sha256, &binary).map_err(load_err)?;
+        let (module, source) = cache
+            .get_or_compile(engine, &sha256, &binary)
+            .map_err(load_err)?;
         let load_time = started.elapsed();
         check_imports(&module).map_err(load_err)?;
         let exports = resolve_exports(&module).map_err(load_err)?;
@@ -127,8 +136,14 @@ fn abi_version(binary: &[u8]) -> Result<u32, String> {
     let mut found: Option<u32> = None;
     for payload in Parser::new(0).parse_all(binary) {
         match payload.map_err(|e| format!("not a valid WebAssembly module: {e}"))? {
-            Payload::Version { encoding: Encoding::Component, .. } => {
-                return Err("is a WebAssembly component; lambda-sim runs core modules (see docs/abi.md)".into());
+            Payload::Version {
+                encoding: Encoding::Component,
+                ..
+            } => {
+                return Err(
+                    "is a WebAssembly component; lambda-sim runs core modules (see docs/abi.md)"
+                        .into(),
+                );
             }
             Payload::CustomSection(section) if section.name() == ABI_SECTION => {
                 if found.is_some() {
@@ -155,8 +170,14 @@ fn abi_version(binary: &[u8]) -> Result<u32, String> {
 }
 
 fn describe(ty: &FuncType) -> String {
-    let list = |tys: &mut dyn Iterator<Item = ValType>| tys.map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
-    format!("({}) -> ({})", list(&mut ty.params()), list(&mut ty.results()))
+    let list = |tys: &mut dyn Iterator<Item = ValType>| {
+        tys.map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    };
+    format!(
+        "({}) -> ({})",
+        list(&mut ty.params()),
+        list(&mut ty.results())
+    )
 }
 
 fn same_signature(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
@@ -171,7 +192,9 @@ fn check_imports(module: &Module) -> Result<(), String> {
         match import.module() {
             "wasi_snapshot_preview1" => {}
             "lambda" => {
-                let Some((_, params, results)) = LAMBDA_IMPORTS.iter().find(|(n, _, _)| *n == import.name()) else {
+                let Some((_, params, results)) =
+                    LAMBDA_IMPORTS.iter().find(|(n, _, _)| *n == import.name())
+                else {
                     let known: Vec<_> = LAMBDA_IMPORTS.iter().map(|(n, _, _)| *n).collect();
                     return Err(format!(
                         "imports unknown function `lambda.{}` (ABI v1 provides: {})",
@@ -180,10 +203,17 @@ fn check_imports(module: &Module) -> Result<(), String> {
                     ));
                 };
                 let ExternType::Func(ty) = import.ty() else {
-                    return Err(format!("imports `lambda.{}` as a non-function", import.name()));
+                    return Err(format!(
+                        "imports `lambda.{}` as a non-function",
+                        import.name()
+                    ));
                 };
                 if !same_signature(&ty, params, results) {
-                    let expected = FuncType::new(module.engine(), params.iter().cloned(), results.iter().cloned());
+                    let expected = FuncType::new(
+                        module.engine(),
+                        params.iter().cloned(),
+                        results.iter().cloned(),
+                    );
                     return Err(format!(
                         "imports `lambda.{}` with type {}, expected {}",
                         import.name(),
@@ -204,10 +234,16 @@ fn check_imports(module: &Module) -> Result<(), String> {
 }
 
 fn resolve_exports(module: &Module) -> Result<Exports, String> {
-    let func = |name: &str, params: &[ValType], results: &[ValType], required: bool| -> Result<Option<ModuleExport>, String> {
+    let func = |name: &str,
+                params: &[ValType],
+                results: &[ValType],
+                required: bool|
+     -> Result<Option<ModuleExport>, String> {
         let Some(export) = module.get_export(name) else {
             return if required {
-                Err(format!("does not export `{name}`, which every handler must (docs/abi.md)"))
+                Err(format!(
+                    "does not export `{name}`, which every handler must (docs/abi.md)"
+                ))
             } else {
                 Ok(None)
             };
@@ -216,7 +252,11 @@ fn resolve_exports(module: &Module) -> Result<Exports, String> {
             return Err(format!("exports `{name}` as a non-function"));
         };
         if !same_signature(&ty, params, results) {
-            let expected = FuncType::new(module.engine(), params.iter().cloned(), results.iter().cloned());
+            let expected = FuncType::new(
+                module.engine(),
+                params.iter().cloned(),
+                results.iter().cloned(),
+            );
             return Err(format!(
                 "exports `{name}` with type {}, expected {}",
                 describe(&ty),
@@ -270,8 +310,12 @@ impl CodeCache {
     pub fn default_location() -> Self {
         let dir = std::env::var_os("LAMBDA_SIM_CACHE_DIR")
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("lambda-sim")))
-            .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/lambda-sim")));
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("lambda-sim"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/lambda-sim"))
+            });
         match dir {
             Some(dir) => Self::on_disk(dir),
             None => Self::in_memory(),
@@ -289,7 +333,10 @@ impl CodeCache {
         if let Some(module) = loaded.get(&key) {
             return Ok((module.clone(), CodeSource::MemoryCache));
         }
-        let file = self.dir.as_ref().map(|d| d.join(format!("{}.cwasm", hex::encode(&key[..16]))));
+        let file = self
+            .dir
+            .as_ref()
+            .map(|d| d.join(format!("{}.cwasm", hex::encode(&key[..16]))));
         if let Some(file) = &file
             && file.is_file()
         {
@@ -301,7 +348,8 @@ impl CodeCache {
                 return Ok((module, CodeSource::DiskCache));
             }
         }
-        let module = Module::from_binary(engine.wasmtime(), binary).map_err(|e| format!("failed to compile: {e:#}"))?;
+        let module = Module::from_binary(engine.wasmtime(), binary)
+            .map_err(|e| format!("failed to compile: {e:#}"))?;
         if let (Some(file), Ok(serialized)) = (&file, module.serialize()) {
             // Best effort: an unwritable cache only costs a recompile next time.
             let _ = write_atomically(file, &serialized);

@@ -118,7 +118,8 @@ impl HostWallClock for VirtualClock {
         Duration::from_nanos(1)
     }
     fn now(&self) -> Duration {
-        Duration::from_secs(VIRTUAL_EPOCH_UNIX_S) + Duration::from_nanos(self.0.load(Ordering::Relaxed))
+        Duration::from_secs(VIRTUAL_EPOCH_UNIX_S)
+            + Duration::from_nanos(self.0.load(Ordering::Relaxed))
     }
 }
 
@@ -149,12 +150,20 @@ impl Sandbox {
         wasi.stdout(log.clone())
             .stderr(log.clone())
             .secure_random(rand::rngs::StdRng::seed_from_u64(config.seed))
-            .insecure_random(rand::rngs::StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15))
+            .insecure_random(rand::rngs::StdRng::seed_from_u64(
+                config.seed ^ 0x9E37_79B9_7F4A_7C15,
+            ))
             .insecure_random_seed(u128::from(config.seed))
             .env("AWS_LAMBDA_FUNCTION_NAME", &config.function_name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", config.memory_mb.to_string())
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                config.memory_mb.to_string(),
+            )
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_INITIALIZATION_TYPE", config.initialization_type.as_str());
+            .env(
+                "AWS_LAMBDA_INITIALIZATION_TYPE",
+                config.initialization_type.as_str(),
+            );
         if config.clock == ClockMode::Virtual {
             wasi.wall_clock(VirtualClock(virtual_now.clone()))
                 .monotonic_clock(VirtualClock(virtual_now.clone()));
@@ -185,24 +194,33 @@ impl Sandbox {
                 SandboxError::Instantiate(format!("{e:#}"))
             }
         };
-        store.set_fuel(cpu.ns_to_fuel(INIT_LIMIT_NS)).map_err(|e| fail(&store, e))?;
+        store
+            .set_fuel(cpu.ns_to_fuel(INIT_LIMIT_NS))
+            .map_err(|e| fail(&store, e))?;
         if config.clock == ClockMode::Real {
             store.set_epoch_deadline(deadline_ticks(INIT_LIMIT_NS));
         } else {
             store.set_epoch_deadline(1 << 62);
         }
-        let instance = code.pre.instantiate(&mut store).map_err(|e| fail(&store, e))?;
+        let instance = code
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| fail(&store, e))?;
         let exports = &code.exports;
         let memory = instance
             .get_module_export(&mut store, &exports.memory)
             .and_then(|e| e.into_memory())
-            .ok_or_else(|| SandboxError::Instantiate("the module's `memory` export is missing".into()))?;
+            .ok_or_else(|| {
+                SandboxError::Instantiate("the module's `memory` export is missing".into())
+            })?;
         store.data_mut().memory = Some(memory);
         let typed = |store: &mut Store<HostState>, export: &wasmtime::ModuleExport| {
             instance
                 .get_module_export(&mut *store, export)
                 .and_then(|e| e.into_func())
-                .ok_or_else(|| SandboxError::Instantiate("an export resolved at load time is missing".into()))
+                .ok_or_else(|| {
+                    SandboxError::Instantiate("an export resolved at load time is missing".into())
+                })
         };
         let handle = typed(&mut store, &exports.handle)?
             .typed::<(), i32>(&store)
@@ -273,11 +291,19 @@ impl Sandbox {
 
     /// Runs one invocation. On a sandbox whose init has not run, init runs first inside the invocation's own
     /// budget (a suppressed init) and its time is part of the invocation's duration.
-    pub fn invoke(&mut self, invocation: &Invocation, limits: CallLimits) -> Result<CallReport, SandboxError> {
+    pub fn invoke(
+        &mut self,
+        invocation: &Invocation,
+        limits: CallLimits,
+    ) -> Result<CallReport, SandboxError> {
         if self.lifecycle == Lifecycle::Destroyed {
             return Err(SandboxError::Destroyed);
         }
-        self.begin(limits, Some(invocation.request_id), invocation.event.clone());
+        self.begin(
+            limits,
+            Some(invocation.request_id),
+            invocation.event.clone(),
+        );
         let mut suppressed_init_ns = None;
         if self.lifecycle == Lifecycle::Created {
             let init = self.run_init();
@@ -344,7 +370,8 @@ impl Sandbox {
                     started: now,
                     deadline: now + Duration::from_nanos(limits.timeout_ns),
                 };
-                self.store.set_epoch_deadline(deadline_ticks(limits.timeout_ns));
+                self.store
+                    .set_epoch_deadline(deadline_ticks(limits.timeout_ns));
                 REAL_MODE_FUEL
             }
         };
@@ -352,13 +379,20 @@ impl Sandbox {
         let _ = self.store.set_fuel(fuel);
     }
 
-    fn finish(&mut self, result: wasmtime::Result<i32>, limits: CallLimits, phase: &str) -> CallReport {
+    fn finish(
+        &mut self,
+        result: wasmtime::Result<i32>,
+        limits: CallLimits,
+        phase: &str,
+    ) -> CallReport {
         let fuel_left = self.store.get_fuel().unwrap_or(0);
         let state = self.store.data_mut();
         let peak_memory_bytes = state.limiter.peak_bytes as u64;
         let call = &mut state.call;
         let (fuel_granted, cpu_ns) = match call.clock {
-            CallClock::Virtual { fuel_granted, .. } => (fuel_granted, cpu_ns_so_far(call, fuel_left)),
+            CallClock::Virtual { fuel_granted, .. } => {
+                (fuel_granted, cpu_ns_so_far(call, fuel_left))
+            }
             // Emulate a small function's CPU share by stretching the measured guest time.
             CallClock::Real { .. } => (
                 REAL_MODE_FUEL,
@@ -457,7 +491,8 @@ impl Sandbox {
                     (None, None) => format!("{e}"),
                 };
                 // The full error, with the wasm backtrace, goes to the log as a runtime would print it.
-                self.log.write_marker(format!("[lambda-sim] {phase} crashed: {e:?}\n").as_bytes());
+                self.log
+                    .write_marker(format!("[lambda-sim] {phase} crashed: {e:?}\n").as_bytes());
                 (
                     Outcome::Crash,
                     ErrorBody::new(
@@ -472,7 +507,11 @@ impl Sandbox {
                 if let Some((error_type, message)) = call.error.take() {
                     (Outcome::FunctionError, ErrorBody::new(error_type, message))
                 } else if code != 0 {
-                    let error_type = if phase == "init" { "Runtime.InitError" } else { "Runtime.HandlerError" };
+                    let error_type = if phase == "init" {
+                        "Runtime.InitError"
+                    } else {
+                        "Runtime.HandlerError"
+                    };
                     (
                         Outcome::FunctionError,
                         ErrorBody::new(error_type, format!("{phase} returned status {code}")),

@@ -45,6 +45,11 @@ impl LogPipe {
         buf.dropped += (data.len() - take) as u64;
     }
 
+    /// Appends a host-written line (e.g. a crash's details) to the log.
+    pub fn write_marker(&self, line: &[u8]) {
+        self.append(line);
+    }
+
     /// Takes what was logged since the last drain, with a marker line if anything was dropped.
     pub fn drain(&self) -> Vec<u8> {
         let mut buf = self.lock();
@@ -55,7 +60,11 @@ impl LogPipe {
                 out.push(b'\n');
             }
             out.extend_from_slice(
-                format!("[lambda-sim] log truncated: {} bytes dropped\n", buf.dropped).as_bytes(),
+                format!(
+                    "[lambda-sim] log truncated: {} bytes dropped\n",
+                    buf.dropped
+                )
+                .as_bytes(),
             );
             buf.dropped = 0;
         }
@@ -104,7 +113,11 @@ impl Pollable for LogPipe {
 }
 
 impl tokio::io::AsyncWrite for LogPipe {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.append(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -127,15 +140,15 @@ mod tests {
         pipe.append(b"abcd");
         let out = pipe.drain();
         let text = String::from_utf8_lossy(&out);
-        assert!(text.ends_with("[lambda-sim] log truncated: 2 bytes dropped\n"), "{}", &text[text.len() - 60..]);
-        assert_eq!(out.len(), LOG_CAPACITY_PER_CALL + 1 + "[lambda-sim] log truncated: 2 bytes dropped\n".len());
+        assert!(
+            text.ends_with("[lambda-sim] log truncated: 2 bytes dropped\n"),
+            "{}",
+            &text[text.len() - 60..]
+        );
+        assert_eq!(
+            out.len(),
+            LOG_CAPACITY_PER_CALL + 1 + "[lambda-sim] log truncated: 2 bytes dropped\n".len()
+        );
         assert!(pipe.is_empty());
-    }
-}
-
-impl LogPipe {
-    /// Appends a host-written line (e.g. a crash's details) to the log.
-    pub fn write_marker(&self, line: &[u8]) {
-        self.append(line);
     }
 }

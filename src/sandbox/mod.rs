@@ -11,7 +11,9 @@ mod instance;
 mod log;
 mod outcome;
 
-pub use code::{CodeCache, CodeInfo, CodeSource, FunctionCode, ABI_SECTION, SUPPORTED_ABI_VERSIONS};
+pub use code::{
+    ABI_SECTION, CodeCache, CodeInfo, CodeSource, FunctionCode, SUPPORTED_ABI_VERSIONS,
+};
 pub use engine::{EngineOptions, SandboxEngine};
 pub use instance::{CallLimits, ClockMode, InitializationType, Invocation, Sandbox, SandboxConfig};
 pub use log::LOG_CAPACITY_PER_CALL;
@@ -26,7 +28,9 @@ pub enum SandboxError {
     Load { module: String, reason: String },
     #[error("cannot create a sandbox: {0}")]
     Instantiate(String),
-    #[error("the sandbox was destroyed after a crash, timeout or out-of-memory error and cannot be reused")]
+    #[error(
+        "the sandbox was destroyed after a crash, timeout or out-of-memory error and cannot be reused"
+    )]
     Destroyed,
     #[error("cannot configure the WebAssembly engine: {0}")]
     Engine(String),

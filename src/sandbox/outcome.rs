@@ -19,7 +19,10 @@ pub enum Outcome {
 impl Outcome {
     /// Whether Lambda resets the execution environment after this outcome.
     pub fn destroys_sandbox(self) -> bool {
-        matches!(self, Outcome::Timeout | Outcome::OutOfMemory | Outcome::Crash)
+        matches!(
+            self,
+            Outcome::Timeout | Outcome::OutOfMemory | Outcome::Crash
+        )
     }
 
     /// The snake_case name reports use.
@@ -41,7 +44,11 @@ pub struct RequestId(pub u128);
 impl RequestId {
     /// Builds a version-4 UUID from 128 random bits.
     pub fn from_random(bits: u128) -> Self {
-        RequestId(uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid().as_u128())
+        RequestId(
+            uuid::Builder::from_random_bytes(bits.to_be_bytes())
+                .into_uuid()
+                .as_u128(),
+        )
     }
 }
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use lambda_sim::sandbox::{
-    CallLimits, ClockMode, CodeCache, EngineOptions, FunctionCode, InitializationType, Invocation, RequestId,
-    SandboxConfig, SandboxEngine, SandboxError,
+    CallLimits, ClockMode, CodeCache, EngineOptions, FunctionCode, InitializationType, Invocation,
+    RequestId, SandboxConfig, SandboxEngine, SandboxError,
 };
 
 pub fn root() -> PathBuf {
@@ -27,7 +27,8 @@ pub fn load(engine: &SandboxEngine, name: &str) -> Result<FunctionCode, SandboxE
 
 /// Builds (if needed) and loads a guest crate under functions/.
 pub fn load_guest(engine: &SandboxEngine, name: &str) -> FunctionCode {
-    let wasm = lambda_sim::guest::resolve(&root().join("functions").join(name)).expect("guest builds");
+    let wasm =
+        lambda_sim::guest::resolve(&root().join("functions").join(name)).expect("guest builds");
     FunctionCode::load_file(engine, &CodeCache::in_memory(), &wasm).expect("guest loads")
 }
 
