@@ -9,3 +9,8 @@ pub mod invoke;
 pub mod limits;
 pub mod logfmt;
 pub mod sandbox;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod scenario;
+pub mod traffic;

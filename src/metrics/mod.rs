@@ -1,0 +1,49 @@
+//! Metrics of a run: latency histograms (HdrHistogram, 3 significant digits), outcome and throttle counters, a
+//! per-second timeline, and cost. Drivers feed it events; `finish` turns it into a [`crate::report::RunReport`].
+//!
+//! Pure bookkeeping: no clock, no I/O, no HashMap iteration — the same events give the same report, byte for byte.
+
+use crate::model::{DestroyReason, FunctionId, ThrottleCause, ThrottleReason};
+use crate::sandbox::Outcome;
+
+/// How an invocation found its execution environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartKind {
+    /// Reused an idle on-demand environment.
+    Warm,
+    /// Created a new on-demand environment (placement, code download, init).
+    Cold,
+    /// Ran on an initialized provisioned-concurrency environment (no init on the request path).
+    Provisioned,
+}
+
+/// One finished invocation, as a driver saw it.
+#[derive(Debug, Clone)]
+pub struct InvocationSample {
+    /// When the request arrived.
+    pub arrival_ns: u64,
+    /// When the response was ready: end-to-end latency = end − arrival.
+    pub end_ns: u64,
+    pub start: StartKind,
+    /// Modelled cold-start overheads (placement + code download) on the request path; 0 when warm.
+    pub overhead_ns: u64,
+    /// The Init Duration, for cold starts whose init ran before the invocation.
+    pub init_ns: Option<u64>,
+    /// The REPORT Duration.
+    pub duration_ns: u64,
+    /// The REPORT Billed Duration, ms (includes init).
+    pub billed_ms: u64,
+    pub outcome: Outcome,
+    pub peak_memory_bytes: u64,
+}
+
+/// A function's execution environments at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolState {
+    /// Environments running an invocation: the function's concurrency.
+    pub busy: u32,
+    /// Initialized environments waiting for work (provisioned included).
+    pub idle: u32,
+    /// Environments being created or initialized.
+    pub initializing: u32,
+}

@@ -1,0 +1,70 @@
+//! Identifiers and verdicts the platform model shares with drivers and metrics.
+
+/// A function: its index in the scenario's function list.
+pub type FunctionId = usize;
+
+/// An execution environment (sandbox), unique within a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SandboxId(pub u64);
+
+/// The `Reason` of a `TooManyRequestsException` (429).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ThrottleReason {
+    /// The account limit, or the unreserved pool for functions without reserved concurrency.
+    ConcurrentInvocationLimitExceeded,
+    /// The function's reserved concurrency is its cap.
+    ReservedFunctionConcurrentInvocationLimitExceeded,
+}
+
+impl ThrottleReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThrottleReason::ConcurrentInvocationLimitExceeded => "ConcurrentInvocationLimitExceeded",
+            ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
+                "ReservedFunctionConcurrentInvocationLimitExceeded"
+            }
+        }
+    }
+}
+
+/// Which limit produced a throttle (reports split them; the `Reason` alone cannot tell a scaling-rate throttle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ThrottleCause {
+    /// A concurrency cap (account, unreserved pool or reserved concurrency).
+    Concurrency,
+    /// The scaling rate: no new execution environment could be created yet.
+    ScalingRate,
+}
+
+impl ThrottleCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThrottleCause::Concurrency => "concurrency",
+            ThrottleCause::ScalingRate => "scaling_rate",
+        }
+    }
+}
+
+/// Why an execution environment went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DestroyReason {
+    /// Idle past its keep-alive.
+    KeepAlive,
+    /// Recycled at its maximum lifetime.
+    MaxLifetime,
+    /// Reset after a timeout, crash or out-of-memory error (or a failed init).
+    Reset,
+    /// Still alive when the run ended.
+    EndOfRun,
+}
+
+impl DestroyReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestroyReason::KeepAlive => "keep_alive",
+            DestroyReason::MaxLifetime => "max_lifetime",
+            DestroyReason::Reset => "reset",
+            DestroyReason::EndOfRun => "end_of_run",
+        }
+    }
+}

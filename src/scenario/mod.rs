@@ -1,0 +1,183 @@
+//! Scenario files (`scenarios/*.toml`): what to simulate — account settings, functions, traffic — parsed and
+//! validated into plain values the model, the drivers and the traffic generator use.
+//!
+//! Times are nanoseconds (u64) everywhere after parsing. Every user error names the file, line and column, the
+//! field, the value and the allowed range (see [`ScenarioError`]).
+
+use std::path::PathBuf;
+
+/// A parsed, validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from (for messages and for resolving relative paths).
+    pub path: PathBuf,
+    pub simulation: Simulation,
+    pub account: Account,
+    /// Functions in file order; a function's index here is its `FunctionId` everywhere else.
+    pub functions: Vec<FunctionSpec>,
+    /// Traffic phases in file order.
+    pub traffic: Vec<TrafficPhase>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub name: String,
+    /// Arrivals stop at this time; invocations in flight still finish.
+    pub duration_ns: u64,
+    pub seed: u64,
+    pub mode: Mode,
+    /// Virtual CPU cost of one unit of fuel at one vCPU, picoseconds (`ns_per_fuel` in the file).
+    pub ps_per_fuel: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Virtual,
+    Realtime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Regional concurrency limit (default 1000).
+    pub concurrency_limit: u32,
+    /// Concurrency always left to functions without reserved concurrency (default 100).
+    pub unreserved_minimum: u32,
+    pub scaling: ScalingModel,
+}
+
+/// How fast new execution environments may be created.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScalingModel {
+    /// Since Nov 2023: each function may add `environments` new environments per `window_ns` (1000 per 10 s),
+    /// refilled continuously.
+    PerFunction { environments: u32, window_ns: u64 },
+    /// Until Nov 2023: an account-wide initial burst (500, 1000 or 3000 by Region), then `per_minute` (500) more.
+    Legacy { burst: u32, per_minute: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeepAlivePolicy {
+    /// Reclaim an environment this long after it became idle.
+    Fixed { idle_ns: u64 },
+    /// Observed Lambda behaviour: idle lifetime drawn uniformly in [min_ns, max_ns] (5–7 min) per idle period.
+    Lambda { min_ns: u64, max_ns: u64 },
+    /// Reclaim as soon as an invocation ends: every invocation is a cold start.
+    None,
+}
+
+/// A seeded random distribution of a real value (units given by the field using it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Distribution {
+    Constant { value: f64 },
+    Uniform { min: f64, max: f64 },
+    Exponential { mean: f64 },
+    Normal { mean: f64, stddev: f64 },
+    /// Parameterised by its median (= e^mu) and sigma.
+    LogNormal { median: f64, sigma: f64 },
+    /// Draws one of `values` with probability proportional to `weights` (equal if empty).
+    Empirical { values: Vec<f64>, weights: Vec<f64> },
+}
+
+/// The platform overheads of a cold start that Lambda reports nowhere but clients see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColdStartOverhead {
+    /// Placement and microVM boot, milliseconds.
+    pub placement_ms: Distribution,
+    /// Code download bandwidth: a module of N bytes adds N / bandwidth.
+    pub download_bytes_per_s: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub name: String,
+    /// A guest crate directory or a .wasm/.wat file, resolved against the scenario file's directory if relative and
+    /// not found from the current directory.
+    pub code: PathBuf,
+    pub memory_mb: u64,
+    pub timeout_ns: u64,
+    pub reserved_concurrency: Option<u32>,
+    pub provisioned_concurrency: u32,
+    /// Time from scenario start until provisioned environments begin their init (Lambda: "a minute or two").
+    pub provisioned_allocation_delay_ns: u64,
+    pub keep_alive: KeepAlivePolicy,
+    /// Environments are recycled this long after creation, even when busy (after the current invocation).
+    pub max_lifetime_ns: Option<u64>,
+    pub architecture: Architecture,
+    pub cold_start: ColdStartOverhead,
+}
+
+/// How a traffic phase's requests are invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    RequestResponse,
+}
+
+/// One `[[traffic]]` block.
+#[derive(Debug, Clone)]
+pub struct TrafficPhase {
+    /// Index into `Scenario::functions`.
+    pub function: usize,
+    pub start_ns: u64,
+    /// End of the phase (exclusive), at most the simulation's duration.
+    pub end_ns: u64,
+    pub pattern: Pattern,
+    pub payload: PayloadSpec,
+    pub invocation: InvocationType,
+}
+
+/// Arrival processes. Rates are requests per second.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pattern {
+    /// Evenly spaced arrivals.
+    Constant { rate: f64 },
+    /// Exponential inter-arrival times.
+    Poisson { rate: f64 },
+    /// Poisson with the rate changing linearly from `from_rate` to `to_rate` over the phase.
+    Ramp { from_rate: f64, to_rate: f64 },
+    /// `count` requests at the phase start (window 0) or spread uniformly within `window_ns`.
+    Spike { count: u64, window_ns: u64 },
+    /// Poisson with a piecewise-constant rate: each (offset from phase start, rate) holds until the next.
+    Step { steps: Vec<(u64, f64)> },
+    /// Poisson with rate mean + amplitude × sin(2π t / period) (clamped at 0): diurnal load.
+    Sine { mean_rate: f64, amplitude: f64, period_ns: u64 },
+    /// `users` virtual users, each sending a request, waiting for its response, then thinking (ms distribution).
+    ClosedLoop { users: u32, think_time_ms: Distribution },
+    /// Timestamps (seconds from phase start) read from a CSV file; an optional column names a payload file.
+    Replay { file: PathBuf },
+}
+
+/// The event each request carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PayloadSpec {
+    /// Fixed JSON text (inline or read from a file at load time).
+    Fixed(String),
+    /// A JSON template whose fields may be drawn from seeded distributions per request.
+    Template(PayloadTemplate),
+}
+
+/// A JSON value in which some leaves are distributions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PayloadTemplate {
+    Literal(serde_json::Value),
+    Object(Vec<(String, PayloadTemplate)>),
+    /// A sampled number; rounded to an integer when `integer` is set.
+    Sample { distribution: Distribution, integer: bool },
+}
+
+/// A scenario that cannot be used, with where and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ScenarioError {
+    pub file: String,
+    /// 1-based; 0 when the error has no position (e.g. a missing file).
+    pub line: usize,
+    pub column: usize,
+    /// Names the field, the value and the allowed range.
+    pub message: String,
+}
