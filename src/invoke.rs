@@ -8,9 +8,7 @@ use bytes::Bytes;
 use rand::{RngExt, SeedableRng};
 
 use crate::logfmt::{self, ColdPart};
-use crate::sandbox::{
-    CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError,
-};
+use crate::sandbox::{CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError};
 
 /// What happened to one invocation.
 #[derive(Debug, Clone)]
@@ -95,52 +93,44 @@ impl LocalFunction {
         self.sandboxes_created
     }
 
-    fn new_sandbox(&mut self) -> Result<Sandbox, SandboxError> {
+    fn next_config(&mut self) -> SandboxConfig {
         let mut config = self.config.clone();
         // Each sandbox gets its own random stream, derived from the run's seed.
-        config.seed = self
-            .config
-            .seed
-            .wrapping_add(self.sandboxes_created.wrapping_mul(0x9E37_79B9));
+        config.seed = self.config.seed.wrapping_add(self.sandboxes_created.wrapping_mul(0x9E37_79B9));
         self.sandboxes_created += 1;
-        Sandbox::create(&self.code, &config)
+        config
     }
 
     /// Invokes the function once.
     pub fn invoke(&mut self, event: Bytes) -> Result<InvocationRecord, SandboxError> {
         let request_id = crate::sandbox::RequestId::from_random(self.rng.random());
-        let mut init = None;
-        let mut failed_init = None;
-        let mut sandbox = match self.sandbox.take() {
-            Some(s) if !s.is_destroyed() => s,
-            _ => {
-                let mut fresh = self.new_sandbox()?;
-                let report = fresh.init(CallLimits::init(self.now_ns))?;
-                self.now_ns += report.duration_ns;
-                if fresh.is_initialized() {
-                    init = Some(report);
-                    fresh
-                } else {
-                    // Lambda retries init inside the invocation, on a reset environment.
-                    failed_init = Some(report);
-                    self.new_sandbox()?
-                }
+        let invocation = Invocation { request_id, event };
+        if let Some(mut sandbox) = self.sandbox.take() {
+            let limits = CallLimits {
+                timeout_ns: self.timeout_ns,
+                start_ns: self.now_ns,
+            };
+            let report = sandbox.invoke(&invocation, limits)?;
+            self.now_ns += report.duration_ns;
+            if !sandbox.is_destroyed() {
+                self.sandbox = Some(sandbox);
             }
-        };
-        let limits = CallLimits {
-            timeout_ns: self.timeout_ns,
-            start_ns: self.now_ns,
-        };
-        let report = sandbox.invoke(&Invocation { request_id, event }, limits)?;
-        self.now_ns += report.duration_ns;
-        if !sandbox.is_destroyed() {
-            self.sandbox = Some(sandbox);
+            return Ok(InvocationRecord {
+                request_id,
+                init: None,
+                failed_init: None,
+                report,
+            });
         }
+        let config = self.next_config();
+        let cold = crate::exec::cold_invoke(&self.code, &config, &invocation, self.timeout_ns, self.now_ns)?;
+        self.now_ns += cold.elapsed_ns();
+        self.sandbox = cold.sandbox;
         Ok(InvocationRecord {
             request_id,
-            init,
-            failed_init,
-            report,
+            init: cold.init,
+            failed_init: cold.failed_init,
+            report: cold.report,
         })
     }
 }

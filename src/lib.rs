@@ -14,3 +14,6 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod traffic;
+pub mod deploy;
+pub mod exec;
+// pub mod sim; (enabled once metrics and traffic land)

@@ -5,6 +5,7 @@
 
 mod calibrate;
 mod invoke;
+// mod run; (enabled with the simulator)
 
 use std::path::PathBuf;
 use std::process::ExitCode;

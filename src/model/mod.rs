@@ -1,6 +1,19 @@
 //! The Lambda platform model: every rule of routing, concurrency, scaling, provisioned concurrency and keep-alive,
 //! as a pure state machine (no wasmtime, no tokio, no clock: time is a number passed in).
+//!
+//! In the sans-IO style of quinn-proto: a driver calls [`Platform::invoke`], [`Platform::invocation_finished`],
+//! [`Platform::sandbox_ready`] and [`Platform::timer`] with the current time, then drains
+//! [`Platform::poll_action`] and carries the actions out (run a handler, create or drop a sandbox, set a timer).
+//! Both the virtual-time and the real-time driver use it, so they cannot disagree about a rule.
 
+// mod platform; (enabled once Distribution::sample lands)
+mod pool;
+mod scaling;
 mod types;
 
+// #[cfg(test)]
+// mod tests;
+
+// pub use platform::{Action, FunctionRules, Platform, RequestToken, Timer};
+pub use scaling::TokenBucket;
 pub use types::*;

@@ -1,0 +1,415 @@
+//! The platform state machine: routing, concurrency accounting, scaling rate, provisioned concurrency, keep-alive
+//! and maximum lifetime. Drivers feed it inputs with the current time and drain its [`Action`]s.
+
+use std::collections::VecDeque;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::pool::{Env, EnvState, IdleDeque, Slab};
+use super::scaling::TokenBucket;
+use super::{DestroyReason, FunctionId, SandboxId, ThrottleCause, ThrottleReason};
+use crate::metrics::PoolState;
+use crate::scenario::{Account, FunctionSpec, KeepAlivePolicy, ScalingModel};
+
+/// A driver's handle on a request, passed back in the action that decides it.
+pub type RequestToken = u64;
+
+/// Something the model wants done or remembered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Run the request on this idle, initialized environment.
+    RunWarm { request: RequestToken, sandbox: SandboxId, provisioned: bool },
+    /// Create this environment, then run init and the request on it. `overhead_ns` is the modelled placement and
+    /// code download time before init starts.
+    ColdStart { request: RequestToken, sandbox: SandboxId, function: FunctionId, overhead_ns: u64 },
+    /// Reject the request with a 429.
+    Throttle { request: RequestToken, function: FunctionId, reason: ThrottleReason, cause: ThrottleCause },
+    /// Create and initialize a provisioned environment, then report [`Platform::sandbox_ready`].
+    Provision { sandbox: SandboxId, function: FunctionId, overhead_ns: u64 },
+    /// The environment is gone: drop it (it is idle, or the driver already saw it reset).
+    Destroy {
+        sandbox: SandboxId,
+        function: FunctionId,
+        reason: DestroyReason,
+        provisioned: bool,
+        created_ns: u64,
+        busy_ns: u64,
+    },
+    /// Call [`Platform::timer`] with `timer` at `at_ns`.
+    SetTimer { at_ns: u64, timer: Timer },
+}
+
+/// A timer the model asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// An idle environment's keep-alive ran out (if it is still idle in the same idle period).
+    KeepAlive { sandbox: SandboxId, idle_epoch: u32 },
+    /// An environment reached its maximum lifetime.
+    MaxLifetime { sandbox: SandboxId },
+    /// A function's provisioned concurrency starts allocating.
+    AllocateProvisioned { function: FunctionId },
+}
+
+/// The settings of one function the model needs.
+#[derive(Debug, Clone)]
+pub struct FunctionRules {
+    pub reserved: Option<u32>,
+    pub provisioned: u32,
+    pub allocation_delay_ns: u64,
+    pub keep_alive: KeepAlivePolicy,
+    pub max_lifetime_ns: Option<u64>,
+    pub placement_ms: crate::scenario::Distribution,
+    /// Code download time of a cold start (module size ÷ bandwidth).
+    pub download_ns: u64,
+}
+
+impl FunctionRules {
+    pub fn from_spec(spec: &FunctionSpec, wasm_bytes: u64) -> Self {
+        let bw = spec.cold_start.download_bytes_per_s.max(1);
+        FunctionRules {
+            reserved: spec.reserved_concurrency,
+            provisioned: spec.provisioned_concurrency,
+            allocation_delay_ns: spec.provisioned_allocation_delay_ns,
+            keep_alive: spec.keep_alive.clone(),
+            max_lifetime_ns: spec.max_lifetime_ns,
+            placement_ms: spec.cold_start.placement_ms.clone(),
+            download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw)).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct FunctionState {
+    /// Environments running an invocation (on-demand and provisioned) or starting cold for one.
+    busy_on_demand: u32,
+    busy_provisioned: u32,
+    /// Provisioned environments in existence (initializing, idle or busy).
+    provisioned_alive: u32,
+    initializing_provisioned: u32,
+    idle_on_demand: IdleDeque,
+    idle_provisioned: IdleDeque,
+}
+
+/// The platform.
+pub struct Platform {
+    account: Account,
+    rules: Vec<FunctionRules>,
+    state: Vec<FunctionState>,
+    envs: Slab,
+    /// Σ reserved concurrency.
+    reserved_total: u32,
+    /// Concurrency used by functions without reserved concurrency.
+    unreserved_used: u32,
+    scaling: Vec<TokenBucket>,
+    legacy: Option<TokenBucket>,
+    rng: StdRng,
+    out: VecDeque<Action>,
+}
+
+impl Platform {
+    /// A platform for these functions; `seed` drives the keep-alive and cold-start overhead draws.
+    pub fn new(account: Account, rules: Vec<FunctionRules>, seed: u64) -> Self {
+        let (scaling, legacy) = match account.scaling {
+            ScalingModel::PerFunction { environments, window_ns } => (
+                rules.iter().map(|_| TokenBucket::new(environments, environments, window_ns)).collect(),
+                None,
+            ),
+            ScalingModel::Legacy { burst, per_minute } => {
+                (Vec::new(), Some(TokenBucket::new(burst, per_minute, 60_000_000_000)))
+            }
+        };
+        let reserved_total = rules.iter().filter_map(|r| r.reserved).sum();
+        let state = rules.iter().map(|_| FunctionState::default()).collect();
+        Platform {
+            account,
+            rules,
+            state,
+            envs: Slab::default(),
+            reserved_total,
+            unreserved_used: 0,
+            scaling,
+            legacy,
+            rng: StdRng::seed_from_u64(seed ^ 0x6c61_6d62_6461),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The next action to carry out, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.out.pop_front()
+    }
+
+    /// Starts the run: schedules provisioned concurrency allocation.
+    pub fn start(&mut self, now_ns: u64) {
+        for (function, rules) in self.rules.iter().enumerate() {
+            if rules.provisioned > 0 {
+                self.out.push_back(Action::SetTimer {
+                    at_ns: now_ns + rules.allocation_delay_ns,
+                    timer: Timer::AllocateProvisioned { function },
+                });
+            }
+        }
+    }
+
+    /// Concurrency a function uses: provisioned environments (busy or not) plus on-demand ones running or starting.
+    fn used(&self, f: FunctionId) -> u32 {
+        let s = &self.state[f];
+        s.provisioned_alive.max(self.rules[f].provisioned) + s.busy_on_demand
+    }
+
+    /// Whether one more on-demand invocation fits; the throttle reason if not.
+    fn capacity_check(&self, f: FunctionId) -> Result<(), ThrottleReason> {
+        match self.rules[f].reserved {
+            Some(cap) if self.used(f) >= cap => Err(ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded),
+            Some(_) => Ok(()),
+            None => {
+                let pool = self.account.concurrency_limit.saturating_sub(self.reserved_total);
+                if self.unreserved_used >= pool {
+                    Err(ThrottleReason::ConcurrentInvocationLimitExceeded)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn add_used(&mut self, f: FunctionId, delta: i64) {
+        if self.rules[f].reserved.is_none() {
+            self.unreserved_used = (i64::from(self.unreserved_used) + delta).max(0) as u32;
+        }
+    }
+
+    fn take_scaling_token(&mut self, f: FunctionId, now_ns: u64) -> bool {
+        match &mut self.legacy {
+            Some(bucket) => bucket.try_take(now_ns),
+            None => self.scaling[f].try_take(now_ns),
+        }
+    }
+
+    fn sample_overhead(&mut self, f: FunctionId) -> u64 {
+        let ms = self.rules[f].placement_ms.sample(&mut self.rng).max(0.0);
+        (ms * 1_000_000.0) as u64 + self.rules[f].download_ns
+    }
+
+    /// A request for function `f` arrived.
+    pub fn invoke(&mut self, now_ns: u64, f: FunctionId, request: RequestToken) {
+        // Provisioned environments first: they are already paid for and counted.
+        if let Some(sandbox) = self.state[f].idle_provisioned.pop_mru(&self.envs) {
+            self.mark_busy(sandbox, now_ns);
+            self.state[f].busy_provisioned += 1;
+            self.out.push_back(Action::RunWarm { request, sandbox, provisioned: true });
+            return;
+        }
+        if let Err(reason) = self.capacity_check(f) {
+            self.out.push_back(Action::Throttle { request, function: f, reason, cause: ThrottleCause::Concurrency });
+            return;
+        }
+        if let Some(sandbox) = self.state[f].idle_on_demand.pop_mru(&self.envs) {
+            self.mark_busy(sandbox, now_ns);
+            self.state[f].busy_on_demand += 1;
+            self.add_used(f, 1);
+            self.out.push_back(Action::RunWarm { request, sandbox, provisioned: false });
+            return;
+        }
+        if !self.take_scaling_token(f, now_ns) {
+            // Which Reason a scaling-rate throttle carries is undocumented; lambda-sim uses the account one.
+            self.out.push_back(Action::Throttle {
+                request,
+                function: f,
+                reason: ThrottleReason::ConcurrentInvocationLimitExceeded,
+                cause: ThrottleCause::ScalingRate,
+            });
+            return;
+        }
+        let sandbox = self.new_env(f, false, now_ns, EnvState::Busy);
+        self.state[f].busy_on_demand += 1;
+        self.add_used(f, 1);
+        let overhead_ns = self.sample_overhead(f);
+        self.out.push_back(Action::ColdStart { request, sandbox, function: f, overhead_ns });
+    }
+
+    fn new_env(&mut self, f: FunctionId, provisioned: bool, now_ns: u64, state: EnvState) -> SandboxId {
+        let sandbox = self.envs.insert(Env {
+            function: f,
+            provisioned,
+            state,
+            created_ns: now_ns,
+            busy_since_ns: now_ns,
+            busy_ns: 0,
+            idle_epoch: 0,
+            retire: false,
+        });
+        if let Some(lifetime) = self.rules[f].max_lifetime_ns {
+            self.out.push_back(Action::SetTimer {
+                at_ns: now_ns.saturating_add(lifetime),
+                timer: Timer::MaxLifetime { sandbox },
+            });
+        }
+        sandbox
+    }
+
+    fn mark_busy(&mut self, sandbox: SandboxId, now_ns: u64) {
+        if let Some(env) = self.envs.get_mut(sandbox) {
+            env.state = EnvState::Busy;
+            env.busy_since_ns = now_ns;
+        }
+    }
+
+    /// An invocation on `sandbox` ended; `reset` when it timed out, crashed or ran out of memory (the driver has
+    /// dropped the environment).
+    pub fn invocation_finished(&mut self, now_ns: u64, sandbox: SandboxId, reset: bool) {
+        let Some(env) = self.envs.get_mut(sandbox) else { return };
+        let f = env.function;
+        let provisioned = env.provisioned;
+        env.busy_ns += now_ns.saturating_sub(env.busy_since_ns);
+        let retire = env.retire;
+        if provisioned {
+            self.state[f].busy_provisioned -= 1;
+        } else {
+            self.state[f].busy_on_demand -= 1;
+            self.add_used(f, -1);
+        }
+        if reset || retire {
+            let reason = if reset { DestroyReason::Reset } else { DestroyReason::MaxLifetime };
+            self.destroy(sandbox, reason);
+            if provisioned {
+                self.replace_provisioned(now_ns, f);
+            }
+            return;
+        }
+        self.make_idle(now_ns, sandbox);
+    }
+
+    fn make_idle(&mut self, now_ns: u64, sandbox: SandboxId) {
+        let Some(env) = self.envs.get_mut(sandbox) else { return };
+        env.state = EnvState::Idle;
+        env.idle_epoch = env.idle_epoch.wrapping_add(1);
+        let (f, provisioned, idle_epoch) = (env.function, env.provisioned, env.idle_epoch);
+        if provisioned {
+            // Provisioned environments are never reclaimed for idleness.
+            self.state[f].idle_provisioned.push(sandbox, idle_epoch);
+            return;
+        }
+        let keep_ns = match self.rules[f].keep_alive {
+            KeepAlivePolicy::None => {
+                self.destroy(sandbox, DestroyReason::KeepAlive);
+                return;
+            }
+            KeepAlivePolicy::Fixed { idle_ns } => idle_ns,
+            KeepAlivePolicy::Lambda { min_ns, max_ns } => self.rng.random_range(min_ns..=max_ns.max(min_ns)),
+        };
+        self.state[f].idle_on_demand.push(sandbox, idle_epoch);
+        self.out.push_back(Action::SetTimer {
+            at_ns: now_ns.saturating_add(keep_ns),
+            timer: Timer::KeepAlive { sandbox, idle_epoch },
+        });
+    }
+
+    /// Removes an environment (idle, or just finished) and reports it.
+    fn destroy(&mut self, sandbox: SandboxId, reason: DestroyReason) {
+        let Some(env) = self.envs.remove(sandbox) else { return };
+        let s = &mut self.state[env.function];
+        if env.state == EnvState::Idle {
+            let deque = if env.provisioned { &mut s.idle_provisioned } else { &mut s.idle_on_demand };
+            deque.forget_one(&self.envs);
+        }
+        if env.provisioned {
+            s.provisioned_alive -= 1;
+        }
+        self.out.push_back(Action::Destroy {
+            sandbox,
+            function: env.function,
+            reason,
+            provisioned: env.provisioned,
+            created_ns: env.created_ns,
+            busy_ns: env.busy_ns,
+        });
+    }
+
+    /// A provisioned environment finished its init (`ok`), or failed it.
+    pub fn sandbox_ready(&mut self, now_ns: u64, sandbox: SandboxId, ok: bool) {
+        let Some(env) = self.envs.get_mut(sandbox) else { return };
+        let f = env.function;
+        self.state[f].initializing_provisioned -= 1;
+        let retire = env.retire;
+        if ok && retire {
+            self.destroy(sandbox, DestroyReason::MaxLifetime);
+            self.replace_provisioned(now_ns, f);
+        } else if ok {
+            self.make_idle(now_ns, sandbox);
+        } else {
+            // Lambda reports the allocation FAILED; lambda-sim does not retry, so a broken init stays visible.
+            self.destroy(sandbox, DestroyReason::Reset);
+        }
+    }
+
+    fn replace_provisioned(&mut self, now_ns: u64, f: FunctionId) {
+        if self.state[f].provisioned_alive < self.rules[f].provisioned {
+            self.provision_one(now_ns, f);
+        }
+    }
+
+    fn provision_one(&mut self, now_ns: u64, f: FunctionId) {
+        let sandbox = self.new_env(f, true, now_ns, EnvState::Initializing);
+        let s = &mut self.state[f];
+        s.provisioned_alive += 1;
+        s.initializing_provisioned += 1;
+        let overhead_ns = self.sample_overhead(f);
+        self.out.push_back(Action::Provision { sandbox, function: f, overhead_ns });
+    }
+
+    /// A timer the model set has fired.
+    pub fn timer(&mut self, now_ns: u64, timer: Timer) {
+        match timer {
+            Timer::KeepAlive { sandbox, idle_epoch } => {
+                if matches!(self.envs.get(sandbox), Some(e) if e.state == EnvState::Idle && e.idle_epoch == idle_epoch)
+                {
+                    self.destroy(sandbox, DestroyReason::KeepAlive);
+                }
+            }
+            Timer::MaxLifetime { sandbox } => {
+                let Some(env) = self.envs.get_mut(sandbox) else { return };
+                match env.state {
+                    EnvState::Idle => {
+                        let (f, provisioned) = (env.function, env.provisioned);
+                        self.destroy(sandbox, DestroyReason::MaxLifetime);
+                        if provisioned {
+                            self.replace_provisioned(now_ns, f);
+                        }
+                    }
+                    // Recycled when the current invocation (or init) ends.
+                    EnvState::Busy | EnvState::Initializing => env.retire = true,
+                }
+            }
+            Timer::AllocateProvisioned { function } => {
+                while self.state[function].provisioned_alive < self.rules[function].provisioned {
+                    self.provision_one(now_ns, function);
+                }
+            }
+        }
+    }
+
+    /// Ends the run: every environment still alive is reported as destroyed at the end.
+    pub fn end(&mut self) {
+        let ids: Vec<SandboxId> = self.envs.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            self.destroy(id, DestroyReason::EndOfRun);
+        }
+    }
+
+    /// A function's environments now.
+    pub fn pool_state(&self, f: FunctionId) -> PoolState {
+        let s = &self.state[f];
+        PoolState {
+            busy: s.busy_on_demand + s.busy_provisioned,
+            idle: s.idle_on_demand.live + s.idle_provisioned.live,
+            initializing: s.initializing_provisioned,
+        }
+    }
+
+    /// The function an environment belongs to, if it is alive.
+    pub fn function_of(&self, sandbox: SandboxId) -> Option<FunctionId> {
+        self.envs.get(sandbox).map(|e| e.function)
+    }
+}

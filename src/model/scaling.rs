@@ -1,0 +1,88 @@
+//! The scaling rate: how fast new execution environments may be created, as token buckets refilled continuously.
+//!
+//! - Per function (Nov 2023 onward): each function may add 1,000 environments every 10 s; unused rate does not
+//!   accrue beyond that (capacity 1,000).
+//! - Legacy (to Nov 2023): one account-wide bucket with the Region's initial burst (500/1,000/3,000) as capacity,
+//!   refilled at 500 per minute. AWS described it as a burst followed by +500 concurrency per minute; a bucket of new
+//!   environments is lambda-sim's reading of it.
+//!
+//! Fixed point: a bucket's level is kept in token × window-nanoseconds, so refill is an integer multiply.
+
+/// A token bucket of `capacity` tokens refilled at `capacity` per `window_ns`... or any `refill` per window.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    /// Current level, in token·window_ns units.
+    level: u128,
+    /// Maximum level (capacity × window_ns).
+    max: u128,
+    /// Tokens added per window.
+    refill_per_window: u128,
+    window_ns: u128,
+    last_ns: u64,
+}
+
+impl TokenBucket {
+    /// A full bucket of `capacity` tokens that regains `refill_per_window` tokens every `window_ns`.
+    pub fn new(capacity: u32, refill_per_window: u32, window_ns: u64) -> Self {
+        let window_ns = u128::from(window_ns.max(1));
+        TokenBucket {
+            level: u128::from(capacity) * window_ns,
+            max: u128::from(capacity) * window_ns,
+            refill_per_window: u128::from(refill_per_window),
+            window_ns,
+            last_ns: 0,
+        }
+    }
+
+    fn refill(&mut self, now_ns: u64) {
+        if now_ns > self.last_ns {
+            let elapsed = u128::from(now_ns - self.last_ns);
+            self.level = (self.level + elapsed * self.refill_per_window).min(self.max);
+            self.last_ns = now_ns;
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn try_take(&mut self, now_ns: u64) -> bool {
+        self.refill(now_ns);
+        if self.level >= self.window_ns {
+            self.level -= self.window_ns;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whole tokens available now.
+    pub fn available(&mut self, now_ns: u64) -> u64 {
+        self.refill(now_ns);
+        u64::try_from(self.level / self.window_ns).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn per_function_rate_is_1000_per_10_seconds() {
+        let mut b = TokenBucket::new(1000, 1000, 10 * S);
+        let taken = (0..5000).filter(|_| b.try_take(0)).count();
+        assert_eq!(taken, 1000, "the full bucket");
+        assert!(!b.try_take(0));
+        // 1 s later: 100 more.
+        assert_eq!((0..5000).filter(|_| b.try_take(S)).count(), 100);
+        // Unused rate does not accrue beyond the capacity.
+        assert_eq!(b.available(1000 * S), 1000);
+    }
+
+    #[test]
+    fn legacy_burst_then_500_per_minute() {
+        let mut b = TokenBucket::new(3000, 500, 60 * S);
+        assert_eq!((0..10_000).filter(|_| b.try_take(0)).count(), 3000);
+        assert_eq!((0..10_000).filter(|_| b.try_take(60 * S)).count(), 500);
+        assert_eq!((0..10_000).filter(|_| b.try_take(90 * S)).count(), 250);
+    }
+}

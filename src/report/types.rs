@@ -1,0 +1,366 @@
+//! The plain values a [`super::RunReport`] is made of: counts, percentiles, GB-seconds, cost, conservation,
+//! configuration echo and timeline buckets. All fields are public; the JSON shape is fixed in `json.rs`.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::model::{DestroyReason, ThrottleCause, ThrottleReason};
+use crate::sandbox::Outcome;
+use crate::scenario::{Architecture, Mode};
+
+/// The snake_case name of an architecture, as reports print it.
+pub fn architecture_str(a: Architecture) -> &'static str {
+    match a {
+        Architecture::X86_64 => "x86_64",
+        Architecture::Arm64 => "arm64",
+    }
+}
+
+/// The name of a run mode, as reports print it.
+pub fn mode_str(m: Mode) -> &'static str {
+    match m {
+        Mode::Virtual => "virtual",
+        Mode::Realtime => "realtime",
+    }
+}
+
+/// What a report echoes about the run itself.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// The scenario's name (`[simulation] name`).
+    pub name: String,
+    pub seed: u64,
+    pub mode: Mode,
+    /// The scenario's duration: arrivals stop here (in-flight invocations finish after it).
+    pub duration_ns: u64,
+}
+
+/// A function's configuration, echoed in the report (and used for cost).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionConfig {
+    pub name: String,
+    pub memory_mb: u64,
+    pub architecture: Architecture,
+    pub reserved_concurrency: Option<u32>,
+    pub provisioned_concurrency: u32,
+    /// When provisioned environments start initializing (and PC capacity billing starts).
+    pub provisioned_allocation_delay_ns: u64,
+    /// Size of the function's WebAssembly module.
+    pub code_bytes: u64,
+}
+
+/// How arrivals ended. Every arrival ends in exactly one of these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutcomeCounts {
+    pub success: u64,
+    pub function_error: u64,
+    pub timeout: u64,
+    pub out_of_memory: u64,
+    pub crash: u64,
+    /// Rejected with a 429 (never ran, never billed).
+    pub throttled: u64,
+}
+
+impl OutcomeCounts {
+    /// The count of one invocation outcome.
+    pub fn get(&self, outcome: Outcome) -> u64 {
+        match outcome {
+            Outcome::Success => self.success,
+            Outcome::FunctionError => self.function_error,
+            Outcome::Timeout => self.timeout,
+            Outcome::OutOfMemory => self.out_of_memory,
+            Outcome::Crash => self.crash,
+        }
+    }
+
+    pub(crate) fn record(&mut self, outcome: Outcome) {
+        let slot = match outcome {
+            Outcome::Success => &mut self.success,
+            Outcome::FunctionError => &mut self.function_error,
+            Outcome::Timeout => &mut self.timeout,
+            Outcome::OutOfMemory => &mut self.out_of_memory,
+            Outcome::Crash => &mut self.crash,
+        };
+        *slot += 1;
+    }
+
+    /// Invocations that ran (everything but throttles): the billed requests.
+    pub fn invoked(&self) -> u64 {
+        self.success + self.function_error + self.timeout + self.out_of_memory + self.crash
+    }
+
+    /// All outcomes, throttles included: equals arrivals when conservation holds.
+    pub fn total(&self) -> u64 {
+        self.invoked() + self.throttled
+    }
+
+    /// `(name, count)` in report order: success, function_error, timeout, out_of_memory, crash, throttled.
+    pub fn entries(&self) -> [(&'static str, u64); 6] {
+        [
+            ("success", self.success),
+            ("function_error", self.function_error),
+            ("timeout", self.timeout),
+            ("out_of_memory", self.out_of_memory),
+            ("crash", self.crash),
+            ("throttled", self.throttled),
+        ]
+    }
+
+    pub(crate) fn add(&mut self, o: &Self) {
+        self.success += o.success;
+        self.function_error += o.function_error;
+        self.timeout += o.timeout;
+        self.out_of_memory += o.out_of_memory;
+        self.crash += o.crash;
+        self.throttled += o.throttled;
+    }
+}
+
+/// Throttles (429s), split by the `Reason` the client sees and by the limit that caused them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThrottleCounts {
+    /// `Reason: ConcurrentInvocationLimitExceeded`
+    pub concurrent_invocation_limit: u64,
+    /// `Reason: ReservedFunctionConcurrentInvocationLimitExceeded`
+    pub reserved_function_concurrent_invocation_limit: u64,
+    /// Caused by a concurrency cap (account, unreserved pool, reserved concurrency).
+    pub cause_concurrency: u64,
+    /// Caused by the scaling rate (no new environment could be created yet).
+    pub cause_scaling_rate: u64,
+}
+
+impl ThrottleCounts {
+    pub fn reason(&self, r: ThrottleReason) -> u64 {
+        match r {
+            ThrottleReason::ConcurrentInvocationLimitExceeded => self.concurrent_invocation_limit,
+            ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
+                self.reserved_function_concurrent_invocation_limit
+            }
+        }
+    }
+
+    pub fn cause(&self, c: ThrottleCause) -> u64 {
+        match c {
+            ThrottleCause::Concurrency => self.cause_concurrency,
+            ThrottleCause::ScalingRate => self.cause_scaling_rate,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.concurrent_invocation_limit + self.reserved_function_concurrent_invocation_limit
+    }
+
+    pub(crate) fn record(&mut self, r: ThrottleReason, c: ThrottleCause) {
+        match r {
+            ThrottleReason::ConcurrentInvocationLimitExceeded => self.concurrent_invocation_limit += 1,
+            ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
+                self.reserved_function_concurrent_invocation_limit += 1
+            }
+        }
+        match c {
+            ThrottleCause::Concurrency => self.cause_concurrency += 1,
+            ThrottleCause::ScalingRate => self.cause_scaling_rate += 1,
+        }
+    }
+
+    pub(crate) fn add(&mut self, o: &Self) {
+        self.concurrent_invocation_limit += o.concurrent_invocation_limit;
+        self.reserved_function_concurrent_invocation_limit +=
+            o.reserved_function_concurrent_invocation_limit;
+        self.cause_concurrency += o.cause_concurrency;
+        self.cause_scaling_rate += o.cause_scaling_rate;
+    }
+}
+
+/// Execution environments created and destroyed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SandboxCounts {
+    /// All environments created (provisioned included).
+    pub created: u64,
+    pub created_provisioned: u64,
+    pub destroyed_keep_alive: u64,
+    pub destroyed_max_lifetime: u64,
+    pub destroyed_reset: u64,
+    pub destroyed_end_of_run: u64,
+    /// Provisioned environments among the destroyed.
+    pub destroyed_provisioned: u64,
+    /// Inits run by provisioned environments (off the request path, billed).
+    pub provisioned_inits: u64,
+}
+
+impl SandboxCounts {
+    pub fn destroyed(&self, r: DestroyReason) -> u64 {
+        match r {
+            DestroyReason::KeepAlive => self.destroyed_keep_alive,
+            DestroyReason::MaxLifetime => self.destroyed_max_lifetime,
+            DestroyReason::Reset => self.destroyed_reset,
+            DestroyReason::EndOfRun => self.destroyed_end_of_run,
+        }
+    }
+
+    pub fn destroyed_total(&self) -> u64 {
+        self.destroyed_keep_alive
+            + self.destroyed_max_lifetime
+            + self.destroyed_reset
+            + self.destroyed_end_of_run
+    }
+
+    pub(crate) fn record_destroyed(&mut self, r: DestroyReason, provisioned: bool) {
+        match r {
+            DestroyReason::KeepAlive => self.destroyed_keep_alive += 1,
+            DestroyReason::MaxLifetime => self.destroyed_max_lifetime += 1,
+            DestroyReason::Reset => self.destroyed_reset += 1,
+            DestroyReason::EndOfRun => self.destroyed_end_of_run += 1,
+        }
+        if provisioned {
+            self.destroyed_provisioned += 1;
+        }
+    }
+
+    pub(crate) fn add(&mut self, o: &Self) {
+        self.created += o.created;
+        self.created_provisioned += o.created_provisioned;
+        self.destroyed_keep_alive += o.destroyed_keep_alive;
+        self.destroyed_max_lifetime += o.destroyed_max_lifetime;
+        self.destroyed_reset += o.destroyed_reset;
+        self.destroyed_end_of_run += o.destroyed_end_of_run;
+        self.destroyed_provisioned += o.destroyed_provisioned;
+        self.provisioned_inits += o.provisioned_inits;
+    }
+}
+
+/// Summary statistics of one histogram, in milliseconds rounded to 3 decimals (all 0 when `count` is 0).
+///
+/// Percentiles are HdrHistogram's (3 significant digits: within 0.1 %), clamped to the exact observed
+/// minimum and maximum; `max` and `mean` are exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub count: u64,
+}
+
+/// Percentiles of end-to-end latency (all, cold, warm = warm + provisioned), init duration and billed duration.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LatencySummary {
+    pub all: Percentiles,
+    pub cold: Percentiles,
+    pub warm: Percentiles,
+    pub init: Percentiles,
+    pub billed: Percentiles,
+}
+
+/// The raw HdrHistograms (3 significant digits). Latency and init in microseconds, billed duration in
+/// milliseconds.
+#[derive(Debug, Clone)]
+pub struct HistogramSet {
+    pub all: Histogram<u64>,
+    pub cold: Histogram<u64>,
+    pub warm: Histogram<u64>,
+    pub init: Histogram<u64>,
+    pub billed: Histogram<u64>,
+}
+
+/// Compute usage in GB-seconds (memory GB × seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GbSeconds {
+    /// Billed duration of on-demand invocations (cold-start init included).
+    pub on_demand: f64,
+    /// Billed duration of invocations on provisioned environments.
+    pub provisioned_invocations: f64,
+    /// Init of provisioned environments.
+    pub provisioned_init: f64,
+    /// Provisioned capacity held (rounded up to 5-minute increments).
+    pub provisioned_capacity: f64,
+    /// Time on-demand environments were alive but not running an invocation (not billed).
+    pub idle_on_demand: f64,
+    /// Time provisioned environments were alive but not running an invocation (covered by capacity).
+    pub idle_provisioned: f64,
+}
+
+impl GbSeconds {
+    pub(crate) fn add(&mut self, o: &Self) {
+        self.on_demand += o.on_demand;
+        self.provisioned_invocations += o.provisioned_invocations;
+        self.provisioned_init += o.provisioned_init;
+        self.provisioned_capacity += o.provisioned_capacity;
+        self.idle_on_demand += o.idle_on_demand;
+        self.idle_provisioned += o.idle_provisioned;
+    }
+}
+
+/// Cost in USD at us-east-1 tier-1 prices, without the free tier.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cost {
+    /// $0.20 per 1M invocations (throttles are not billed).
+    pub requests: f64,
+    /// On-demand duration.
+    pub duration: f64,
+    /// Provisioned concurrency capacity.
+    pub provisioned_capacity: f64,
+    /// Duration of invocations on provisioned environments plus their init, at the PC duration price.
+    pub provisioned_duration: f64,
+    pub total: f64,
+}
+
+impl Cost {
+    pub(crate) fn add(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.duration += o.duration;
+        self.provisioned_capacity += o.provisioned_capacity;
+        self.provisioned_duration += o.provisioned_duration;
+        self.total += o.total;
+    }
+}
+
+/// Arrivals against outcomes: every arrival must end in exactly one outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Conservation {
+    pub arrivals: u64,
+    pub outcomes_total: u64,
+    pub ok: bool,
+}
+
+impl Conservation {
+    pub fn new(arrivals: u64, outcomes_total: u64) -> Self {
+        Conservation {
+            arrivals,
+            outcomes_total,
+            ok: arrivals == outcomes_total,
+        }
+    }
+}
+
+/// One timeline bucket (one second unless the run was long enough to coarsen it; see the metrics docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimelineBucket {
+    /// Arrivals in the bucket.
+    pub arrivals: u64,
+    /// Cold starts whose request arrived in the bucket.
+    pub cold_starts: u64,
+    /// Throttles in the bucket.
+    pub throttles: u64,
+    /// Highest concurrency (busy environments) at any moment of the bucket.
+    pub max_concurrency: u32,
+    /// Environments alive (busy + idle + initializing) at the end of the bucket.
+    pub alive: u32,
+    /// Idle environments at the end of the bucket.
+    pub idle: u32,
+}
+
+impl TimelineBucket {
+    /// Folds the bucket right after this one into it (coarsening): counts add, maxima max, end-of-bucket
+    /// values come from the later one.
+    pub(crate) fn absorb_later(&mut self, later: &Self) {
+        self.arrivals += later.arrivals;
+        self.cold_starts += later.cold_starts;
+        self.throttles += later.throttles;
+        self.max_concurrency = self.max_concurrency.max(later.max_concurrency);
+        self.alive = later.alive;
+        self.idle = later.idle;
+    }
+}

@@ -1,0 +1,308 @@
+//! [`Distribution`]: parsing and checking `{ distribution = "…", … }` tables, and sampling.
+//!
+//! Forms (parameters in the units of the field using them):
+//! `{ distribution = "constant", value }`, `uniform { min, max }`, `exponential { mean }`,
+//! `normal { mean, stddev }`, `lognormal { median, sigma }`, `empirical { values = […], weights = […] }`.
+
+use std::ops::Range;
+
+use rand::Rng;
+use rand::distr::{Distribution as _, StandardUniform};
+use rand_distr::{Exp1, StandardNormal};
+use toml::Spanned;
+
+use super::{Distribution, ScenarioError};
+use super::error::Source;
+use super::node::TomlNode;
+
+impl Distribution {
+    /// Draws one value. The raw value is returned: clamping a negative draw (a normal's tail) where a time or a count
+    /// is meant is the caller's job.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Distribution::Constant { value } => *value,
+            Distribution::Uniform { min, max } => {
+                let u: f64 = StandardUniform.sample(rng);
+                min + (max - min) * u
+            }
+            Distribution::Exponential { mean } => {
+                let e: f64 = Exp1.sample(rng);
+                mean * e
+            }
+            Distribution::Normal { mean, stddev } => {
+                let z: f64 = StandardNormal.sample(rng);
+                mean + stddev * z
+            }
+            Distribution::LogNormal { median, sigma } => {
+                let z: f64 = StandardNormal.sample(rng);
+                median * (sigma * z).exp()
+            }
+            Distribution::Empirical { values, weights } => {
+                let u: f64 = StandardUniform.sample(rng);
+                if weights.is_empty() {
+                    let i = ((u * values.len() as f64) as usize).min(values.len().saturating_sub(1));
+                    return values.get(i).copied().unwrap_or(0.0);
+                }
+                let total: f64 = weights.iter().sum();
+                let mut target = u * total;
+                for (value, weight) in values.iter().zip(weights) {
+                    if target < *weight {
+                        return *value;
+                    }
+                    target -= weight;
+                }
+                // Rounding left `target` just above the last weight: the last value with a positive weight.
+                values.iter().zip(weights).rev().find(|(_, w)| **w > 0.0).map_or(0.0, |(v, _)| *v)
+            }
+        }
+    }
+
+    /// The distribution's mean (for messages and sanity checks).
+    pub fn mean(&self) -> f64 {
+        match self {
+            Distribution::Constant { value } => *value,
+            Distribution::Uniform { min, max } => (min + max) / 2.0,
+            Distribution::Exponential { mean } | Distribution::Normal { mean, .. } => *mean,
+            Distribution::LogNormal { median, sigma } => median * (sigma * sigma / 2.0).exp(),
+            Distribution::Empirical { values, weights } => {
+                if values.is_empty() {
+                    0.0
+                } else if weights.is_empty() {
+                    values.iter().sum::<f64>() / values.len() as f64
+                } else {
+                    let total: f64 = weights.iter().sum();
+                    values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total
+                }
+            }
+        }
+    }
+}
+
+/// The parameters each kind takes (the `distribution` key and, in templates, `integer` come on top).
+fn params(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "constant" => &["value"],
+        "uniform" => &["min", "max"],
+        "exponential" => &["mean"],
+        "normal" => &["mean", "stddev"],
+        "lognormal" => &["median", "sigma"],
+        "empirical" => &["values", "weights"],
+        _ => return None,
+    })
+}
+
+const KINDS: &str = "constant, uniform, exponential, normal, lognormal, empirical";
+
+/// Parses a distribution table. `what` names the field (`function "api": cold_start.placement_ms`). With
+/// `allow_integer` (payload templates) an `integer = true|false` key is accepted and returned.
+pub(crate) fn parse_distribution(
+    src: &Source,
+    node: &Spanned<TomlNode>,
+    what: &str,
+    allow_integer: bool,
+) -> Result<(Distribution, bool), ScenarioError> {
+    let span = node.span();
+    let TomlNode::Table(entries) = node.get_ref() else {
+        return Err(src.err(
+            &span,
+            format!(
+                "{what} must be a distribution table such as {{ distribution = \"exponential\", mean = 500 }}, \
+                 found {}",
+                node.get_ref().type_name()
+            ),
+        ));
+    };
+    let Some(kind_node) = node.get_ref().get("distribution") else {
+        return Err(src.err(&span, format!("{what} needs a `distribution` key (one of {KINDS})")));
+    };
+    let TomlNode::String(kind) = kind_node.get_ref() else {
+        return Err(src.err(
+            &kind_node.span(),
+            format!("{what}.distribution must be a string (one of {KINDS})"),
+        ));
+    };
+    let Some(allowed) = params(kind) else {
+        return Err(src.err(
+            &kind_node.span(),
+            format!("{what}.distribution = \"{kind}\" is not one of {KINDS}"),
+        ));
+    };
+    let mut integer = false;
+    for (key, value) in entries {
+        if key == "distribution" || allowed.contains(&key.as_str()) {
+            continue;
+        }
+        if allow_integer && key == "integer" {
+            match value.get_ref() {
+                TomlNode::Boolean(b) => integer = *b,
+                other => {
+                    return Err(src.err(
+                        &value.span(),
+                        format!("{what}.integer must be true or false, found {}", other.type_name()),
+                    ));
+                }
+            }
+            continue;
+        }
+        let mut expected = allowed.join(", ");
+        if allow_integer {
+            expected.push_str(", integer");
+        }
+        return Err(src.err(
+            &value.span(),
+            format!("{what}: unknown field `{key}` for distribution \"{kind}\" (expected {expected})"),
+        ));
+    }
+
+    let p = Params { src, node, what, kind, span: &span };
+    let dist = match kind.as_str() {
+        "constant" => Distribution::Constant { value: p.num("value")?.0 },
+        "uniform" => {
+            let (min, _) = p.num("min")?;
+            let (max, max_span) = p.num("max")?;
+            if min > max {
+                return Err(src.err(&max_span, format!("{what}: uniform max = {max} is below min = {min}")));
+            }
+            Distribution::Uniform { min, max }
+        }
+        "exponential" => Distribution::Exponential { mean: p.positive("mean")? },
+        "normal" => {
+            let (mean, _) = p.num("mean")?;
+            Distribution::Normal { mean, stddev: p.non_negative("stddev")? }
+        }
+        "lognormal" => Distribution::LogNormal { median: p.positive("median")?, sigma: p.non_negative("sigma")? },
+        _ => p.empirical()?,
+    };
+    Ok((dist, integer))
+}
+
+
+struct Params<'a, 'b> {
+    src: &'a Source<'b>,
+    node: &'a Spanned<TomlNode>,
+    what: &'a str,
+    kind: &'a str,
+    span: &'a Range<usize>,
+}
+
+impl Params<'_, '_> {
+    fn field(&self, key: &str) -> Result<&Spanned<TomlNode>, ScenarioError> {
+        self.node.get_ref().get(key).ok_or_else(|| {
+            self.src.err(self.span, format!("{}: distribution \"{}\" needs `{key}`", self.what, self.kind))
+        })
+    }
+
+    fn num(&self, key: &str) -> Result<(f64, Range<usize>), ScenarioError> {
+        let v = self.field(key)?;
+        number(self.src, v, &format!("{}.{key}", self.what)).map(|x| (x, v.span()))
+    }
+
+    fn positive(&self, key: &str) -> Result<f64, ScenarioError> {
+        let (x, span) = self.num(key)?;
+        if x > 0.0 {
+            Ok(x)
+        } else {
+            Err(self.src.err(&span, format!("{}.{key} = {x} must be > 0", self.what)))
+        }
+    }
+
+    fn non_negative(&self, key: &str) -> Result<f64, ScenarioError> {
+        let (x, span) = self.num(key)?;
+        if x >= 0.0 {
+            Ok(x)
+        } else {
+            Err(self.src.err(&span, format!("{}.{key} = {x} must be ≥ 0", self.what)))
+        }
+    }
+
+    fn list(&self, key: &str) -> Result<Option<(Vec<f64>, Range<usize>)>, ScenarioError> {
+        let Some(v) = self.node.get_ref().get(key) else { return Ok(None) };
+        let TomlNode::Array(items) = v.get_ref() else {
+            return Err(self.src.err(
+                &v.span(),
+                format!("{}.{key} must be an array of numbers, found {}", self.what, v.get_ref().type_name()),
+            ));
+        };
+        let what = format!("{}.{key}", self.what);
+        let values = items.iter().map(|i| number(self.src, i, &what)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((values, v.span())))
+    }
+
+    fn empirical(&self) -> Result<Distribution, ScenarioError> {
+        let what = self.what;
+        let Some((values, values_span)) = self.list("values")? else {
+            return Err(self.src.err(self.span, format!("{what}: distribution \"empirical\" needs `values`")));
+        };
+        if values.is_empty() {
+            return Err(self.src.err(&values_span, format!("{what}.values must not be empty")));
+        }
+        let weights = match self.list("weights")? {
+            None => Vec::new(),
+            Some((weights, span)) => {
+                if weights.len() != values.len() {
+                    return Err(self.src.err(
+                        &span,
+                        format!(
+                            "{what}.weights has {} entries but values has {}; they must have the same length",
+                            weights.len(),
+                            values.len()
+                        ),
+                    ));
+                }
+                if let Some(w) = weights.iter().find(|w| **w < 0.0) {
+                    return Err(self.src.err(&span, format!("{what}.weights: {w} is negative; weights must be ≥ 0")));
+                }
+                if weights.iter().sum::<f64>() <= 0.0 || !weights.iter().sum::<f64>().is_finite() {
+                    return Err(self.src.err(&span, format!("{what}.weights must have a positive, finite sum")));
+                }
+                weights
+            }
+        };
+        Ok(Distribution::Empirical { values, weights })
+    }
+}
+
+/// A finite number (integer or float).
+pub(crate) fn number(src: &Source, v: &Spanned<TomlNode>, what: &str) -> Result<f64, ScenarioError> {
+    match v.get_ref().as_f64() {
+        Some(x) if x.is_finite() => Ok(x),
+        Some(x) => Err(src.err(&v.span(), format!("{what} = {x} must be a finite number"))),
+        None => Err(src.err(&v.span(), format!("{what} must be a number, found {}", v.get_ref().type_name()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn mean_of(d: &Distribution, n: usize) -> f64 {
+        let mut rng = StdRng::seed_from_u64(7);
+        (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64
+    }
+
+    #[test]
+    fn sample_means() {
+        let cases = [
+            Distribution::Constant { value: 3.0 },
+            Distribution::Uniform { min: 2.0, max: 4.0 },
+            Distribution::Exponential { mean: 500.0 },
+            Distribution::Normal { mean: 10.0, stddev: 2.0 },
+            Distribution::LogNormal { median: 90.0, sigma: 0.35 },
+            Distribution::Empirical { values: vec![1.0, 2.0, 3.0], weights: vec![] },
+            Distribution::Empirical { values: vec![1.0, 10.0], weights: vec![3.0, 1.0] },
+        ];
+        for d in &cases {
+            let m = mean_of(d, 200_000);
+            assert!((m - d.mean()).abs() <= 0.02 * d.mean(), "{d:?}: sample mean {m} vs {}", d.mean());
+        }
+    }
+
+    #[test]
+    fn empirical_zero_weight_never_drawn() {
+        let d = Distribution::Empirical { values: vec![1.0, 2.0, 3.0], weights: vec![1.0, 0.0, 1.0] };
+        let mut rng = StdRng::seed_from_u64(1);
+        assert!((0..10_000).all(|_| d.sample(&mut rng) != 2.0));
+    }
+}

@@ -1,0 +1,209 @@
+//! The scenario file as written: serde structs mirroring the TOML tables (`deny_unknown_fields` everywhere), with
+//! [`Spanned`] values so later checks can point at the offending value. Nothing here is validated beyond types.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+
+use super::node::TomlNode;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    pub simulation: Option<Spanned<RawSimulation>>,
+    pub account: Option<Spanned<RawAccount>>,
+    #[serde(default, rename = "function")]
+    pub functions: Vec<Spanned<RawFunction>>,
+    #[serde(default)]
+    pub traffic: Vec<Spanned<RawTraffic>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSimulation {
+    pub name: Option<Spanned<String>>,
+    pub duration: Option<Spanned<DurationValue>>,
+    pub seed: Option<Spanned<i64>>,
+    pub mode: Option<Spanned<ModeName>>,
+    pub ns_per_fuel: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum ModeName {
+    Virtual,
+    Realtime,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAccount {
+    pub concurrency_limit: Option<Spanned<i64>>,
+    pub unreserved_minimum: Option<Spanned<i64>>,
+    pub scaling: Option<Spanned<ScalingName>>,
+    pub legacy_burst: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum ScalingName {
+    PerFunction,
+    Legacy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFunction {
+    pub name: Option<Spanned<String>>,
+    pub code: Option<Spanned<String>>,
+    pub memory_mb: Option<Spanned<i64>>,
+    pub timeout: Option<Spanned<DurationValue>>,
+    pub reserved_concurrency: Option<Spanned<i64>>,
+    pub provisioned_concurrency: Option<Spanned<i64>>,
+    pub provisioned_allocation_delay: Option<Spanned<DurationValue>>,
+    pub keep_alive: Option<Spanned<RawKeepAlive>>,
+    /// A duration, or `"none"`.
+    pub max_lifetime: Option<Spanned<DurationValue>>,
+    pub architecture: Option<Spanned<ArchName>>,
+    pub cold_start: Option<Spanned<RawColdStart>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKeepAlive {
+    pub policy: Spanned<PolicyName>,
+    pub duration: Option<Spanned<DurationValue>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum PolicyName {
+    Lambda,
+    Fixed,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub(super) enum ArchName {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawColdStart {
+    pub placement_ms: Option<Spanned<TomlNode>>,
+    pub download_mbps: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTraffic {
+    pub function: Option<Spanned<String>>,
+    pub pattern: Option<Spanned<PatternName>>,
+    pub start: Option<Spanned<DurationValue>>,
+    pub duration: Option<Spanned<DurationValue>>,
+    pub rate: Option<Spanned<f64>>,
+    pub from_rate: Option<Spanned<f64>>,
+    pub to_rate: Option<Spanned<f64>>,
+    pub count: Option<Spanned<i64>>,
+    pub window: Option<Spanned<DurationValue>>,
+    pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    pub mean_rate: Option<Spanned<f64>>,
+    pub amplitude: Option<Spanned<f64>>,
+    pub period: Option<Spanned<DurationValue>>,
+    pub users: Option<Spanned<i64>>,
+    pub think_time_ms: Option<Spanned<TomlNode>>,
+    pub file: Option<Spanned<String>>,
+    pub invocation: Option<Spanned<InvocationName>>,
+    pub payload: Option<Spanned<String>>,
+    pub payload_file: Option<Spanned<String>>,
+    pub payload_template: Option<Spanned<TomlNode>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum PatternName {
+    Constant,
+    Poisson,
+    Ramp,
+    Spike,
+    Step,
+    Sine,
+    ClosedLoop,
+    Replay,
+}
+
+impl PatternName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatternName::Constant => "constant",
+            PatternName::Poisson => "poisson",
+            PatternName::Ramp => "ramp",
+            PatternName::Spike => "spike",
+            PatternName::Step => "step",
+            PatternName::Sine => "sine",
+            PatternName::ClosedLoop => "closed_loop",
+            PatternName::Replay => "replay",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum InvocationName {
+    RequestResponse,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    pub at: Spanned<DurationValue>,
+    pub rate: Spanned<f64>,
+}
+
+/// A duration as written: a humantime string (`"90s"`, `"1h 30m"`) or a number of seconds. Converted (and range
+/// checked, with the field's name) by the validation code.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum DurationValue {
+    Text(String),
+    Seconds(f64),
+}
+
+impl fmt::Display for DurationValue {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            DurationValue::Text(s) => write!(f, "{s:?}"),
+            DurationValue::Seconds(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DurationValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as \"90s\", \"10m\", \"1h 30m\" or a number of seconds")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationValue, E> {
+                Ok(DurationValue::Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurationValue, E> {
+                Ok(DurationValue::Seconds(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DurationValue, E> {
+                Ok(DurationValue::Seconds(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<DurationValue, E> {
+                Ok(DurationValue::Seconds(v))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}

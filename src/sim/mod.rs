@@ -1,0 +1,450 @@
+//! The virtual-time driver: a discrete-event loop that replays a scenario's traffic against the platform model,
+//! running every invocation's real handler in its sandbox and advancing time by the durations the handlers'
+//! fuel and simulated waits give. Single-threaded and deterministic: the same scenario and seed give the same
+//! report, byte for byte.
+
+mod queue;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::deploy::Deployment;
+use crate::logfmt::billed_ms;
+use crate::metrics::{InvocationSample, RunMetrics, StartKind};
+use crate::model::{Action, FunctionId, FunctionRules, Platform, SandboxId, Timer};
+use crate::report::RunReport;
+use crate::sandbox::{
+    CallLimits, CallReport, ClockMode, InitializationType, Invocation, Outcome, RequestId, Sandbox, SandboxConfig,
+    SandboxError,
+};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::traffic::{TrafficGenerator, UserId};
+use queue::EventQueue;
+
+/// Why a run could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    #[error("sandbox failure: {0}")]
+    Sandbox(#[from] SandboxError),
+}
+
+/// Options that do not change results.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Show a progress bar on stderr (only when stderr is a terminal and the run lasts more than ~2 s).
+    pub progress: bool,
+}
+
+enum Event {
+    /// An invocation's response is ready.
+    Done { request: u64 },
+    /// A provisioned environment finished (or failed) its init.
+    Ready { sandbox: SandboxId, ok: bool },
+    Timer(Timer),
+}
+
+/// A request between arrival and response.
+struct Pending {
+    function: FunctionId,
+    arrival_ns: u64,
+    payload: Bytes,
+    user: Option<UserId>,
+    /// Filled once it has run.
+    sample: Option<InvocationSample>,
+    sandbox: SandboxId,
+    reset: bool,
+}
+
+/// Runs `scenario` in virtual time.
+pub fn run_virtual(scenario: &Scenario, deployment: &Deployment, options: &RunOptions) -> Result<RunReport, SimError> {
+    let mut sim = Sim::new(scenario, deployment)?;
+    sim.run(options)?;
+    Ok(sim.metrics.finish(sim.end_ns))
+}
+
+struct Sim<'a> {
+    scenario: &'a Scenario,
+    deployment: &'a Deployment,
+    model: Platform,
+    metrics: RunMetrics,
+    traffic: TrafficGenerator,
+    events: EventQueue<Event>,
+    /// Sandboxes by slab slot of their id.
+    sandboxes: Vec<Option<(SandboxId, Sandbox)>>,
+    pending: Vec<Option<Pending>>,
+    free_pending: Vec<u64>,
+    /// Invocations running and provisioned inits in progress.
+    in_flight: u64,
+    rng: StdRng,
+    dirty: Vec<FunctionId>,
+    end_ns: u64,
+}
+
+impl<'a> Sim<'a> {
+    fn new(scenario: &'a Scenario, deployment: &'a Deployment) -> Result<Self, SimError> {
+        let wasm_bytes = deployment.wasm_bytes();
+        let rules = scenario
+            .functions
+            .iter()
+            .zip(&wasm_bytes)
+            .map(|(f, bytes)| FunctionRules::from_spec(f, *bytes))
+            .collect();
+        let seed = scenario.simulation.seed;
+        Ok(Sim {
+            scenario,
+            deployment,
+            model: Platform::new(scenario.account.clone(), rules, seed),
+            metrics: RunMetrics::new(scenario, &wasm_bytes),
+            traffic: TrafficGenerator::new(scenario)?,
+            events: EventQueue::default(),
+            sandboxes: Vec::new(),
+            pending: Vec::new(),
+            free_pending: Vec::new(),
+            in_flight: 0,
+            rng: StdRng::seed_from_u64(seed ^ 0x7265_7175_6573_7473),
+            dirty: Vec::new(),
+            end_ns: scenario.simulation.duration_ns,
+        })
+    }
+
+    fn run(&mut self, options: &RunOptions) -> Result<(), SimError> {
+        let mut progress = options.progress.then(|| progress::Progress::new(self.scenario.simulation.duration_ns));
+        let duration_ns = self.scenario.simulation.duration_ns;
+        self.model.start(0);
+        self.apply_actions(0)?;
+        let mut steps: u64 = 0;
+        loop {
+            let next_arrival = self.traffic.peek_time();
+            let next_event = self.events.peek_time();
+            // Completions and timers before arrivals at the same instant: a finishing invocation frees its
+            // environment for the request arriving then.
+            let take_event = match (next_event, next_arrival) {
+                (Some(e), Some(a)) => e <= a,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_event {
+                let time = next_event.unwrap_or(0);
+                if next_arrival.is_none() && self.in_flight == 0 && time > duration_ns {
+                    break; // only timers past the end remain
+                }
+                let Some((now, event)) = self.events.pop() else { break };
+                self.handle_event(now, event)?;
+                self.end_ns = self.end_ns.max(now);
+            } else if let Some(arrival) = self.traffic.pop() {
+                self.handle_arrival(arrival.time_ns, arrival.function, arrival.payload, arrival.user)?;
+            }
+            steps += 1;
+            if let Some(p) = &mut progress
+                && steps.is_multiple_of(1 << 14)
+            {
+                p.update(self.end_ns.max(next_arrival.unwrap_or(0)), steps);
+            }
+        }
+        self.model.end();
+        self.apply_actions(self.end_ns)?;
+        if let Some(p) = progress {
+            p.finish(steps);
+        }
+        Ok(())
+    }
+
+    fn handle_arrival(&mut self, now: u64, f: FunctionId, payload: Bytes, user: Option<UserId>) -> Result<(), SimError> {
+        self.metrics.arrival(f, now);
+        let slot = self.free_pending.pop().unwrap_or_else(|| {
+            self.pending.push(None);
+            (self.pending.len() - 1) as u64
+        });
+        self.pending[slot as usize] = Some(Pending {
+            function: f,
+            arrival_ns: now,
+            payload,
+            user,
+            sample: None,
+            sandbox: SandboxId(u64::MAX),
+            reset: false,
+        });
+        self.model.invoke(now, f, slot);
+        self.dirty.push(f);
+        self.apply_actions(now)
+    }
+
+    fn handle_event(&mut self, now: u64, event: Event) -> Result<(), SimError> {
+        match event {
+            Event::Done { request } => {
+                self.in_flight -= 1;
+                let Some(p) = self.pending[request as usize].take() else { return Ok(()) };
+                self.free_pending.push(request);
+                if let Some(sample) = &p.sample {
+                    self.metrics.invocation(p.function, sample);
+                }
+                self.model.invocation_finished(now, p.sandbox, p.reset);
+                self.dirty.push(p.function);
+                if let Some(user) = p.user {
+                    self.traffic.on_response(user, now);
+                }
+            }
+            Event::Ready { sandbox, ok } => {
+                self.in_flight -= 1;
+                if let Some(f) = self.model.function_of(sandbox) {
+                    self.dirty.push(f);
+                }
+                if !ok {
+                    self.take_sandbox(sandbox);
+                }
+                self.model.sandbox_ready(now, sandbox, ok);
+            }
+            Event::Timer(timer) => self.model.timer(now, timer),
+        }
+        self.apply_actions(now)
+    }
+
+    fn slot(id: SandboxId) -> usize {
+        (id.0 & 0xffff_ffff) as usize
+    }
+
+    fn put_sandbox(&mut self, id: SandboxId, sandbox: Sandbox) {
+        let slot = Self::slot(id);
+        if self.sandboxes.len() <= slot {
+            self.sandboxes.resize_with(slot + 1, || None);
+        }
+        self.sandboxes[slot] = Some((id, sandbox));
+    }
+
+    fn take_sandbox(&mut self, id: SandboxId) -> Option<Sandbox> {
+        match self.sandboxes.get_mut(Self::slot(id)) {
+            Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => entry.take().map(|(_, s)| s),
+            _ => None,
+        }
+    }
+
+    fn sandbox_config(&self, f: FunctionId, id: SandboxId, kind: InitializationType) -> SandboxConfig {
+        let spec = &self.scenario.functions[f];
+        SandboxConfig {
+            function_name: spec.name.clone(),
+            memory_mb: spec.memory_mb,
+            ps_per_fuel: self.scenario.simulation.ps_per_fuel,
+            // Each environment's randomness derives from the run's seed and its id.
+            seed: self.scenario.simulation.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            clock: ClockMode::Virtual,
+            initialization_type: kind,
+        }
+    }
+
+    fn apply_actions(&mut self, now: u64) -> Result<(), SimError> {
+        while let Some(action) = self.model.poll_action() {
+            match action {
+                Action::RunWarm { request, sandbox, provisioned } => self.run_warm(now, request, sandbox, provisioned)?,
+                Action::ColdStart { request, sandbox, function, overhead_ns } => {
+                    self.metrics.sandbox_created(function, now, false);
+                    self.run_cold(now, request, sandbox, function, overhead_ns)?;
+                }
+                Action::Throttle { request, function, reason, cause } => {
+                    self.metrics.throttled(function, now, reason, cause);
+                    if let Some(p) = self.pending[request as usize].take() {
+                        self.free_pending.push(request);
+                        if let Some(user) = p.user {
+                            self.traffic.on_response(user, now);
+                        }
+                    }
+                }
+                Action::Provision { sandbox, function, overhead_ns } => {
+                    self.metrics.sandbox_created(function, now, true);
+                    self.provision(now, sandbox, function, overhead_ns)?;
+                }
+                Action::Destroy { sandbox, function, reason, provisioned, created_ns, busy_ns } => {
+                    self.take_sandbox(sandbox);
+                    self.metrics.sandbox_destroyed(function, now, reason, now.saturating_sub(created_ns), busy_ns, provisioned);
+                    self.dirty.push(function);
+                }
+                Action::SetTimer { at_ns, timer } => self.events.push(at_ns, Event::Timer(timer)),
+            }
+        }
+        while let Some(f) = self.dirty.pop() {
+            if !self.dirty.contains(&f) {
+                self.metrics.pool_state(f, now, self.model.pool_state(f));
+            }
+        }
+        Ok(())
+    }
+
+    fn invocation(&mut self, request: u64) -> Invocation {
+        let payload = self.pending[request as usize].as_ref().map(|p| p.payload.clone()).unwrap_or_default();
+        Invocation {
+            request_id: RequestId::from_random(self.rng.random()),
+            event: payload,
+        }
+    }
+
+    fn finish_request(&mut self, request: u64, sandbox: SandboxId, sample: InvocationSample, reset: bool) {
+        let end = sample.end_ns;
+        if let Some(p) = self.pending[request as usize].as_mut() {
+            p.sample = Some(sample);
+            p.sandbox = sandbox;
+            p.reset = reset;
+        }
+        self.in_flight += 1;
+        self.events.push(end, Event::Done { request });
+    }
+
+    fn run_warm(&mut self, now: u64, request: u64, id: SandboxId, provisioned: bool) -> Result<(), SimError> {
+        let invocation = self.invocation(request);
+        let Some(mut sandbox) = self.take_sandbox(id) else {
+            return Err(SimError::Sandbox(SandboxError::Destroyed));
+        };
+        let p = self.pending[request as usize].as_ref().map_or((0, now), |p| (p.function, p.arrival_ns));
+        let timeout_ns = self.scenario.functions[p.0].timeout_ns;
+        let report = sandbox.invoke(&invocation, CallLimits { timeout_ns, start_ns: now })?;
+        let reset = sandbox.is_destroyed();
+        if !reset {
+            self.put_sandbox(id, sandbox);
+        }
+        let start = if provisioned { StartKind::Provisioned } else { StartKind::Warm };
+        let sample = sample(p.1, now, start, 0, None, &report);
+        self.finish_request(request, id, sample, reset);
+        Ok(())
+    }
+
+    fn run_cold(&mut self, now: u64, request: u64, id: SandboxId, f: FunctionId, overhead_ns: u64) -> Result<(), SimError> {
+        let invocation = self.invocation(request);
+        let arrival = self.pending[request as usize].as_ref().map_or(now, |p| p.arrival_ns);
+        let config = self.sandbox_config(f, id, InitializationType::OnDemand);
+        let timeout_ns = self.scenario.functions[f].timeout_ns;
+        let code = &self.deployment.codes[f];
+        let init_start = now + overhead_ns;
+        let (sample, reset) = match crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, init_start) {
+            Ok(cold) => {
+                let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
+                let invoke_start = init_start + cold.elapsed_ns() - cold.report.duration_ns;
+                let sample = sample(arrival, invoke_start, StartKind::Cold, overhead_ns, init_ns, &cold.report);
+                let reset = cold.sandbox.is_none();
+                if let Some(sandbox) = cold.sandbox {
+                    self.put_sandbox(id, sandbox);
+                }
+                (sample, reset)
+            }
+            // The environment could not even be created (e.g. its initial memory exceeds the memory size).
+            Err(SandboxError::Instantiate(message)) => {
+                let outcome = if message.contains("OutOfMemory") { Outcome::OutOfMemory } else { Outcome::Crash };
+                let s = InvocationSample {
+                    arrival_ns: arrival,
+                    end_ns: init_start,
+                    start: StartKind::Cold,
+                    overhead_ns,
+                    init_ns: None,
+                    duration_ns: 0,
+                    billed_ms: 0,
+                    outcome,
+                    peak_memory_bytes: 0,
+                };
+                (s, true)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.finish_request(request, id, sample, reset);
+        Ok(())
+    }
+
+    fn provision(&mut self, now: u64, id: SandboxId, f: FunctionId, overhead_ns: u64) -> Result<(), SimError> {
+        let config = self.sandbox_config(f, id, InitializationType::ProvisionedConcurrency);
+        let start = now + overhead_ns;
+        // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
+        let limit = (130 * crate::limits::NS_PER_S).max(self.scenario.functions[f].timeout_ns);
+        let (ok, init_ns) = match Sandbox::create(&self.deployment.codes[f], &config) {
+            Ok(mut sandbox) => {
+                let report = sandbox.init(CallLimits { timeout_ns: limit, start_ns: start })?;
+                let ok = sandbox.is_initialized();
+                if ok {
+                    self.put_sandbox(id, sandbox);
+                }
+                (ok, report.duration_ns)
+            }
+            Err(SandboxError::Instantiate(_)) => (false, 0),
+            Err(e) => return Err(e.into()),
+        };
+        self.metrics.provisioned_init(f, start, init_ns);
+        self.in_flight += 1;
+        self.events.push(start + init_ns, Event::Ready { sandbox: id, ok });
+        Ok(())
+    }
+}
+
+fn sample(
+    arrival_ns: u64,
+    invoke_start_ns: u64,
+    start: StartKind,
+    overhead_ns: u64,
+    init_ns: Option<u64>,
+    report: &CallReport,
+) -> InvocationSample {
+    InvocationSample {
+        arrival_ns,
+        end_ns: invoke_start_ns + report.duration_ns,
+        start,
+        overhead_ns,
+        init_ns,
+        duration_ns: report.duration_ns,
+        billed_ms: billed_ms(report.duration_ns, init_ns),
+        outcome: report.outcome,
+        peak_memory_bytes: report.peak_memory_bytes,
+    }
+}
+
+mod progress {
+    //! The progress bar: simulated time done and events per second, on stderr when it is a terminal.
+    //! Wall-clock reads here only decide when to draw; they never touch results.
+
+    use std::io::IsTerminal;
+
+    use super::Instant;
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    pub struct Progress {
+        started: Instant,
+        bar: Option<ProgressBar>,
+        total_s: u64,
+        enabled: bool,
+    }
+
+    impl Progress {
+        pub fn new(duration_ns: u64) -> Self {
+            Progress {
+                started: Instant::now(),
+                bar: None,
+                total_s: duration_ns / 1_000_000_000,
+                enabled: std::io::stderr().is_terminal(),
+            }
+        }
+
+        pub fn update(&mut self, sim_ns: u64, steps: u64) {
+            if !self.enabled || self.started.elapsed().as_secs_f64() < 2.0 {
+                return;
+            }
+            let total_s = self.total_s;
+            // Created lazily: short runs never show a bar.
+            let bar = self.bar.get_or_insert_with(|| {
+                let bar = ProgressBar::with_draw_target(Some(total_s.max(1)), ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template("{bar:40} {pos}/{len} simulated s  {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar
+            });
+            let rate = steps as f64 / self.started.elapsed().as_secs_f64();
+            bar.set_position((sim_ns / 1_000_000_000).min(total_s));
+            bar.set_message(format!("{rate:.0} events/s"));
+        }
+
+        pub fn finish(self, _steps: u64) {
+            if let Some(bar) = self.bar {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
