@@ -1,7 +1,7 @@
 //! Deploying a scenario's functions: build guest crates, compile (or load cached) modules, size the sandbox pool.
 
-use crate::scenario::Scenario;
 use crate::sandbox::{CodeCache, EngineOptions, FunctionCode, SandboxEngine};
+use crate::scenario::Scenario;
 
 /// Most sandboxes one run may keep alive at once (each reserves ~4 GiB of address space, not memory).
 pub const MAX_POOL_SLOTS: u32 = 20_000;
@@ -30,7 +30,11 @@ impl Deployment {
 /// How many sandboxes a scenario can have alive at once: idle environments only exist because they were once
 /// needed concurrently, so the account limit plus provisioned concurrency (and slack for recycling) bounds them.
 pub fn pool_slots(scenario: &Scenario) -> u32 {
-    let provisioned: u32 = scenario.functions.iter().map(|f| f.provisioned_concurrency).sum();
+    let provisioned: u32 = scenario
+        .functions
+        .iter()
+        .map(|f| f.provisioned_concurrency)
+        .sum();
     scenario
         .account
         .concurrency_limit
@@ -46,13 +50,23 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
     })
     .map_err(|e| DeployError::Engine(e.to_string()))?;
     let mut codes = Vec::with_capacity(scenario.functions.len());
+    // Functions that share code share one build.
+    let mut built: std::collections::BTreeMap<&std::path::Path, std::path::PathBuf> = Default::default();
     for f in &scenario.functions {
         let err = |message: String| DeployError::Function {
             function: f.name.clone(),
             message,
         };
-        let wasm = crate::guest::resolve(&f.code).map_err(|e| err(e.to_string()))?;
-        let code = FunctionCode::load_file(&engine, cache, &wasm).map_err(|e| err(e.to_string()))?;
+        let wasm = match built.get(f.code.as_path()) {
+            Some(wasm) => wasm.clone(),
+            None => {
+                let wasm = crate::guest::resolve(&f.code).map_err(|e| err(e.to_string()))?;
+                built.insert(&f.code, wasm.clone());
+                wasm
+            }
+        };
+        let code =
+            FunctionCode::load_file(&engine, cache, &wasm).map_err(|e| err(e.to_string()))?;
         codes.push(code);
     }
     Ok(Deployment { engine, codes })

@@ -1,7 +1,9 @@
 //! Running a cold start on sandboxes: create, init, and — when init fails — Lambda's retry of init inside the
 //! invocation on a reset environment (a suppressed init). Shared by every driver.
 
-use crate::sandbox::{CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{
+    CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError,
+};
 
 /// What a cold start produced.
 pub struct ColdStart {
@@ -17,7 +19,11 @@ pub struct ColdStart {
 impl ColdStart {
     /// Time from the start of init to the end of the invocation.
     pub fn elapsed_ns(&self) -> u64 {
-        let init = self.init.as_ref().or(self.failed_init.as_ref()).map_or(0, |r| r.duration_ns);
+        let init = self
+            .init
+            .as_ref()
+            .or(self.failed_init.as_ref())
+            .map_or(0, |r| r.duration_ns);
         init + self.report.duration_ns
     }
 }
@@ -38,7 +44,11 @@ pub fn cold_invoke(
         // Lambda retries init inside the invocation, with the function's timeout, on a reset environment.
         (Sandbox::create(code, config)?, None, Some(init))
     };
-    let invoke_start = start_ns + init.as_ref().or(failed_init.as_ref()).map_or(0, |r| r.duration_ns);
+    let invoke_start = start_ns
+        + init
+            .as_ref()
+            .or(failed_init.as_ref())
+            .map_or(0, |r| r.duration_ns);
     let report = sandbox.invoke(
         invocation,
         CallLimits {

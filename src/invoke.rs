@@ -8,7 +8,9 @@ use bytes::Bytes;
 use rand::{RngExt, SeedableRng};
 
 use crate::logfmt::{self, ColdPart};
-use crate::sandbox::{CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{
+    CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError,
+};
 
 /// What happened to one invocation.
 #[derive(Debug, Clone)]
@@ -96,7 +98,10 @@ impl LocalFunction {
     fn next_config(&mut self) -> SandboxConfig {
         let mut config = self.config.clone();
         // Each sandbox gets its own random stream, derived from the run's seed.
-        config.seed = self.config.seed.wrapping_add(self.sandboxes_created.wrapping_mul(0x9E37_79B9));
+        config.seed = self
+            .config
+            .seed
+            .wrapping_add(self.sandboxes_created.wrapping_mul(0x9E37_79B9));
         self.sandboxes_created += 1;
         config
     }
@@ -123,7 +128,13 @@ impl LocalFunction {
             });
         }
         let config = self.next_config();
-        let cold = crate::exec::cold_invoke(&self.code, &config, &invocation, self.timeout_ns, self.now_ns)?;
+        let cold = crate::exec::cold_invoke(
+            &self.code,
+            &config,
+            &invocation,
+            self.timeout_ns,
+            self.now_ns,
+        )?;
         self.now_ns += cold.elapsed_ns();
         self.sandbox = cold.sandbox;
         Ok(InvocationRecord {

@@ -4,16 +4,16 @@
 
 pub mod cli;
 pub mod cpu;
+pub mod deploy;
+pub mod exec;
 pub mod guest;
 pub mod invoke;
 pub mod limits;
 pub mod logfmt;
-pub mod sandbox;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod sandbox;
 pub mod scenario;
+pub mod sim;
 pub mod traffic;
-pub mod deploy;
-pub mod exec;
-// pub mod sim; (enabled once metrics and traffic land)

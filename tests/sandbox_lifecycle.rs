@@ -365,3 +365,20 @@ fn initial_memory_above_the_memory_size_is_out_of_memory() {
     assert!(err.to_string().contains("Runtime.OutOfMemory"), "{err}");
     assert!(Sandbox::create(&code, &config(256, ClockMode::Virtual)).is_ok());
 }
+
+#[test]
+fn init_is_cut_at_the_10_second_on_demand_limit() {
+    let engine = engine();
+    let code = load(&engine, "init-loops").unwrap();
+    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = sandbox
+        .init(lambda_sim::sandbox::CallLimits::init(0))
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Timeout);
+    assert_eq!(r.duration_ns, 10_000_000_000);
+    assert_eq!(
+        r.error.unwrap().error_message,
+        "Error: Task timed out after 10.00 seconds"
+    );
+    assert!(sandbox.is_destroyed());
+}

@@ -80,6 +80,18 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
     let engine = args.engine.engine(4)?;
     let code = FunctionCode::load_file(&engine, &args.engine.cache(), &wasm)
         .map_err(|e| CliError::usage(e.to_string()))?;
+    let info = code.info();
+    let how = match info.source {
+        crate::sandbox::CodeSource::Compiled => "compiled",
+        crate::sandbox::CodeSource::DiskCache => "loaded from the code cache",
+        crate::sandbox::CodeSource::MemoryCache => "already loaded",
+    };
+    eprintln!(
+        "lambda-sim: {} ({} KB) {how} in {:.1} ms",
+        wasm.display(),
+        info.wasm_bytes.div_ceil(1024),
+        info.load_time.as_secs_f64() * 1000.0
+    );
     let clock = match args.mode {
         Mode::Virtual => ClockMode::Virtual,
         Mode::Realtime => {

@@ -5,7 +5,7 @@
 
 mod calibrate;
 mod invoke;
-// mod run; (enabled with the simulator)
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +30,10 @@ struct Cli {
 enum Command {
     /// Invoke a handler in one sandbox: the first invocation is cold, the rest warm. Prints Lambda's log lines.
     Invoke(invoke::InvokeArgs),
+    /// Replay a scenario's traffic against its functions and report latency, cold starts, throttles and cost.
+    Run(run::RunArgs),
+    /// Check scenario files without running them.
+    Validate(run::ValidateArgs),
     /// Measure this machine's cost of one unit of fuel (for virtual CPU time).
     Calibrate(calibrate::CalibrateArgs),
 }
@@ -103,6 +107,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Invoke(args) => invoke::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Validate(args) => run::validate(args),
         Command::Calibrate(args) => calibrate::run(args),
     };
     match result {

@@ -83,9 +83,16 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         ns_per_fuel: scenario.simulation.ps_per_fuel as f64 / 1000.0,
         cache_dir: args.cache_dir.clone(),
     };
-    let deployment = crate::deploy::deploy(&scenario, &engine_args.cache()).map_err(|e| CliError::usage(e.to_string()))?;
-    let report = run_virtual(&scenario, &deployment, &RunOptions { progress: !args.quiet })
-        .map_err(|e| CliError::internal(e.to_string()))?;
+    let deployment = crate::deploy::deploy(&scenario, &engine_args.cache())
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let report = run_virtual(
+        &scenario,
+        &deployment,
+        &RunOptions {
+            progress: !args.quiet,
+        },
+    )
+    .map_err(|e| CliError::internal(e.to_string()))?;
     if let Some(path) = &args.json {
         std::fs::write(path, report.to_json())
             .map_err(|e| CliError::usage(format!("--json {}: {e}", path.display())))?;

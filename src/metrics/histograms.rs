@@ -119,7 +119,9 @@ impl Series {
     pub(crate) fn merge(&mut self, o: &Series) {
         debug_assert_eq!(self.unit, o.unit);
         // Same bounds on both sides: adding cannot fail.
-        self.hist.add(&o.hist).expect("histograms of one kind share bounds");
+        self.hist
+            .add(&o.hist)
+            .expect("histograms of one kind share bounds");
         self.count += o.count;
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
@@ -147,6 +149,7 @@ impl Series {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn histogram(&self) -> &Histogram<u64> {
         &self.hist
     }
@@ -230,7 +233,12 @@ mod tests {
 
     const MS: u64 = 1_000_000;
 
-    fn sample(latency_ns: u64, start: StartKind, init_ns: Option<u64>, billed_ms: u64) -> InvocationSample {
+    fn sample(
+        latency_ns: u64,
+        start: StartKind,
+        init_ns: Option<u64>,
+        billed_ms: u64,
+    ) -> InvocationSample {
         InvocationSample {
             arrival_ns: 5 * MS,
             end_ns: 5 * MS + latency_ns,
@@ -268,7 +276,10 @@ mod tests {
             s.record(100 * MS);
         }
         let p = s.percentiles();
-        assert_eq!((p.p50, p.p90, p.p99, p.p999, p.max, p.mean), (100.0, 100.0, 100.0, 100.0, 100.0, 100.0));
+        assert_eq!(
+            (p.p50, p.p90, p.p99, p.p999, p.max, p.mean),
+            (100.0, 100.0, 100.0, 100.0, 100.0, 100.0)
+        );
     }
 
     #[test]
@@ -319,7 +330,16 @@ mod tests {
         l.record(&sample(20 * MS, StartKind::Warm, None, 20));
         l.record(&sample(10 * MS, StartKind::Provisioned, None, 10));
         let s = l.summary();
-        assert_eq!((s.all.count, s.cold.count, s.warm.count, s.init.count, s.billed.count), (3, 1, 2, 1, 3));
+        assert_eq!(
+            (
+                s.all.count,
+                s.cold.count,
+                s.warm.count,
+                s.init.count,
+                s.billed.count
+            ),
+            (3, 1, 2, 1, 3)
+        );
         assert_eq!(s.cold.max, 300.0);
         assert_eq!(s.warm.max, 20.0);
         assert_eq!(s.init.p50, 200.0);

@@ -2,8 +2,28 @@
 //! per-second timeline, and cost. Drivers feed it events; `finish` turns it into a [`crate::report::RunReport`].
 //!
 //! Pure bookkeeping: no clock, no I/O, no HashMap iteration — the same events give the same report, byte for byte.
+//!
+//! Files, one concept each: `run` ([`RunMetrics`], the driver-facing API and `finish`), `function` (one
+//! function's accumulators), `histograms` (HdrHistogram series), `timeline` (per-second buckets), `intervals`
+//! (hlog interval histograms), `cost` (prices and billing rules).
 
-use crate::model::{DestroyReason, FunctionId, ThrottleCause, ThrottleReason};
+mod cost;
+mod function;
+mod histograms;
+mod intervals;
+mod run;
+#[cfg(test)]
+mod run_tests;
+mod timeline;
+
+pub use cost::{
+    ARM64_PRICES, PC_BILLING_INCREMENT_NS, Prices, X86_64_PRICES, provisioned_capacity_seconds,
+};
+pub use histograms::{MAX_BILLED_MS, MAX_LATENCY_US, SIGFIG};
+pub use intervals::MAX_INTERVALS;
+pub use run::RunMetrics;
+pub use timeline::MAX_BUCKETS;
+
 use crate::sandbox::Outcome;
 
 /// How an invocation found its execution environment.

@@ -6,14 +6,14 @@
 //! [`Platform::poll_action`] and carries the actions out (run a handler, create or drop a sandbox, set a timer).
 //! Both the virtual-time and the real-time driver use it, so they cannot disagree about a rule.
 
-// mod platform; (enabled once Distribution::sample lands)
+mod platform;
 mod pool;
 mod scaling;
 mod types;
 
-// #[cfg(test)]
-// mod tests;
+#[cfg(test)]
+mod tests;
 
-// pub use platform::{Action, FunctionRules, Platform, RequestToken, Timer};
+pub use platform::{Action, FunctionRules, Platform, RequestToken, Timer};
 pub use scaling::TokenBucket;
 pub use types::*;

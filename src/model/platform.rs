@@ -19,14 +19,32 @@ pub type RequestToken = u64;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Run the request on this idle, initialized environment.
-    RunWarm { request: RequestToken, sandbox: SandboxId, provisioned: bool },
+    RunWarm {
+        request: RequestToken,
+        sandbox: SandboxId,
+        provisioned: bool,
+    },
     /// Create this environment, then run init and the request on it. `overhead_ns` is the modelled placement and
     /// code download time before init starts.
-    ColdStart { request: RequestToken, sandbox: SandboxId, function: FunctionId, overhead_ns: u64 },
+    ColdStart {
+        request: RequestToken,
+        sandbox: SandboxId,
+        function: FunctionId,
+        overhead_ns: u64,
+    },
     /// Reject the request with a 429.
-    Throttle { request: RequestToken, function: FunctionId, reason: ThrottleReason, cause: ThrottleCause },
+    Throttle {
+        request: RequestToken,
+        function: FunctionId,
+        reason: ThrottleReason,
+        cause: ThrottleCause,
+    },
     /// Create and initialize a provisioned environment, then report [`Platform::sandbox_ready`].
-    Provision { sandbox: SandboxId, function: FunctionId, overhead_ns: u64 },
+    Provision {
+        sandbox: SandboxId,
+        function: FunctionId,
+        overhead_ns: u64,
+    },
     /// The environment is gone: drop it (it is idle, or the driver already saw it reset).
     Destroy {
         sandbox: SandboxId,
@@ -74,7 +92,8 @@ impl FunctionRules {
             keep_alive: spec.keep_alive.clone(),
             max_lifetime_ns: spec.max_lifetime_ns,
             placement_ms: spec.cold_start.placement_ms.clone(),
-            download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw)).unwrap_or(u64::MAX),
+            download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw))
+                .unwrap_or(u64::MAX),
         }
     }
 }
@@ -111,13 +130,20 @@ impl Platform {
     /// A platform for these functions; `seed` drives the keep-alive and cold-start overhead draws.
     pub fn new(account: Account, rules: Vec<FunctionRules>, seed: u64) -> Self {
         let (scaling, legacy) = match account.scaling {
-            ScalingModel::PerFunction { environments, window_ns } => (
-                rules.iter().map(|_| TokenBucket::new(environments, environments, window_ns)).collect(),
+            ScalingModel::PerFunction {
+                environments,
+                window_ns,
+            } => (
+                rules
+                    .iter()
+                    .map(|_| TokenBucket::new(environments, environments, window_ns))
+                    .collect(),
                 None,
             ),
-            ScalingModel::Legacy { burst, per_minute } => {
-                (Vec::new(), Some(TokenBucket::new(burst, per_minute, 60_000_000_000)))
-            }
+            ScalingModel::Legacy { burst, per_minute } => (
+                Vec::new(),
+                Some(TokenBucket::new(burst, per_minute, 60_000_000_000)),
+            ),
         };
         let reserved_total = rules.iter().filter_map(|r| r.reserved).sum();
         let state = rules.iter().map(|_| FunctionState::default()).collect();
@@ -161,10 +187,15 @@ impl Platform {
     /// Whether one more on-demand invocation fits; the throttle reason if not.
     fn capacity_check(&self, f: FunctionId) -> Result<(), ThrottleReason> {
         match self.rules[f].reserved {
-            Some(cap) if self.used(f) >= cap => Err(ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded),
+            Some(cap) if self.used(f) >= cap => {
+                Err(ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded)
+            }
             Some(_) => Ok(()),
             None => {
-                let pool = self.account.concurrency_limit.saturating_sub(self.reserved_total);
+                let pool = self
+                    .account
+                    .concurrency_limit
+                    .saturating_sub(self.reserved_total);
                 if self.unreserved_used >= pool {
                     Err(ThrottleReason::ConcurrentInvocationLimitExceeded)
                 } else {
@@ -198,18 +229,31 @@ impl Platform {
         if let Some(sandbox) = self.state[f].idle_provisioned.pop_mru(&self.envs) {
             self.mark_busy(sandbox, now_ns);
             self.state[f].busy_provisioned += 1;
-            self.out.push_back(Action::RunWarm { request, sandbox, provisioned: true });
+            self.out.push_back(Action::RunWarm {
+                request,
+                sandbox,
+                provisioned: true,
+            });
             return;
         }
         if let Err(reason) = self.capacity_check(f) {
-            self.out.push_back(Action::Throttle { request, function: f, reason, cause: ThrottleCause::Concurrency });
+            self.out.push_back(Action::Throttle {
+                request,
+                function: f,
+                reason,
+                cause: ThrottleCause::Concurrency,
+            });
             return;
         }
         if let Some(sandbox) = self.state[f].idle_on_demand.pop_mru(&self.envs) {
             self.mark_busy(sandbox, now_ns);
             self.state[f].busy_on_demand += 1;
             self.add_used(f, 1);
-            self.out.push_back(Action::RunWarm { request, sandbox, provisioned: false });
+            self.out.push_back(Action::RunWarm {
+                request,
+                sandbox,
+                provisioned: false,
+            });
             return;
         }
         if !self.take_scaling_token(f, now_ns) {
@@ -226,10 +270,21 @@ impl Platform {
         self.state[f].busy_on_demand += 1;
         self.add_used(f, 1);
         let overhead_ns = self.sample_overhead(f);
-        self.out.push_back(Action::ColdStart { request, sandbox, function: f, overhead_ns });
+        self.out.push_back(Action::ColdStart {
+            request,
+            sandbox,
+            function: f,
+            overhead_ns,
+        });
     }
 
-    fn new_env(&mut self, f: FunctionId, provisioned: bool, now_ns: u64, state: EnvState) -> SandboxId {
+    fn new_env(
+        &mut self,
+        f: FunctionId,
+        provisioned: bool,
+        now_ns: u64,
+        state: EnvState,
+    ) -> SandboxId {
         let sandbox = self.envs.insert(Env {
             function: f,
             provisioned,
@@ -259,7 +314,9 @@ impl Platform {
     /// An invocation on `sandbox` ended; `reset` when it timed out, crashed or ran out of memory (the driver has
     /// dropped the environment).
     pub fn invocation_finished(&mut self, now_ns: u64, sandbox: SandboxId, reset: bool) {
-        let Some(env) = self.envs.get_mut(sandbox) else { return };
+        let Some(env) = self.envs.get_mut(sandbox) else {
+            return;
+        };
         let f = env.function;
         let provisioned = env.provisioned;
         env.busy_ns += now_ns.saturating_sub(env.busy_since_ns);
@@ -271,7 +328,11 @@ impl Platform {
             self.add_used(f, -1);
         }
         if reset || retire {
-            let reason = if reset { DestroyReason::Reset } else { DestroyReason::MaxLifetime };
+            let reason = if reset {
+                DestroyReason::Reset
+            } else {
+                DestroyReason::MaxLifetime
+            };
             self.destroy(sandbox, reason);
             if provisioned {
                 self.replace_provisioned(now_ns, f);
@@ -282,7 +343,9 @@ impl Platform {
     }
 
     fn make_idle(&mut self, now_ns: u64, sandbox: SandboxId) {
-        let Some(env) = self.envs.get_mut(sandbox) else { return };
+        let Some(env) = self.envs.get_mut(sandbox) else {
+            return;
+        };
         env.state = EnvState::Idle;
         env.idle_epoch = env.idle_epoch.wrapping_add(1);
         let (f, provisioned, idle_epoch) = (env.function, env.provisioned, env.idle_epoch);
@@ -297,21 +360,32 @@ impl Platform {
                 return;
             }
             KeepAlivePolicy::Fixed { idle_ns } => idle_ns,
-            KeepAlivePolicy::Lambda { min_ns, max_ns } => self.rng.random_range(min_ns..=max_ns.max(min_ns)),
+            KeepAlivePolicy::Lambda { min_ns, max_ns } => {
+                self.rng.random_range(min_ns..=max_ns.max(min_ns))
+            }
         };
         self.state[f].idle_on_demand.push(sandbox, idle_epoch);
         self.out.push_back(Action::SetTimer {
             at_ns: now_ns.saturating_add(keep_ns),
-            timer: Timer::KeepAlive { sandbox, idle_epoch },
+            timer: Timer::KeepAlive {
+                sandbox,
+                idle_epoch,
+            },
         });
     }
 
     /// Removes an environment (idle, or just finished) and reports it.
     fn destroy(&mut self, sandbox: SandboxId, reason: DestroyReason) {
-        let Some(env) = self.envs.remove(sandbox) else { return };
+        let Some(env) = self.envs.remove(sandbox) else {
+            return;
+        };
         let s = &mut self.state[env.function];
         if env.state == EnvState::Idle {
-            let deque = if env.provisioned { &mut s.idle_provisioned } else { &mut s.idle_on_demand };
+            let deque = if env.provisioned {
+                &mut s.idle_provisioned
+            } else {
+                &mut s.idle_on_demand
+            };
             deque.forget_one(&self.envs);
         }
         if env.provisioned {
@@ -329,7 +403,9 @@ impl Platform {
 
     /// A provisioned environment finished its init (`ok`), or failed it.
     pub fn sandbox_ready(&mut self, now_ns: u64, sandbox: SandboxId, ok: bool) {
-        let Some(env) = self.envs.get_mut(sandbox) else { return };
+        let Some(env) = self.envs.get_mut(sandbox) else {
+            return;
+        };
         let f = env.function;
         self.state[f].initializing_provisioned -= 1;
         let retire = env.retire;
@@ -356,20 +432,29 @@ impl Platform {
         s.provisioned_alive += 1;
         s.initializing_provisioned += 1;
         let overhead_ns = self.sample_overhead(f);
-        self.out.push_back(Action::Provision { sandbox, function: f, overhead_ns });
+        self.out.push_back(Action::Provision {
+            sandbox,
+            function: f,
+            overhead_ns,
+        });
     }
 
     /// A timer the model set has fired.
     pub fn timer(&mut self, now_ns: u64, timer: Timer) {
         match timer {
-            Timer::KeepAlive { sandbox, idle_epoch } => {
+            Timer::KeepAlive {
+                sandbox,
+                idle_epoch,
+            } => {
                 if matches!(self.envs.get(sandbox), Some(e) if e.state == EnvState::Idle && e.idle_epoch == idle_epoch)
                 {
                     self.destroy(sandbox, DestroyReason::KeepAlive);
                 }
             }
             Timer::MaxLifetime { sandbox } => {
-                let Some(env) = self.envs.get_mut(sandbox) else { return };
+                let Some(env) = self.envs.get_mut(sandbox) else {
+                    return;
+                };
                 match env.state {
                     EnvState::Idle => {
                         let (f, provisioned) = (env.function, env.provisioned);

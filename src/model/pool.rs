@@ -91,10 +91,13 @@ impl Slab {
 
     /// Live environments in id order (deterministic).
     pub fn iter(&self) -> impl Iterator<Item = (SandboxId, &Env)> {
-        self.slots.iter().enumerate().filter_map(|(slot, (g, env))| {
-            env.as_ref()
-                .map(|e| (SandboxId((u64::from(*g) << 32) | slot as u64), e))
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, (g, env))| {
+                env.as_ref()
+                    .map(|e| (SandboxId((u64::from(*g) << 32) | slot as u64), e))
+            })
     }
 }
 

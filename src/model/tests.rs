@@ -9,7 +9,10 @@ fn account(limit: u32) -> Account {
     Account {
         concurrency_limit: limit,
         unreserved_minimum: 100.min(limit),
-        scaling: ScalingModel::PerFunction { environments: 1000, window_ns: 10 * S },
+        scaling: ScalingModel::PerFunction {
+            environments: 1000,
+            window_ns: 10 * S,
+        },
     }
 }
 
@@ -59,12 +62,25 @@ fn cold_sandboxes(actions: &[Action]) -> Vec<SandboxId> {
 
 #[test]
 fn reserved_concurrency_caps_with_the_reserved_reason() {
-    let mut p = Platform::new(account(1000), vec![FunctionRules { reserved: Some(10), ..rules() }], 1);
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            reserved: Some(10),
+            ..rules()
+        }],
+        1,
+    );
     let actions = burst(&mut p, 0, 0, 15);
     assert_eq!(cold_sandboxes(&actions).len(), 10);
     assert_eq!(
         throttles(&actions),
-        vec![(ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded, ThrottleCause::Concurrency); 5]
+        vec![
+            (
+                ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
+                ThrottleCause::Concurrency
+            );
+            5
+        ]
     );
     assert_eq!(p.pool_state(0).busy, 10);
 }
@@ -73,28 +89,59 @@ fn reserved_concurrency_caps_with_the_reserved_reason() {
 fn cold_start_overhead_is_placement_plus_download() {
     let mut p = Platform::new(account(1000), vec![rules()], 1);
     let actions = burst(&mut p, 0, 0, 1);
-    assert!(matches!(actions[0], Action::ColdStart { overhead_ns: 105_000_000, .. }), "{actions:?}");
+    assert!(
+        matches!(
+            actions[0],
+            Action::ColdStart {
+                overhead_ns: 105_000_000,
+                ..
+            }
+        ),
+        "{actions:?}"
+    );
 }
 
 #[test]
 fn unreserved_functions_share_account_minus_reserved() {
     let mut p = Platform::new(
         account(1000),
-        vec![FunctionRules { reserved: Some(900), ..rules() }, rules(), rules()],
+        vec![
+            FunctionRules {
+                reserved: Some(900),
+                ..rules()
+            },
+            rules(),
+            rules(),
+        ],
         1,
     );
     let a = burst(&mut p, 0, 1, 60);
     let b = burst(&mut p, 0, 2, 60);
-    assert_eq!(cold_sandboxes(&a).len() + cold_sandboxes(&b).len(), 100, "1000 − 900 reserved");
+    assert_eq!(
+        cold_sandboxes(&a).len() + cold_sandboxes(&b).len(),
+        100,
+        "1000 − 900 reserved"
+    );
     assert_eq!(throttles(&b).len(), 20);
-    assert!(throttles(&b).iter().all(|t| *t == (ThrottleReason::ConcurrentInvocationLimitExceeded, ThrottleCause::Concurrency)));
+    assert!(throttles(&b).iter().all(|t| *t
+        == (
+            ThrottleReason::ConcurrentInvocationLimitExceeded,
+            ThrottleCause::Concurrency
+        )));
     // The reserved function still gets all of its 900: reservation is a guarantee, not only a cap.
     assert_eq!(cold_sandboxes(&burst(&mut p, 0, 0, 900)).len(), 900);
 }
 
 #[test]
 fn reserved_zero_throttles_everything() {
-    let mut p = Platform::new(account(1000), vec![FunctionRules { reserved: Some(0), ..rules() }], 1);
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            reserved: Some(0),
+            ..rules()
+        }],
+        1,
+    );
     let actions = burst(&mut p, 0, 0, 3);
     assert_eq!(throttles(&actions).len(), 3);
 }
@@ -114,10 +161,17 @@ fn scaling_rate_throttles_beyond_1000_new_environments_per_10_seconds() {
 #[test]
 fn legacy_scaling_is_an_account_wide_burst() {
     let mut acct = account(10_000);
-    acct.scaling = ScalingModel::Legacy { burst: 500, per_minute: 500 };
+    acct.scaling = ScalingModel::Legacy {
+        burst: 500,
+        per_minute: 500,
+    };
     let mut p = Platform::new(acct, vec![rules(), rules()], 1);
     assert_eq!(cold_sandboxes(&burst(&mut p, 0, 0, 400)).len(), 400);
-    assert_eq!(cold_sandboxes(&burst(&mut p, 0, 1, 400)).len(), 100, "the two functions share the burst");
+    assert_eq!(
+        cold_sandboxes(&burst(&mut p, 0, 1, 400)).len(),
+        100,
+        "the two functions share the burst"
+    );
 }
 
 #[test]
@@ -129,9 +183,23 @@ fn warm_reuse_picks_the_most_recently_used_environment() {
     p.invocation_finished(3 * S, sandboxes[1], false);
     drain(&mut p);
     let actions = burst(&mut p, 4 * S, 0, 1);
-    assert_eq!(actions, vec![Action::RunWarm { request: 0, sandbox: sandboxes[1], provisioned: false }]);
+    assert_eq!(
+        actions,
+        vec![Action::RunWarm {
+            request: 0,
+            sandbox: sandboxes[1],
+            provisioned: false
+        }]
+    );
     let actions = burst(&mut p, 4 * S, 0, 1);
-    assert_eq!(actions, vec![Action::RunWarm { request: 0, sandbox: sandboxes[2], provisioned: false }]);
+    assert_eq!(
+        actions,
+        vec![Action::RunWarm {
+            request: 0,
+            sandbox: sandboxes[2],
+            provisioned: false
+        }]
+    );
 }
 
 #[test]
@@ -151,12 +219,19 @@ fn keep_alive_reclaims_after_the_idle_time_unless_reused() {
     p.invocation_finished(301 * S, sb, false);
     let fresh = drain(&mut p);
     p.timer(601 * S, timer);
-    assert!(drain(&mut p).is_empty(), "a stale keep-alive timer does nothing");
-    let Action::SetTimer { timer, at_ns } = fresh[0] else { panic!("{fresh:?}") };
+    assert!(
+        drain(&mut p).is_empty(),
+        "a stale keep-alive timer does nothing"
+    );
+    let Action::SetTimer { timer, at_ns } = fresh[0] else {
+        panic!("{fresh:?}")
+    };
     assert_eq!(at_ns, 901 * S);
     p.timer(at_ns, timer);
     let actions = drain(&mut p);
-    assert!(matches!(actions[0], Action::Destroy { reason: DestroyReason::KeepAlive, busy_ns, .. } if busy_ns == 2 * S));
+    assert!(
+        matches!(actions[0], Action::Destroy { reason: DestroyReason::KeepAlive, busy_ns, .. } if busy_ns == 2 * S)
+    );
     assert_eq!(p.pool_state(0), crate::metrics::PoolState::default());
     // The next request is cold again.
     assert_eq!(cold_sandboxes(&burst(&mut p, 1000 * S, 0, 1)).len(), 1);
@@ -164,17 +239,40 @@ fn keep_alive_reclaims_after_the_idle_time_unless_reused() {
 
 #[test]
 fn keep_alive_none_destroys_after_every_invocation() {
-    let mut p = Platform::new(account(1000), vec![FunctionRules { keep_alive: KeepAlivePolicy::None, ..rules() }], 1);
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            keep_alive: KeepAlivePolicy::None,
+            ..rules()
+        }],
+        1,
+    );
     let sb = cold_sandboxes(&burst(&mut p, 0, 0, 1))[0];
     p.invocation_finished(S, sb, false);
-    assert!(matches!(drain(&mut p)[0], Action::Destroy { reason: DestroyReason::KeepAlive, .. }));
+    assert!(matches!(
+        drain(&mut p)[0],
+        Action::Destroy {
+            reason: DestroyReason::KeepAlive,
+            ..
+        }
+    ));
     assert_eq!(cold_sandboxes(&burst(&mut p, 2 * S, 0, 1)).len(), 1);
 }
 
 #[test]
 fn lambda_keep_alive_is_between_5_and_7_minutes() {
-    let policy = KeepAlivePolicy::Lambda { min_ns: 300 * S, max_ns: 420 * S };
-    let mut p = Platform::new(account(1000), vec![FunctionRules { keep_alive: policy, ..rules() }], 1);
+    let policy = KeepAlivePolicy::Lambda {
+        min_ns: 300 * S,
+        max_ns: 420 * S,
+    };
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            keep_alive: policy,
+            ..rules()
+        }],
+        1,
+    );
     let mut seen = Vec::new();
     for i in 0..50 {
         let t = i * 1000 * S;
@@ -192,16 +290,28 @@ fn lambda_keep_alive_is_between_5_and_7_minutes() {
             }
         }
     }
-    assert!(seen.iter().all(|d| (300 * S..=420 * S).contains(d)), "{seen:?}");
+    assert!(
+        seen.iter().all(|d| (300 * S..=420 * S).contains(d)),
+        "{seen:?}"
+    );
     assert!(seen.iter().any(|d| *d != seen[0]), "drawn, not fixed");
 }
 
 #[test]
 fn max_lifetime_recycles_a_busy_environment_when_it_finishes() {
-    let mut p =
-        Platform::new(account(1000), vec![FunctionRules { max_lifetime_ns: Some(3600 * S), ..rules() }], 1);
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            max_lifetime_ns: Some(3600 * S),
+            ..rules()
+        }],
+        1,
+    );
     let actions = burst(&mut p, 0, 0, 1);
-    let Some(Action::SetTimer { at_ns, timer }) = actions.iter().find(|a| matches!(a, Action::SetTimer { .. })).cloned()
+    let Some(Action::SetTimer { at_ns, timer }) = actions
+        .iter()
+        .find(|a| matches!(a, Action::SetTimer { .. }))
+        .cloned()
     else {
         panic!("{actions:?}")
     };
@@ -210,7 +320,13 @@ fn max_lifetime_recycles_a_busy_environment_when_it_finishes() {
     p.timer(at_ns, timer);
     assert!(drain(&mut p).is_empty(), "busy: recycled later");
     p.invocation_finished(3601 * S, sb, false);
-    assert!(matches!(drain(&mut p)[0], Action::Destroy { reason: DestroyReason::MaxLifetime, .. }));
+    assert!(matches!(
+        drain(&mut p)[0],
+        Action::Destroy {
+            reason: DestroyReason::MaxLifetime,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -218,7 +334,13 @@ fn a_reset_environment_is_never_reused() {
     let mut p = Platform::new(account(1000), vec![rules()], 1);
     let sb = cold_sandboxes(&burst(&mut p, 0, 0, 1))[0];
     p.invocation_finished(S, sb, true);
-    assert!(matches!(drain(&mut p)[0], Action::Destroy { reason: DestroyReason::Reset, .. }));
+    assert!(matches!(
+        drain(&mut p)[0],
+        Action::Destroy {
+            reason: DestroyReason::Reset,
+            ..
+        }
+    ));
     let next = cold_sandboxes(&burst(&mut p, 2 * S, 0, 1));
     assert_eq!(next.len(), 1);
     assert_ne!(next[0], sb);
@@ -227,31 +349,56 @@ fn a_reset_environment_is_never_reused() {
 /// Allocates and readies a function's provisioned environments; returns their ids.
 fn ready_provisioned(p: &mut Platform, f: FunctionId) -> Vec<SandboxId> {
     p.start(0);
-    let Some(Action::SetTimer { at_ns, timer }) = p.poll_action() else { panic!() };
+    let Some(Action::SetTimer { at_ns, timer }) = p.poll_action() else {
+        panic!()
+    };
     assert_eq!(at_ns, 60 * S, "allocation delay");
     p.timer(at_ns, timer);
     let ids: Vec<_> = drain(p)
         .into_iter()
         .filter_map(|a| match a {
-            Action::Provision { sandbox, function, .. } if function == f => Some(sandbox),
+            Action::Provision {
+                sandbox, function, ..
+            } if function == f => Some(sandbox),
             _ => None,
         })
         .collect();
     for id in &ids {
         p.sandbox_ready(61 * S, *id, true);
     }
-    assert!(drain(p).is_empty(), "provisioned environments get no keep-alive timer");
+    assert!(
+        drain(p).is_empty(),
+        "provisioned environments get no keep-alive timer"
+    );
     ids
 }
 
 #[test]
 fn provisioned_first_then_spillover_to_on_demand() {
-    let mut p = Platform::new(account(1000), vec![FunctionRules { provisioned: 2, ..rules() }], 1);
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            provisioned: 2,
+            ..rules()
+        }],
+        1,
+    );
     let pc = ready_provisioned(&mut p, 0);
     assert_eq!(pc.len(), 2);
     assert_eq!(p.pool_state(0).idle, 2);
     let actions = burst(&mut p, 100 * S, 0, 3);
-    let warm: Vec<_> = actions.iter().filter(|a| matches!(a, Action::RunWarm { provisioned: true, .. })).collect();
+    let warm: Vec<_> = actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                Action::RunWarm {
+                    provisioned: true,
+                    ..
+                }
+            )
+        })
+        .collect();
     assert_eq!(warm.len(), 2);
     assert_eq!(cold_sandboxes(&actions).len(), 1, "spillover to on-demand");
 }
@@ -260,7 +407,11 @@ fn provisioned_first_then_spillover_to_on_demand() {
 fn provisioned_counts_toward_reserved_concurrency() {
     let mut p = Platform::new(
         account(1000),
-        vec![FunctionRules { reserved: Some(10), provisioned: 4, ..rules() }],
+        vec![FunctionRules {
+            reserved: Some(10),
+            provisioned: 4,
+            ..rules()
+        }],
         1,
     );
     // Before allocation completes, the configured 4 are already taken from the 10.
@@ -273,17 +424,40 @@ fn provisioned_counts_toward_reserved_concurrency() {
 fn provisioned_environments_are_not_reclaimed_by_keep_alive_and_are_replaced_after_a_reset() {
     let mut p = Platform::new(
         account(1000),
-        vec![FunctionRules { provisioned: 1, keep_alive: KeepAlivePolicy::None, ..rules() }],
+        vec![FunctionRules {
+            provisioned: 1,
+            keep_alive: KeepAlivePolicy::None,
+            ..rules()
+        }],
         1,
     );
     let pc = ready_provisioned(&mut p, 0);
     let actions = burst(&mut p, 100 * S, 0, 1);
-    assert_eq!(actions, vec![Action::RunWarm { request: 0, sandbox: pc[0], provisioned: true }]);
+    assert_eq!(
+        actions,
+        vec![Action::RunWarm {
+            request: 0,
+            sandbox: pc[0],
+            provisioned: true
+        }]
+    );
     p.invocation_finished(101 * S, pc[0], false);
     assert!(drain(&mut p).is_empty(), "back to idle, not reclaimed");
     burst(&mut p, 200 * S, 0, 1);
     p.invocation_finished(201 * S, pc[0], true);
     let actions = drain(&mut p);
-    assert!(matches!(actions[0], Action::Destroy { reason: DestroyReason::Reset, provisioned: true, .. }));
-    assert!(actions.iter().any(|a| matches!(a, Action::Provision { .. })), "{actions:?}");
+    assert!(matches!(
+        actions[0],
+        Action::Destroy {
+            reason: DestroyReason::Reset,
+            provisioned: true,
+            ..
+        }
+    ));
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Provision { .. })),
+        "{actions:?}"
+    );
 }

@@ -19,7 +19,9 @@ pub enum ThrottleReason {
 impl ThrottleReason {
     pub fn as_str(self) -> &'static str {
         match self {
-            ThrottleReason::ConcurrentInvocationLimitExceeded => "ConcurrentInvocationLimitExceeded",
+            ThrottleReason::ConcurrentInvocationLimitExceeded => {
+                "ConcurrentInvocationLimitExceeded"
+            }
             ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
                 "ReservedFunctionConcurrentInvocationLimitExceeded"
             }

@@ -12,6 +12,8 @@
 mod hlog;
 mod json;
 mod summary;
+#[cfg(test)]
+mod tests;
 mod types;
 
 use hdrhistogram::Histogram;

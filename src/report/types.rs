@@ -152,7 +152,9 @@ impl ThrottleCounts {
 
     pub(crate) fn record(&mut self, r: ThrottleReason, c: ThrottleCause) {
         match r {
-            ThrottleReason::ConcurrentInvocationLimitExceeded => self.concurrent_invocation_limit += 1,
+            ThrottleReason::ConcurrentInvocationLimitExceeded => {
+                self.concurrent_invocation_limit += 1
+            }
             ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
                 self.reserved_function_concurrent_invocation_limit += 1
             }

@@ -11,9 +11,9 @@ use rand::distr::{Distribution as _, StandardUniform};
 use rand_distr::{Exp1, StandardNormal};
 use toml::Spanned;
 
-use super::{Distribution, ScenarioError};
 use super::error::Source;
 use super::node::TomlNode;
+use super::{Distribution, ScenarioError};
 
 impl Distribution {
     /// Draws one value. The raw value is returned: clamping a negative draw (a normal's tail) where a time or a count
@@ -40,7 +40,8 @@ impl Distribution {
             Distribution::Empirical { values, weights } => {
                 let u: f64 = StandardUniform.sample(rng);
                 if weights.is_empty() {
-                    let i = ((u * values.len() as f64) as usize).min(values.len().saturating_sub(1));
+                    let i =
+                        ((u * values.len() as f64) as usize).min(values.len().saturating_sub(1));
                     return values.get(i).copied().unwrap_or(0.0);
                 }
                 let total: f64 = weights.iter().sum();
@@ -52,7 +53,12 @@ impl Distribution {
                     target -= weight;
                 }
                 // Rounding left `target` just above the last weight: the last value with a positive weight.
-                values.iter().zip(weights).rev().find(|(_, w)| **w > 0.0).map_or(0.0, |(v, _)| *v)
+                values
+                    .iter()
+                    .zip(weights)
+                    .rev()
+                    .find(|(_, w)| **w > 0.0)
+                    .map_or(0.0, |(v, _)| *v)
             }
         }
     }
@@ -113,7 +119,10 @@ pub(crate) fn parse_distribution(
         ));
     };
     let Some(kind_node) = node.get_ref().get("distribution") else {
-        return Err(src.err(&span, format!("{what} needs a `distribution` key (one of {KINDS})")));
+        return Err(src.err(
+            &span,
+            format!("{what} needs a `distribution` key (one of {KINDS})"),
+        ));
     };
     let TomlNode::String(kind) = kind_node.get_ref() else {
         return Err(src.err(
@@ -138,7 +147,10 @@ pub(crate) fn parse_distribution(
                 other => {
                     return Err(src.err(
                         &value.span(),
-                        format!("{what}.integer must be true or false, found {}", other.type_name()),
+                        format!(
+                            "{what}.integer must be true or false, found {}",
+                            other.type_name()
+                        ),
                     ));
                 }
             }
@@ -150,32 +162,52 @@ pub(crate) fn parse_distribution(
         }
         return Err(src.err(
             &value.span(),
-            format!("{what}: unknown field `{key}` for distribution \"{kind}\" (expected {expected})"),
+            format!(
+                "{what}: unknown field `{key}` for distribution \"{kind}\" (expected {expected})"
+            ),
         ));
     }
 
-    let p = Params { src, node, what, kind, span: &span };
+    let p = Params {
+        src,
+        node,
+        what,
+        kind,
+        span: &span,
+    };
     let dist = match kind.as_str() {
-        "constant" => Distribution::Constant { value: p.num("value")?.0 },
+        "constant" => Distribution::Constant {
+            value: p.num("value")?.0,
+        },
         "uniform" => {
             let (min, _) = p.num("min")?;
             let (max, max_span) = p.num("max")?;
             if min > max {
-                return Err(src.err(&max_span, format!("{what}: uniform max = {max} is below min = {min}")));
+                return Err(src.err(
+                    &max_span,
+                    format!("{what}: uniform max = {max} is below min = {min}"),
+                ));
             }
             Distribution::Uniform { min, max }
         }
-        "exponential" => Distribution::Exponential { mean: p.positive("mean")? },
+        "exponential" => Distribution::Exponential {
+            mean: p.positive("mean")?,
+        },
         "normal" => {
             let (mean, _) = p.num("mean")?;
-            Distribution::Normal { mean, stddev: p.non_negative("stddev")? }
+            Distribution::Normal {
+                mean,
+                stddev: p.non_negative("stddev")?,
+            }
         }
-        "lognormal" => Distribution::LogNormal { median: p.positive("median")?, sigma: p.non_negative("sigma")? },
+        "lognormal" => Distribution::LogNormal {
+            median: p.positive("median")?,
+            sigma: p.non_negative("sigma")?,
+        },
         _ => p.empirical()?,
     };
     Ok((dist, integer))
 }
-
 
 struct Params<'a, 'b> {
     src: &'a Source<'b>,
@@ -188,7 +220,13 @@ struct Params<'a, 'b> {
 impl Params<'_, '_> {
     fn field(&self, key: &str) -> Result<&Spanned<TomlNode>, ScenarioError> {
         self.node.get_ref().get(key).ok_or_else(|| {
-            self.src.err(self.span, format!("{}: distribution \"{}\" needs `{key}`", self.what, self.kind))
+            self.src.err(
+                self.span,
+                format!(
+                    "{}: distribution \"{}\" needs `{key}`",
+                    self.what, self.kind
+                ),
+            )
         })
     }
 
@@ -202,7 +240,9 @@ impl Params<'_, '_> {
         if x > 0.0 {
             Ok(x)
         } else {
-            Err(self.src.err(&span, format!("{}.{key} = {x} must be > 0", self.what)))
+            Err(self
+                .src
+                .err(&span, format!("{}.{key} = {x} must be > 0", self.what)))
         }
     }
 
@@ -211,34 +251,54 @@ impl Params<'_, '_> {
         if x >= 0.0 {
             Ok(x)
         } else {
-            Err(self.src.err(&span, format!("{}.{key} = {x} must be ≥ 0", self.what)))
+            Err(self
+                .src
+                .err(&span, format!("{}.{key} = {x} must be ≥ 0", self.what)))
         }
     }
 
-    fn list(&self, key: &str) -> Result<Option<(Vec<f64>, Range<usize>)>, ScenarioError> {
-        let Some(v) = self.node.get_ref().get(key) else { return Ok(None) };
+    fn list(&self, key: &str) -> Result<Option<Spanned<Vec<f64>>>, ScenarioError> {
+        let Some(v) = self.node.get_ref().get(key) else {
+            return Ok(None);
+        };
         let TomlNode::Array(items) = v.get_ref() else {
             return Err(self.src.err(
                 &v.span(),
-                format!("{}.{key} must be an array of numbers, found {}", self.what, v.get_ref().type_name()),
+                format!(
+                    "{}.{key} must be an array of numbers, found {}",
+                    self.what,
+                    v.get_ref().type_name()
+                ),
             ));
         };
         let what = format!("{}.{key}", self.what);
-        let values = items.iter().map(|i| number(self.src, i, &what)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Some((values, v.span())))
+        let values = items
+            .iter()
+            .map(|i| number(self.src, i, &what))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Spanned::new(v.span(), values)))
     }
 
     fn empirical(&self) -> Result<Distribution, ScenarioError> {
         let what = self.what;
-        let Some((values, values_span)) = self.list("values")? else {
-            return Err(self.src.err(self.span, format!("{what}: distribution \"empirical\" needs `values`")));
+        let Some(values) = self.list("values")? else {
+            return Err(self.src.err(
+                self.span,
+                format!("{what}: distribution \"empirical\" needs `values`"),
+            ));
         };
+        let values_span = values.span();
+        let values = values.into_inner();
         if values.is_empty() {
-            return Err(self.src.err(&values_span, format!("{what}.values must not be empty")));
+            return Err(self
+                .src
+                .err(&values_span, format!("{what}.values must not be empty")));
         }
         let weights = match self.list("weights")? {
             None => Vec::new(),
-            Some((weights, span)) => {
+            Some(weights) => {
+                let span = weights.span();
+                let weights = weights.into_inner();
                 if weights.len() != values.len() {
                     return Err(self.src.err(
                         &span,
@@ -250,10 +310,16 @@ impl Params<'_, '_> {
                     ));
                 }
                 if let Some(w) = weights.iter().find(|w| **w < 0.0) {
-                    return Err(self.src.err(&span, format!("{what}.weights: {w} is negative; weights must be ≥ 0")));
+                    return Err(self.src.err(
+                        &span,
+                        format!("{what}.weights: {w} is negative; weights must be ≥ 0"),
+                    ));
                 }
                 if weights.iter().sum::<f64>() <= 0.0 || !weights.iter().sum::<f64>().is_finite() {
-                    return Err(self.src.err(&span, format!("{what}.weights must have a positive, finite sum")));
+                    return Err(self.src.err(
+                        &span,
+                        format!("{what}.weights must have a positive, finite sum"),
+                    ));
                 }
                 weights
             }
@@ -263,11 +329,18 @@ impl Params<'_, '_> {
 }
 
 /// A finite number (integer or float).
-pub(crate) fn number(src: &Source, v: &Spanned<TomlNode>, what: &str) -> Result<f64, ScenarioError> {
+pub(crate) fn number(
+    src: &Source,
+    v: &Spanned<TomlNode>,
+    what: &str,
+) -> Result<f64, ScenarioError> {
     match v.get_ref().as_f64() {
         Some(x) if x.is_finite() => Ok(x),
         Some(x) => Err(src.err(&v.span(), format!("{what} = {x} must be a finite number"))),
-        None => Err(src.err(&v.span(), format!("{what} must be a number, found {}", v.get_ref().type_name()))),
+        None => Err(src.err(
+            &v.span(),
+            format!("{what} must be a number, found {}", v.get_ref().type_name()),
+        )),
     }
 }
 
@@ -288,20 +361,39 @@ mod tests {
             Distribution::Constant { value: 3.0 },
             Distribution::Uniform { min: 2.0, max: 4.0 },
             Distribution::Exponential { mean: 500.0 },
-            Distribution::Normal { mean: 10.0, stddev: 2.0 },
-            Distribution::LogNormal { median: 90.0, sigma: 0.35 },
-            Distribution::Empirical { values: vec![1.0, 2.0, 3.0], weights: vec![] },
-            Distribution::Empirical { values: vec![1.0, 10.0], weights: vec![3.0, 1.0] },
+            Distribution::Normal {
+                mean: 10.0,
+                stddev: 2.0,
+            },
+            Distribution::LogNormal {
+                median: 90.0,
+                sigma: 0.35,
+            },
+            Distribution::Empirical {
+                values: vec![1.0, 2.0, 3.0],
+                weights: vec![],
+            },
+            Distribution::Empirical {
+                values: vec![1.0, 10.0],
+                weights: vec![3.0, 1.0],
+            },
         ];
         for d in &cases {
             let m = mean_of(d, 200_000);
-            assert!((m - d.mean()).abs() <= 0.02 * d.mean(), "{d:?}: sample mean {m} vs {}", d.mean());
+            assert!(
+                (m - d.mean()).abs() <= 0.02 * d.mean(),
+                "{d:?}: sample mean {m} vs {}",
+                d.mean()
+            );
         }
     }
 
     #[test]
     fn empirical_zero_weight_never_drawn() {
-        let d = Distribution::Empirical { values: vec![1.0, 2.0, 3.0], weights: vec![1.0, 0.0, 1.0] };
+        let d = Distribution::Empirical {
+            values: vec![1.0, 2.0, 3.0],
+            weights: vec![1.0, 0.0, 1.0],
+        };
         let mut rng = StdRng::seed_from_u64(1);
         assert!((0..10_000).all(|_| d.sample(&mut rng) != 2.0));
     }

@@ -14,18 +14,26 @@ pub(crate) struct Source<'a> {
 
 impl<'a> Source<'a> {
     pub fn new(path: &Path, text: &'a str) -> Self {
-        Source { file: path.display().to_string(), text }
+        Source {
+            file: path.display().to_string(),
+            text,
+        }
     }
 
     /// An error at the start of `span`.
     pub fn err(&self, span: &Range<usize>, message: impl Into<String>) -> ScenarioError {
         let (line, column) = line_col(self.text, span.start);
-        ScenarioError { file: self.file.clone(), line, column, message: message.into() }
+        ScenarioError {
+            file: self.file.clone(),
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     /// Converts one of toml's errors (syntax, unknown field, wrong type), keeping its position and naming the key
     /// path when toml knows it.
-    pub fn from_toml(&self, error: &toml::de::Error) -> ScenarioError {
+    pub fn toml_error(&self, error: &toml::de::Error) -> ScenarioError {
         let mut message = error.message().trim_end().to_string();
         // toml names the key path only in its `Display` without input ("…\nin `a.b`").
         let mut bare = error.clone();
@@ -36,17 +44,33 @@ impl<'a> Source<'a> {
             if !keys.is_empty() && !message.contains(keys) {
                 message = format!("{keys}: {message}");
             }
+            if (keys == "function" || keys == "traffic") && message.contains("expected a sequence")
+            {
+                message.push_str(&format!(
+                    " (write [[{keys}]], with double brackets, for each entry)"
+                ));
+            }
         }
         match error.span() {
             Some(span) => self.err(&span, message),
-            None => ScenarioError { file: self.file.clone(), line: 1, column: 1, message },
+            None => ScenarioError {
+                file: self.file.clone(),
+                line: 1,
+                column: 1,
+                message,
+            },
         }
     }
 }
 
 /// An error with no position in the file (line and column 0).
 pub(crate) fn unpositioned(path: &Path, message: impl Into<String>) -> ScenarioError {
-    ScenarioError { file: path.display().to_string(), line: 0, column: 0, message: message.into() }
+    ScenarioError {
+        file: path.display().to_string(),
+        line: 0,
+        column: 0,
+        message: message.into(),
+    }
 }
 
 /// 1-based (line, column) of byte `offset` in `text`; the column counts characters. Offsets past the end or inside a

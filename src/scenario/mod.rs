@@ -3,6 +3,24 @@
 //!
 //! Times are nanoseconds (u64) everywhere after parsing. Every user error names the file, line and column, the
 //! field, the value and the allowed range (see [`ScenarioError`]).
+//!
+//! Entry points: [`load`] (a file), [`parse`] (text), [`resolve_path`] (paths written in a scenario). Defaults are
+//! in [`defaults`]. The file has four kinds of table, all rejecting unknown keys:
+//!
+//! - `[simulation]`: `duration` (required), `name` (default: the file stem), `seed` (1), `mode` (`virtual` |
+//!   `realtime`), `ns_per_fuel` (0, 1000].
+//! - `[account]`: `concurrency_limit` (1000), `unreserved_minimum` (min(100, limit)), `scaling` (`per-function` |
+//!   `legacy`), `legacy_burst` (500 | 1000 | 3000, legacy only).
+//! - `[[function]]`: `name`, `code` (required), `memory_mb`, `timeout`, `reserved_concurrency`,
+//!   `provisioned_concurrency`, `provisioned_allocation_delay`, `keep_alive = { policy = "lambda" | "none" |
+//!   "fixed", duration }`, `max_lifetime` (a duration or `"none"`), `architecture`, `cold_start = { placement_ms,
+//!   download_mbps }`.
+//! - `[[traffic]]`: `function`, `pattern` (required), `start`, `duration`, the pattern's own fields (`rate`;
+//!   `from_rate`, `to_rate`; `count`, `window`; `steps`; `mean_rate`, `amplitude`, `period`; `users`,
+//!   `think_time_ms`; `file`), `invocation`, and at most one of `payload`, `payload_file`, `payload_template`.
+//!
+//! Durations are humantime strings (`"90s"`, `"1h 30m"`, `"250ms"`) or numbers of seconds. Distributions are tables
+//! `{ distribution = "constant" | "uniform" | "exponential" | "normal" | "lognormal" | "empirical", … }`.
 
 use std::path::PathBuf;
 
@@ -74,14 +92,30 @@ pub enum KeepAlivePolicy {
 /// A seeded random distribution of a real value (units given by the field using it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Distribution {
-    Constant { value: f64 },
-    Uniform { min: f64, max: f64 },
-    Exponential { mean: f64 },
-    Normal { mean: f64, stddev: f64 },
+    Constant {
+        value: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
+    Normal {
+        mean: f64,
+        stddev: f64,
+    },
     /// Parameterised by its median (= e^mu) and sigma.
-    LogNormal { median: f64, sigma: f64 },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+    },
     /// Draws one of `values` with probability proportional to `weights` (equal if empty).
-    Empirical { values: Vec<f64>, weights: Vec<f64> },
+    Empirical {
+        values: Vec<f64>,
+        weights: Vec<f64>,
+    },
 }
 
 /// The platform overheads of a cold start that Lambda reports nowhere but clients see.
@@ -145,9 +179,16 @@ pub enum Pattern {
     /// Poisson with a piecewise-constant rate: each (offset from phase start, rate) holds until the next.
     Step { steps: Vec<(u64, f64)> },
     /// Poisson with rate mean + amplitude × sin(2π t / period) (clamped at 0): diurnal load.
-    Sine { mean_rate: f64, amplitude: f64, period_ns: u64 },
+    Sine {
+        mean_rate: f64,
+        amplitude: f64,
+        period_ns: u64,
+    },
     /// `users` virtual users, each sending a request, waiting for its response, then thinking (ms distribution).
-    ClosedLoop { users: u32, think_time_ms: Distribution },
+    ClosedLoop {
+        users: u32,
+        think_time_ms: Distribution,
+    },
     /// Timestamps (seconds from phase start) read from a CSV file; an optional column names a payload file.
     Replay { file: PathBuf },
 }
@@ -167,7 +208,10 @@ pub enum PayloadTemplate {
     Literal(serde_json::Value),
     Object(Vec<(String, PayloadTemplate)>),
     /// A sampled number; rounded to an integer when `integer` is set.
-    Sample { distribution: Distribution, integer: bool },
+    Sample {
+        distribution: Distribution,
+        integer: bool,
+    },
 }
 
 /// A scenario that cannot be used, with where and why.
@@ -181,3 +225,22 @@ pub struct ScenarioError {
     /// Names the field, the value and the allowed range.
     pub message: String,
 }
+
+pub mod defaults;
+mod distribution;
+mod error;
+mod functions;
+mod load;
+mod node;
+mod phases;
+mod raw;
+mod settings;
+mod template;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use load::{load, parse, resolve_path};
+pub use phases::MAX_USERS;
+pub use values::MAX_RATE;

@@ -133,14 +133,20 @@ mod tests {
     fn keeps_written_order_and_spans() {
         let text = "t = { zeta = 1, alpha = \"x\", mid = { b = 2.5, a = true }, when = 1979-05-27T07:32:00Z, l = [1, 2] }";
         let doc: Doc = toml::from_str(text).unwrap();
-        let TomlNode::Table(entries) = doc.t.get_ref() else { panic!("not a table") };
+        let TomlNode::Table(entries) = doc.t.get_ref() else {
+            panic!("not a table")
+        };
         let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["zeta", "alpha", "mid", "when", "l"]);
         let zeta = &entries[0].1;
         assert_eq!(&text[zeta.span()], "1");
-        let TomlNode::Table(mid) = entries[2].1.get_ref() else { panic!() };
+        let TomlNode::Table(mid) = entries[2].1.get_ref() else {
+            panic!()
+        };
         assert_eq!(mid[0].0, "b");
-        assert!(matches!(entries[3].1.get_ref(), TomlNode::Datetime(s) if s == "1979-05-27T07:32:00Z"));
+        assert!(
+            matches!(entries[3].1.get_ref(), TomlNode::Datetime(s) if s == "1979-05-27T07:32:00Z")
+        );
         assert!(matches!(entries[4].1.get_ref(), TomlNode::Array(a) if a.len() == 2));
     }
 
@@ -148,7 +154,9 @@ mod tests {
     fn standard_table_order() {
         let text = "[t]\nb = 1\na = 2\n[t.c]\nz = 1\n";
         let doc: Doc = toml::from_str(text).unwrap();
-        let TomlNode::Table(entries) = doc.t.get_ref() else { panic!() };
+        let TomlNode::Table(entries) = doc.t.get_ref() else {
+            panic!()
+        };
         let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["b", "a", "c"]);
     }

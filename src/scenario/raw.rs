@@ -189,7 +189,9 @@ impl<'de> Deserialize<'de> for DurationValue {
         impl Visitor<'_> for V {
             type Value = DurationValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as \"90s\", \"10m\", \"1h 30m\" or a number of seconds")
+                f.write_str(
+                    "a duration such as \"90s\", \"10m\", \"1h 30m\" or a number of seconds",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationValue, E> {
                 Ok(DurationValue::Text(v.to_string()))

@@ -4,28 +4,12 @@ use std::path::Path;
 
 use toml::Spanned;
 
+use super::defaults::*;
 use super::error::Source;
 use super::raw::{ModeName, RawAccount, RawSimulation, ScalingName};
 use super::values::{int_in, positive_duration_ns};
 use super::{Account, Mode, ScalingModel, ScenarioError, Simulation};
 use crate::cpu::DEFAULT_PS_PER_FUEL;
-use crate::limits::NS_PER_S;
-
-/// Default regional concurrency limit.
-pub const DEFAULT_CONCURRENCY_LIMIT: u32 = 1000;
-/// Highest concurrency limit a scenario may ask for.
-pub const MAX_CONCURRENCY_LIMIT: u32 = 1_000_000;
-/// Lambda always keeps this much concurrency for functions without reserved concurrency (at most the limit).
-pub const DEFAULT_UNRESERVED_MINIMUM: u32 = 100;
-/// Current scaling model: 1000 new environments per function per 10 s.
-pub const PER_FUNCTION_ENVIRONMENTS: u32 = 1000;
-pub const PER_FUNCTION_WINDOW_NS: u64 = 10 * NS_PER_S;
-/// Legacy scaling model: Regional initial bursts, then 500 more per minute.
-pub const LEGACY_BURSTS: [u32; 3] = [500, 1000, 3000];
-pub const LEGACY_DEFAULT_BURST: u32 = 3000;
-pub const LEGACY_PER_MINUTE: u32 = 500;
-/// Default seed.
-pub const DEFAULT_SEED: u64 = 1;
 
 pub(super) fn simulation(
     src: &Source,
@@ -33,7 +17,10 @@ pub(super) fn simulation(
     raw: Option<&Spanned<RawSimulation>>,
 ) -> Result<Simulation, ScenarioError> {
     let Some(raw) = raw else {
-        return Err(src.err(&(0..0), "missing [simulation] table (it needs at least `duration`, e.g. duration = \"10m\")"));
+        return Err(src.err(
+            &(0..0),
+            "missing [simulation] table (it needs at least `duration`, e.g. duration = \"10m\")",
+        ));
     };
     let table_span = raw.span();
     let raw = raw.get_ref();
@@ -46,19 +33,26 @@ pub(super) fn simulation(
             }
             trimmed.to_string()
         }
-        None => path.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned()),
+        None => path.file_stem().map_or_else(
+            || "scenario".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        ),
     };
 
     let Some(duration) = &raw.duration else {
-        return Err(src.err(&table_span, "simulation: duration is required (e.g. duration = \"10m\")"));
+        return Err(src.err(
+            &table_span,
+            "simulation: duration is required (e.g. duration = \"10m\")",
+        ));
     };
     let duration_ns = positive_duration_ns(src, duration, "simulation: duration")?;
 
     let seed = match &raw.seed {
-        None => DEFAULT_SEED,
+        None => SEED,
         Some(s) => {
             let v = *s.get_ref();
-            u64::try_from(v).map_err(|_| src.err(&s.span(), format!("simulation: seed = {v} must be ≥ 0")))?
+            u64::try_from(v)
+                .map_err(|_| src.err(&s.span(), format!("simulation: seed = {v} must be ≥ 0")))?
         }
     };
 
@@ -72,7 +66,12 @@ pub(super) fn simulation(
         Some(v) => {
             let ns = *v.get_ref();
             if !(ns > 0.0 && ns <= 1000.0) {
-                return Err(src.err(&v.span(), format!("simulation: ns_per_fuel = {ns} is outside the allowed range (0, 1000] ns")));
+                return Err(src.err(
+                    &v.span(),
+                    format!(
+                        "simulation: ns_per_fuel = {ns} is outside the allowed range (0, 1000] ns"
+                    ),
+                ));
             }
             let ps = (ns * 1000.0).round() as u64;
             if ps == 0 {
@@ -85,29 +84,48 @@ pub(super) fn simulation(
         }
     };
 
-    Ok(Simulation { name, duration_ns, seed, mode, ps_per_fuel })
+    Ok(Simulation {
+        name,
+        duration_ns,
+        seed,
+        mode,
+        ps_per_fuel,
+    })
 }
 
-pub(super) fn account(src: &Source, raw: Option<&Spanned<RawAccount>>) -> Result<Account, ScenarioError> {
+pub(super) fn account(
+    src: &Source,
+    raw: Option<&Spanned<RawAccount>>,
+) -> Result<Account, ScenarioError> {
     let Some(raw) = raw.map(Spanned::get_ref) else {
         return Ok(Account {
-            concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
-            unreserved_minimum: DEFAULT_UNRESERVED_MINIMUM.min(DEFAULT_CONCURRENCY_LIMIT),
+            concurrency_limit: CONCURRENCY_LIMIT,
+            unreserved_minimum: UNRESERVED_MINIMUM.min(CONCURRENCY_LIMIT),
             scaling: default_scaling(),
         });
     };
 
     let concurrency_limit = match &raw.concurrency_limit {
-        None => DEFAULT_CONCURRENCY_LIMIT,
-        Some(v) => int_in(src, v, "account: concurrency_limit", 1, MAX_CONCURRENCY_LIMIT.into(), "")? as u32,
+        None => CONCURRENCY_LIMIT,
+        Some(v) => int_in(
+            src,
+            v,
+            "account: concurrency_limit",
+            1,
+            MAX_CONCURRENCY_LIMIT.into(),
+            "",
+        )? as u32,
     };
 
     let unreserved_minimum = match &raw.unreserved_minimum {
-        None => DEFAULT_UNRESERVED_MINIMUM.min(concurrency_limit),
+        None => UNRESERVED_MINIMUM.min(concurrency_limit),
         Some(v) => {
             let x = *v.get_ref();
             if x < 0 {
-                return Err(src.err(&v.span(), format!("account: unreserved_minimum = {x} must be ≥ 0")));
+                return Err(src.err(
+                    &v.span(),
+                    format!("account: unreserved_minimum = {x} must be ≥ 0"),
+                ));
             }
             if x > i64::from(concurrency_limit) {
                 return Err(src.err(
@@ -119,10 +137,13 @@ pub(super) fn account(src: &Source, raw: Option<&Spanned<RawAccount>>) -> Result
         }
     };
 
-    let legacy = matches!(raw.scaling.as_ref().map(|s| *s.get_ref()), Some(ScalingName::Legacy));
+    let legacy = matches!(
+        raw.scaling.as_ref().map(|s| *s.get_ref()),
+        Some(ScalingName::Legacy)
+    );
     let scaling = if legacy {
         let burst = match &raw.legacy_burst {
-            None => LEGACY_DEFAULT_BURST,
+            None => LEGACY_BURST,
             Some(v) => {
                 let x = *v.get_ref();
                 match LEGACY_BURSTS.iter().find(|b| i64::from(**b) == x) {
@@ -136,7 +157,10 @@ pub(super) fn account(src: &Source, raw: Option<&Spanned<RawAccount>>) -> Result
                 }
             }
         };
-        ScalingModel::Legacy { burst, per_minute: LEGACY_PER_MINUTE }
+        ScalingModel::Legacy {
+            burst,
+            per_minute: LEGACY_PER_MINUTE,
+        }
     } else {
         if let Some(v) = &raw.legacy_burst {
             return Err(src.err(
@@ -147,9 +171,16 @@ pub(super) fn account(src: &Source, raw: Option<&Spanned<RawAccount>>) -> Result
         default_scaling()
     };
 
-    Ok(Account { concurrency_limit, unreserved_minimum, scaling })
+    Ok(Account {
+        concurrency_limit,
+        unreserved_minimum,
+        scaling,
+    })
 }
 
 fn default_scaling() -> ScalingModel {
-    ScalingModel::PerFunction { environments: PER_FUNCTION_ENVIRONMENTS, window_ns: PER_FUNCTION_WINDOW_NS }
+    ScalingModel::PerFunction {
+        environments: PER_FUNCTION_ENVIRONMENTS,
+        window_ns: PER_FUNCTION_WINDOW_NS,
+    }
 }

@@ -17,8 +17,8 @@ use crate::metrics::{InvocationSample, RunMetrics, StartKind};
 use crate::model::{Action, FunctionId, FunctionRules, Platform, SandboxId, Timer};
 use crate::report::RunReport;
 use crate::sandbox::{
-    CallLimits, CallReport, ClockMode, InitializationType, Invocation, Outcome, RequestId, Sandbox, SandboxConfig,
-    SandboxError,
+    CallLimits, CallReport, ClockMode, InitializationType, Invocation, Outcome, RequestId, Sandbox,
+    SandboxConfig, SandboxError,
 };
 use crate::scenario::{Scenario, ScenarioError};
 use crate::traffic::{TrafficGenerator, UserId};
@@ -42,9 +42,14 @@ pub struct RunOptions {
 
 enum Event {
     /// An invocation's response is ready.
-    Done { request: u64 },
+    Done {
+        request: u64,
+    },
     /// A provisioned environment finished (or failed) its init.
-    Ready { sandbox: SandboxId, ok: bool },
+    Ready {
+        sandbox: SandboxId,
+        ok: bool,
+    },
     Timer(Timer),
 }
 
@@ -61,7 +66,11 @@ struct Pending {
 }
 
 /// Runs `scenario` in virtual time.
-pub fn run_virtual(scenario: &Scenario, deployment: &Deployment, options: &RunOptions) -> Result<RunReport, SimError> {
+pub fn run_virtual(
+    scenario: &Scenario,
+    deployment: &Deployment,
+    options: &RunOptions,
+) -> Result<RunReport, SimError> {
     let mut sim = Sim::new(scenario, deployment)?;
     sim.run(options)?;
     Ok(sim.metrics.finish(sim.end_ns))
@@ -113,7 +122,9 @@ impl<'a> Sim<'a> {
     }
 
     fn run(&mut self, options: &RunOptions) -> Result<(), SimError> {
-        let mut progress = options.progress.then(|| progress::Progress::new(self.scenario.simulation.duration_ns));
+        let mut progress = options
+            .progress
+            .then(|| progress::Progress::new(self.scenario.simulation.duration_ns));
         let duration_ns = self.scenario.simulation.duration_ns;
         self.model.start(0);
         self.apply_actions(0)?;
@@ -134,11 +145,18 @@ impl<'a> Sim<'a> {
                 if next_arrival.is_none() && self.in_flight == 0 && time > duration_ns {
                     break; // only timers past the end remain
                 }
-                let Some((now, event)) = self.events.pop() else { break };
+                let Some((now, event)) = self.events.pop() else {
+                    break;
+                };
                 self.handle_event(now, event)?;
                 self.end_ns = self.end_ns.max(now);
             } else if let Some(arrival) = self.traffic.pop() {
-                self.handle_arrival(arrival.time_ns, arrival.function, arrival.payload, arrival.user)?;
+                self.handle_arrival(
+                    arrival.time_ns,
+                    arrival.function,
+                    arrival.payload,
+                    arrival.user,
+                )?;
             }
             steps += 1;
             if let Some(p) = &mut progress
@@ -155,7 +173,13 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
-    fn handle_arrival(&mut self, now: u64, f: FunctionId, payload: Bytes, user: Option<UserId>) -> Result<(), SimError> {
+    fn handle_arrival(
+        &mut self,
+        now: u64,
+        f: FunctionId,
+        payload: Bytes,
+        user: Option<UserId>,
+    ) -> Result<(), SimError> {
         self.metrics.arrival(f, now);
         let slot = self.free_pending.pop().unwrap_or_else(|| {
             self.pending.push(None);
@@ -179,7 +203,9 @@ impl<'a> Sim<'a> {
         match event {
             Event::Done { request } => {
                 self.in_flight -= 1;
-                let Some(p) = self.pending[request as usize].take() else { return Ok(()) };
+                let Some(p) = self.pending[request as usize].take() else {
+                    return Ok(());
+                };
                 self.free_pending.push(request);
                 if let Some(sample) = &p.sample {
                     self.metrics.invocation(p.function, sample);
@@ -219,12 +245,19 @@ impl<'a> Sim<'a> {
 
     fn take_sandbox(&mut self, id: SandboxId) -> Option<Sandbox> {
         match self.sandboxes.get_mut(Self::slot(id)) {
-            Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => entry.take().map(|(_, s)| s),
+            Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
+                entry.take().map(|(_, s)| s)
+            }
             _ => None,
         }
     }
 
-    fn sandbox_config(&self, f: FunctionId, id: SandboxId, kind: InitializationType) -> SandboxConfig {
+    fn sandbox_config(
+        &self,
+        f: FunctionId,
+        id: SandboxId,
+        kind: InitializationType,
+    ) -> SandboxConfig {
         let spec = &self.scenario.functions[f];
         SandboxConfig {
             function_name: spec.name.clone(),
@@ -240,12 +273,26 @@ impl<'a> Sim<'a> {
     fn apply_actions(&mut self, now: u64) -> Result<(), SimError> {
         while let Some(action) = self.model.poll_action() {
             match action {
-                Action::RunWarm { request, sandbox, provisioned } => self.run_warm(now, request, sandbox, provisioned)?,
-                Action::ColdStart { request, sandbox, function, overhead_ns } => {
+                Action::RunWarm {
+                    request,
+                    sandbox,
+                    provisioned,
+                } => self.run_warm(now, request, sandbox, provisioned)?,
+                Action::ColdStart {
+                    request,
+                    sandbox,
+                    function,
+                    overhead_ns,
+                } => {
                     self.metrics.sandbox_created(function, now, false);
                     self.run_cold(now, request, sandbox, function, overhead_ns)?;
                 }
-                Action::Throttle { request, function, reason, cause } => {
+                Action::Throttle {
+                    request,
+                    function,
+                    reason,
+                    cause,
+                } => {
                     self.metrics.throttled(function, now, reason, cause);
                     if let Some(p) = self.pending[request as usize].take() {
                         self.free_pending.push(request);
@@ -254,13 +301,31 @@ impl<'a> Sim<'a> {
                         }
                     }
                 }
-                Action::Provision { sandbox, function, overhead_ns } => {
+                Action::Provision {
+                    sandbox,
+                    function,
+                    overhead_ns,
+                } => {
                     self.metrics.sandbox_created(function, now, true);
                     self.provision(now, sandbox, function, overhead_ns)?;
                 }
-                Action::Destroy { sandbox, function, reason, provisioned, created_ns, busy_ns } => {
+                Action::Destroy {
+                    sandbox,
+                    function,
+                    reason,
+                    provisioned,
+                    created_ns,
+                    busy_ns,
+                } => {
                     self.take_sandbox(sandbox);
-                    self.metrics.sandbox_destroyed(function, now, reason, now.saturating_sub(created_ns), busy_ns, provisioned);
+                    self.metrics.sandbox_destroyed(
+                        function,
+                        now,
+                        reason,
+                        now.saturating_sub(created_ns),
+                        busy_ns,
+                        provisioned,
+                    );
                     self.dirty.push(function);
                 }
                 Action::SetTimer { at_ns, timer } => self.events.push(at_ns, Event::Timer(timer)),
@@ -275,14 +340,23 @@ impl<'a> Sim<'a> {
     }
 
     fn invocation(&mut self, request: u64) -> Invocation {
-        let payload = self.pending[request as usize].as_ref().map(|p| p.payload.clone()).unwrap_or_default();
+        let payload = self.pending[request as usize]
+            .as_ref()
+            .map(|p| p.payload.clone())
+            .unwrap_or_default();
         Invocation {
             request_id: RequestId::from_random(self.rng.random()),
             event: payload,
         }
     }
 
-    fn finish_request(&mut self, request: u64, sandbox: SandboxId, sample: InvocationSample, reset: bool) {
+    fn finish_request(
+        &mut self,
+        request: u64,
+        sandbox: SandboxId,
+        sample: InvocationSample,
+        reset: bool,
+    ) {
         let end = sample.end_ns;
         if let Some(p) = self.pending[request as usize].as_mut() {
             p.sample = Some(sample);
@@ -293,72 +367,120 @@ impl<'a> Sim<'a> {
         self.events.push(end, Event::Done { request });
     }
 
-    fn run_warm(&mut self, now: u64, request: u64, id: SandboxId, provisioned: bool) -> Result<(), SimError> {
+    fn run_warm(
+        &mut self,
+        now: u64,
+        request: u64,
+        id: SandboxId,
+        provisioned: bool,
+    ) -> Result<(), SimError> {
         let invocation = self.invocation(request);
         let Some(mut sandbox) = self.take_sandbox(id) else {
             return Err(SimError::Sandbox(SandboxError::Destroyed));
         };
-        let p = self.pending[request as usize].as_ref().map_or((0, now), |p| (p.function, p.arrival_ns));
+        let p = self.pending[request as usize]
+            .as_ref()
+            .map_or((0, now), |p| (p.function, p.arrival_ns));
         let timeout_ns = self.scenario.functions[p.0].timeout_ns;
-        let report = sandbox.invoke(&invocation, CallLimits { timeout_ns, start_ns: now })?;
+        let report = sandbox.invoke(
+            &invocation,
+            CallLimits {
+                timeout_ns,
+                start_ns: now,
+            },
+        )?;
         let reset = sandbox.is_destroyed();
         if !reset {
             self.put_sandbox(id, sandbox);
         }
-        let start = if provisioned { StartKind::Provisioned } else { StartKind::Warm };
+        let start = if provisioned {
+            StartKind::Provisioned
+        } else {
+            StartKind::Warm
+        };
         let sample = sample(p.1, now, start, 0, None, &report);
         self.finish_request(request, id, sample, reset);
         Ok(())
     }
 
-    fn run_cold(&mut self, now: u64, request: u64, id: SandboxId, f: FunctionId, overhead_ns: u64) -> Result<(), SimError> {
+    fn run_cold(
+        &mut self,
+        now: u64,
+        request: u64,
+        id: SandboxId,
+        f: FunctionId,
+        overhead_ns: u64,
+    ) -> Result<(), SimError> {
         let invocation = self.invocation(request);
-        let arrival = self.pending[request as usize].as_ref().map_or(now, |p| p.arrival_ns);
+        let arrival = self.pending[request as usize]
+            .as_ref()
+            .map_or(now, |p| p.arrival_ns);
         let config = self.sandbox_config(f, id, InitializationType::OnDemand);
         let timeout_ns = self.scenario.functions[f].timeout_ns;
         let code = &self.deployment.codes[f];
         let init_start = now + overhead_ns;
-        let (sample, reset) = match crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, init_start) {
-            Ok(cold) => {
-                let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
-                let invoke_start = init_start + cold.elapsed_ns() - cold.report.duration_ns;
-                let sample = sample(arrival, invoke_start, StartKind::Cold, overhead_ns, init_ns, &cold.report);
-                let reset = cold.sandbox.is_none();
-                if let Some(sandbox) = cold.sandbox {
-                    self.put_sandbox(id, sandbox);
+        let (sample, reset) =
+            match crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, init_start) {
+                Ok(cold) => {
+                    let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
+                    let invoke_start = init_start + cold.elapsed_ns() - cold.report.duration_ns;
+                    let sample = sample(
+                        arrival,
+                        invoke_start,
+                        StartKind::Cold,
+                        overhead_ns,
+                        init_ns,
+                        &cold.report,
+                    );
+                    let reset = cold.sandbox.is_none();
+                    if let Some(sandbox) = cold.sandbox {
+                        self.put_sandbox(id, sandbox);
+                    }
+                    (sample, reset)
                 }
-                (sample, reset)
-            }
-            // The environment could not even be created (e.g. its initial memory exceeds the memory size).
-            Err(SandboxError::Instantiate(message)) => {
-                let outcome = if message.contains("OutOfMemory") { Outcome::OutOfMemory } else { Outcome::Crash };
-                let s = InvocationSample {
-                    arrival_ns: arrival,
-                    end_ns: init_start,
-                    start: StartKind::Cold,
-                    overhead_ns,
-                    init_ns: None,
-                    duration_ns: 0,
-                    billed_ms: 0,
-                    outcome,
-                    peak_memory_bytes: 0,
-                };
-                (s, true)
-            }
-            Err(e) => return Err(e.into()),
-        };
+                // The environment could not even be created (e.g. its initial memory exceeds the memory size).
+                Err(SandboxError::Instantiate(message)) => {
+                    let outcome = if message.contains("OutOfMemory") {
+                        Outcome::OutOfMemory
+                    } else {
+                        Outcome::Crash
+                    };
+                    let s = InvocationSample {
+                        arrival_ns: arrival,
+                        end_ns: init_start,
+                        start: StartKind::Cold,
+                        overhead_ns,
+                        init_ns: None,
+                        duration_ns: 0,
+                        billed_ms: 0,
+                        outcome,
+                        peak_memory_bytes: 0,
+                    };
+                    (s, true)
+                }
+                Err(e) => return Err(e.into()),
+            };
         self.finish_request(request, id, sample, reset);
         Ok(())
     }
 
-    fn provision(&mut self, now: u64, id: SandboxId, f: FunctionId, overhead_ns: u64) -> Result<(), SimError> {
+    fn provision(
+        &mut self,
+        now: u64,
+        id: SandboxId,
+        f: FunctionId,
+        overhead_ns: u64,
+    ) -> Result<(), SimError> {
         let config = self.sandbox_config(f, id, InitializationType::ProvisionedConcurrency);
         let start = now + overhead_ns;
         // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
         let limit = (130 * crate::limits::NS_PER_S).max(self.scenario.functions[f].timeout_ns);
         let (ok, init_ns) = match Sandbox::create(&self.deployment.codes[f], &config) {
             Ok(mut sandbox) => {
-                let report = sandbox.init(CallLimits { timeout_ns: limit, start_ns: start })?;
+                let report = sandbox.init(CallLimits {
+                    timeout_ns: limit,
+                    start_ns: start,
+                })?;
                 let ok = sandbox.is_initialized();
                 if ok {
                     self.put_sandbox(id, sandbox);
@@ -370,7 +492,8 @@ impl<'a> Sim<'a> {
         };
         self.metrics.provisioned_init(f, start, init_ns);
         self.in_flight += 1;
-        self.events.push(start + init_ns, Event::Ready { sandbox: id, ok });
+        self.events
+            .push(start + init_ns, Event::Ready { sandbox: id, ok });
         Ok(())
     }
 }
@@ -429,7 +552,10 @@ mod progress {
             let total_s = self.total_s;
             // Created lazily: short runs never show a bar.
             let bar = self.bar.get_or_insert_with(|| {
-                let bar = ProgressBar::with_draw_target(Some(total_s.max(1)), ProgressDrawTarget::stderr());
+                let bar = ProgressBar::with_draw_target(
+                    Some(total_s.max(1)),
+                    ProgressDrawTarget::stderr(),
+                );
                 bar.set_style(
                     ProgressStyle::with_template("{bar:40} {pos}/{len} simulated s  {msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),

@@ -22,3 +22,13 @@ pub struct UserId {
     pub phase: u32,
     pub user: u32,
 }
+
+mod generator;
+mod payload;
+mod process;
+mod replay;
+
+#[cfg(test)]
+mod tests;
+
+pub use generator::TrafficGenerator;

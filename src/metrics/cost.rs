@@ -1,0 +1,217 @@
+//! Cost of a run in USD, from `lambda-reference.md` §7 (billing) and §8 (pricing, us-east-1, tier 1 only).
+//!
+//! - Requests: $0.20 per 1M invocations that ran; throttled requests are not billed.
+//! - Duration: Billed Duration (1 ms granularity, cold-start init included) / 1000 × memory GB at the
+//!   on-demand price; invocations on provisioned environments at the "duration while on PC" price.
+//! - Provisioned capacity: provisioned concurrency × memory GB × the time from allocation start
+//!   (`provisioned_allocation_delay_ns`) to the end of the run, rounded up to 5-minute increments.
+//! - Provisioned init: each provisioned environment's init, rounded up to the ms, at the PC duration price.
+//! - No free tier (1M requests + 400,000 GB-s a month on AWS; it does not apply to functions with PC).
+//! - Idle GB-s (alive − busy) are reported for insight; they cost nothing on-demand and are covered by the
+//!   capacity charge for provisioned environments.
+//!
+//! Usage is accumulated in integers (ms, ns) and converted to dollars once, at the end, so the same events
+//! always give the same floats.
+
+use crate::report::{Cost, FunctionConfig, GbSeconds};
+use crate::scenario::Architecture;
+
+/// Per-unit prices of one architecture.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prices {
+    /// USD per 1M requests.
+    pub requests_per_million: f64,
+    /// USD per GB-s of on-demand duration (tier 1).
+    pub duration_gb_s: f64,
+    /// USD per GB-s of configured provisioned concurrency.
+    pub provisioned_capacity_gb_s: f64,
+    /// USD per GB-s of duration on provisioned environments.
+    pub provisioned_duration_gb_s: f64,
+}
+
+/// us-east-1, x86_64.
+pub const X86_64_PRICES: Prices = Prices {
+    requests_per_million: 0.20,
+    duration_gb_s: 0.000_016_666_7,
+    provisioned_capacity_gb_s: 0.000_004_166_7,
+    provisioned_duration_gb_s: 0.000_009_722_2,
+};
+
+/// us-east-1, arm64.
+pub const ARM64_PRICES: Prices = Prices {
+    requests_per_million: 0.20,
+    duration_gb_s: 0.000_013_333_4,
+    provisioned_capacity_gb_s: 0.000_003_333_4,
+    provisioned_duration_gb_s: 0.000_007_777_8,
+};
+
+impl Prices {
+    pub fn of(architecture: Architecture) -> &'static Prices {
+        match architecture {
+            Architecture::X86_64 => &X86_64_PRICES,
+            Architecture::Arm64 => &ARM64_PRICES,
+        }
+    }
+}
+
+/// Provisioned concurrency is billed in increments of 5 minutes.
+pub const PC_BILLING_INCREMENT_NS: u64 = 300 * 1_000_000_000;
+
+/// What a function used, in integer units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Invocations that ran (billed requests).
+    pub(crate) requests: u64,
+    /// Σ Billed Duration of on-demand invocations (warm and cold), ms.
+    pub(crate) on_demand_billed_ms: u64,
+    /// Σ Billed Duration of invocations on provisioned environments, ms.
+    pub(crate) provisioned_billed_ms: u64,
+    /// Σ provisioned inits, each rounded up to the ms.
+    pub(crate) provisioned_init_ms: u64,
+    pub(crate) idle_on_demand_ns: u128,
+    pub(crate) idle_provisioned_ns: u128,
+}
+
+/// Seconds of provisioned capacity billed: from allocation start to `end_ns`, rounded up to 5 minutes; 0
+/// without provisioned concurrency or when the run ended before allocation started.
+pub fn provisioned_capacity_seconds(cfg: &FunctionConfig, end_ns: u64) -> u64 {
+    if cfg.provisioned_concurrency == 0 || end_ns <= cfg.provisioned_allocation_delay_ns {
+        return 0;
+    }
+    let held = end_ns - cfg.provisioned_allocation_delay_ns;
+    held.div_ceil(PC_BILLING_INCREMENT_NS) * (PC_BILLING_INCREMENT_NS / 1_000_000_000)
+}
+
+/// GB-seconds and cost of one function over a run ending at `end_ns`.
+pub(crate) fn function_cost(cfg: &FunctionConfig, u: &Usage, end_ns: u64) -> (GbSeconds, Cost) {
+    let gb = cfg.memory_mb as f64 / 1024.0;
+    let ms_gb_s = |ms: u64| ms as f64 / 1000.0 * gb;
+    let ns_gb_s = |ns: u128| ns as f64 / 1e9 * gb;
+    let gb_s = GbSeconds {
+        on_demand: ms_gb_s(u.on_demand_billed_ms),
+        provisioned_invocations: ms_gb_s(u.provisioned_billed_ms),
+        provisioned_init: ms_gb_s(u.provisioned_init_ms),
+        provisioned_capacity: f64::from(cfg.provisioned_concurrency)
+            * gb
+            * provisioned_capacity_seconds(cfg, end_ns) as f64,
+        idle_on_demand: ns_gb_s(u.idle_on_demand_ns),
+        idle_provisioned: ns_gb_s(u.idle_provisioned_ns),
+    };
+    let p = Prices::of(cfg.architecture);
+    let requests = u.requests as f64 * p.requests_per_million / 1e6;
+    let duration = gb_s.on_demand * p.duration_gb_s;
+    let provisioned_capacity = gb_s.provisioned_capacity * p.provisioned_capacity_gb_s;
+    let provisioned_duration =
+        (gb_s.provisioned_invocations + gb_s.provisioned_init) * p.provisioned_duration_gb_s;
+    let cost = Cost {
+        requests,
+        duration,
+        provisioned_capacity,
+        provisioned_duration,
+        total: requests + duration + provisioned_capacity + provisioned_duration,
+    };
+    (gb_s, cost)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    fn cfg(memory_mb: u64, architecture: Architecture, pc: u32, delay_ns: u64) -> FunctionConfig {
+        FunctionConfig {
+            name: "f".into(),
+            memory_mb,
+            architecture,
+            reserved_concurrency: None,
+            provisioned_concurrency: pc,
+            provisioned_allocation_delay_ns: delay_ns,
+            code_bytes: 0,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn one_million_100ms_invocations_at_128mb_x86() {
+        let u = Usage {
+            requests: 1_000_000,
+            on_demand_billed_ms: 100_000_000,
+            ..Usage::default()
+        };
+        let (gb_s, c) = function_cost(&cfg(128, Architecture::X86_64, 0, 0), &u, 3600 * S);
+        assert!(close(gb_s.on_demand, 12_500.0));
+        assert!(close(c.requests, 0.20));
+        assert!(close(c.duration, 12_500.0 * 0.0000166667));
+        assert!(close(c.total, 0.40833375), "{}", c.total);
+        assert_eq!((c.provisioned_capacity, c.provisioned_duration), (0.0, 0.0));
+    }
+
+    #[test]
+    fn arm64_prices() {
+        let u = Usage {
+            requests: 1_000_000,
+            on_demand_billed_ms: 100_000_000,
+            ..Usage::default()
+        };
+        let (_, c) = function_cost(&cfg(128, Architecture::Arm64, 0, 0), &u, S);
+        assert!(
+            close(c.total, 0.20 + 12_500.0 * 0.0000133334),
+            "{}",
+            c.total
+        );
+    }
+
+    #[test]
+    fn provisioned_capacity_rounds_up_to_five_minutes() {
+        // 10 × 1 GB allocated at 60 s; run ends at 61 s + 10 min → 10 min 1 s held → billed 15 min.
+        let c = cfg(1024, Architecture::X86_64, 10, 60 * S);
+        let end = 61 * S + 600 * S;
+        assert_eq!(provisioned_capacity_seconds(&c, end), 900);
+        assert_eq!(provisioned_capacity_seconds(&c, 60 * S + 300 * S), 300); // exactly 5 min
+        assert_eq!(provisioned_capacity_seconds(&c, 60 * S + 1), 300);
+        assert_eq!(provisioned_capacity_seconds(&c, 60 * S), 0); // ended before allocation
+        assert_eq!(
+            provisioned_capacity_seconds(&cfg(1024, Architecture::X86_64, 0, 0), end),
+            0
+        );
+
+        let u = Usage {
+            requests: 1000,
+            provisioned_billed_ms: 50_000, // 1000 × 50 ms on PC
+            provisioned_init_ms: 10 * 500, // 10 inits of 500 ms
+            ..Usage::default()
+        };
+        let (gb_s, cost) = function_cost(&c, &u, end);
+        assert!(close(gb_s.provisioned_capacity, 9000.0));
+        assert!(close(cost.provisioned_capacity, 9000.0 * 0.0000041667));
+        assert!(close(gb_s.provisioned_invocations, 50.0));
+        assert!(close(gb_s.provisioned_init, 5.0));
+        assert!(close(cost.provisioned_duration, 55.0 * 0.0000097222));
+        assert!(close(cost.requests, 0.0002));
+        assert_eq!(cost.duration, 0.0);
+        let want = 0.0002 + 9000.0 * 0.0000041667 + 55.0 * 0.0000097222;
+        assert!(close(cost.total, want), "{} vs {want}", cost.total);
+
+        // arm64 PC prices.
+        let (_, arm) = function_cost(&cfg(1024, Architecture::Arm64, 10, 60 * S), &u, end);
+        let want = 0.0002 + 9000.0 * 0.0000033334 + 55.0 * 0.0000077778;
+        assert!(close(arm.total, want), "{} vs {want}", arm.total);
+    }
+
+    #[test]
+    fn idle_is_reported_not_billed() {
+        let u = Usage {
+            idle_on_demand_ns: 10 * u128::from(S),
+            idle_provisioned_ns: 4 * u128::from(S),
+            ..Usage::default()
+        };
+        let (gb_s, c) = function_cost(&cfg(2048, Architecture::X86_64, 0, 0), &u, S);
+        assert!(close(gb_s.idle_on_demand, 20.0));
+        assert!(close(gb_s.idle_provisioned, 8.0));
+        assert_eq!(c.total, 0.0);
+    }
+}

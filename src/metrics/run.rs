@@ -1,0 +1,258 @@
+//! [`RunMetrics`]: what drivers call as a run unfolds, and `finish`, which turns it into a [`RunReport`].
+//!
+//! # Driver contract
+//!
+//! - Every request: `arrival`, then exactly one of `throttled` (at once) or `invocation` (when it finished).
+//!   Conservation (arrivals = Σ outcomes, throttled included) is checked in the report, per function and total.
+//! - `pool_state` after every event that changed a function's pool (times nondecreasing).
+//! - `sandbox_created` / `sandbox_destroyed` for every environment; environments still alive when the run ends
+//!   must be reported with [`DestroyReason::EndOfRun`] **before** `finish` (their idle time counts then).
+//! - `provisioned_init` for each init a provisioned environment ran off the request path (billed).
+//! - A `FunctionId` out of range is a driver bug and panics.
+//!
+//! # Cost on the hot path
+//!
+//! `arrival`, `throttled`, `invocation` and `pool_state` are O(1) and do not allocate in steady state:
+//! histograms are allocated up front, timelines reserve room for the scenario's duration and append a bucket
+//! only when time crosses a second, and an hlog interval histogram is allocated when the first invocation ends
+//! in it. The total's latency histograms and interval histograms are summed at `finish`; the total's timeline is
+//! kept live (its concurrency is of all functions at the same moment, not a sum of per-function maxima).
+
+use super::PoolState;
+use super::function::{Counts, FunctionMetrics, ReportParts};
+use super::histograms::LatencySeries;
+use super::intervals::{MAX_INTERVALS, sum_slots};
+use super::timeline::Timeline;
+use super::{InvocationSample, StartKind};
+use crate::model::{DestroyReason, FunctionId, ThrottleCause, ThrottleReason};
+use crate::report::{Cost, FunctionConfig, GbSeconds, RunInfo, RunReport};
+use crate::scenario::Scenario;
+
+const NS_PER_S: u64 = 1_000_000_000;
+
+/// Accumulates a run's metrics. See the module docs for the driver contract.
+#[derive(Debug, Clone)]
+pub struct RunMetrics {
+    run: RunInfo,
+    functions: Vec<FunctionMetrics>,
+    total_timeline: Timeline,
+    /// Σ of every function's latest pool state.
+    total_state: PoolState,
+    total_peak: u32,
+}
+
+impl RunMetrics {
+    /// Metrics for `scenario`; `wasm_bytes[i]` is the module size of function `i` (echoed in the report).
+    pub fn new(scenario: &Scenario, wasm_bytes: &[u64]) -> Self {
+        debug_assert_eq!(wasm_bytes.len(), scenario.functions.len());
+        let sim = &scenario.simulation;
+        let run = RunInfo {
+            name: sim.name.clone(),
+            seed: sim.seed,
+            mode: sim.mode,
+            duration_ns: sim.duration_ns,
+        };
+        let functions = scenario
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FunctionConfig {
+                name: f.name.clone(),
+                memory_mb: f.memory_mb,
+                architecture: f.architecture,
+                reserved_concurrency: f.reserved_concurrency,
+                provisioned_concurrency: f.provisioned_concurrency,
+                provisioned_allocation_delay_ns: f.provisioned_allocation_delay_ns,
+                code_bytes: wasm_bytes.get(i).copied().unwrap_or(0),
+            })
+            .collect();
+        Self::with_config(run, functions)
+    }
+
+    /// Metrics from plain values (no scenario file needed); `functions[i]` is `FunctionId` i.
+    pub fn with_config(run: RunInfo, functions: Vec<FunctionConfig>) -> Self {
+        let expected_s = run.duration_ns / NS_PER_S + 1;
+        RunMetrics {
+            functions: functions
+                .into_iter()
+                .map(|c| FunctionMetrics::new(c, expected_s))
+                .collect(),
+            total_timeline: Timeline::new(expected_s),
+            total_state: PoolState::default(),
+            total_peak: 0,
+            run,
+        }
+    }
+
+    /// A request for `f` arrived.
+    #[inline]
+    pub fn arrival(&mut self, f: FunctionId, t_ns: u64) {
+        let fm = &mut self.functions[f];
+        fm.counts.arrivals += 1;
+        fm.timeline.bucket_mut(t_ns).arrivals += 1;
+        self.total_timeline.bucket_mut(t_ns).arrivals += 1;
+    }
+
+    /// A request was rejected with a 429 (its outcome; not billed, not in latency histograms).
+    #[inline]
+    pub fn throttled(
+        &mut self,
+        f: FunctionId,
+        t_ns: u64,
+        reason: ThrottleReason,
+        cause: ThrottleCause,
+    ) {
+        self.functions[f].throttled(t_ns, reason, cause);
+        self.total_timeline.bucket_mut(t_ns).throttles += 1;
+    }
+
+    /// A request that was not throttled finished (once per such arrival).
+    #[inline]
+    pub fn invocation(&mut self, f: FunctionId, s: &InvocationSample) {
+        self.functions[f].invocation(s);
+        if s.start == StartKind::Cold {
+            self.total_timeline.bucket_mut(s.arrival_ns).cold_starts += 1;
+        }
+    }
+
+    /// An execution environment was created (`provisioned`: for provisioned concurrency).
+    pub fn sandbox_created(&mut self, f: FunctionId, _t_ns: u64, provisioned: bool) {
+        self.functions[f].sandbox_created(provisioned);
+    }
+
+    /// An execution environment went away. `alive_ns`: creation → now; `busy_ns`: total time it ran
+    /// invocations (idle GB-s = (alive − busy) × GB). Report environments alive at the end with
+    /// [`DestroyReason::EndOfRun`] before [`RunMetrics::finish`].
+    pub fn sandbox_destroyed(
+        &mut self,
+        f: FunctionId,
+        _t_ns: u64,
+        reason: DestroyReason,
+        alive_ns: u64,
+        busy_ns: u64,
+        provisioned: bool,
+    ) {
+        self.functions[f].sandbox_destroyed(reason, alive_ns, busy_ns, provisioned);
+    }
+
+    /// A provisioned environment's init ran (billed; not on any request path).
+    pub fn provisioned_init(&mut self, f: FunctionId, _t_ns: u64, init_ns: u64) {
+        self.functions[f].provisioned_init(init_ns);
+    }
+
+    /// Called by the driver whenever a function's pool changes (after each event that changes it).
+    #[inline]
+    pub fn pool_state(&mut self, f: FunctionId, t_ns: u64, state: PoolState) {
+        let fm = &mut self.functions[f];
+        let prev = fm.timeline.state();
+        fm.timeline.set_state(t_ns, state);
+        fm.peak_concurrency = fm.peak_concurrency.max(state.busy);
+        let total = &mut self.total_state;
+        total.busy = total
+            .busy
+            .saturating_sub(prev.busy)
+            .saturating_add(state.busy);
+        total.idle = total
+            .idle
+            .saturating_sub(prev.idle)
+            .saturating_add(state.idle);
+        total.initializing = total
+            .initializing
+            .saturating_sub(prev.initializing)
+            .saturating_add(state.initializing);
+        self.total_peak = self.total_peak.max(total.busy);
+        self.total_timeline.set_state(t_ns, *total);
+    }
+
+    /// The report of a run that ended at `end_ns` (the last invocation finished). Timelines run to the bucket
+    /// containing `end_ns − 1`; provisioned capacity is billed to `end_ns`.
+    pub fn finish(mut self, end_ns: u64) -> RunReport {
+        let last_ns = end_ns.saturating_sub(1);
+
+        // Timelines: every one extended to the end, with one bucket width and one length.
+        let mut timelines: Vec<&mut Timeline> =
+            self.functions.iter_mut().map(|f| &mut f.timeline).collect();
+        timelines.push(&mut self.total_timeline);
+        for t in timelines.iter_mut() {
+            t.extend_to(last_ns);
+        }
+        let width = timelines
+            .iter()
+            .map(|t| t.width_ns())
+            .max()
+            .unwrap_or(NS_PER_S);
+        for t in timelines.iter_mut() {
+            t.coarsen_to(width);
+            // Drop trailing buckets past the end that only hold end-of-run teardown.
+            t.trim_after(last_ns);
+        }
+        let len = timelines.iter().map(|t| t.len()).max().unwrap_or(0);
+        for t in timelines.iter_mut() {
+            t.pad_to(len);
+        }
+        let timeline_bucket_ns = width;
+
+        // hlog intervals: one width for all, at most MAX_INTERVALS spanning the run.
+        let mut iwidth = self
+            .functions
+            .iter()
+            .map(|f| f.intervals.width_ns())
+            .max()
+            .unwrap_or(NS_PER_S);
+        while end_ns.div_ceil(iwidth) > MAX_INTERVALS as u64 {
+            iwidth *= 2;
+        }
+        for f in &mut self.functions {
+            f.intervals.coarsen_to(iwidth);
+        }
+        let ilen = self
+            .functions
+            .iter()
+            .map(|f| f.intervals.len())
+            .chain([end_ns.div_ceil(iwidth) as usize])
+            .max()
+            .unwrap_or(0);
+
+        let parts: Vec<ReportParts> = self
+            .functions
+            .into_iter()
+            .map(|f| f.into_parts(end_ns, ilen))
+            .collect();
+        let mut counts = Counts::default();
+        let mut latency = LatencySeries::new();
+        let mut gb_s = GbSeconds::default();
+        let mut cost = Cost::default();
+        for p in &parts {
+            counts.add(&p.counts);
+            latency.merge(&p.latency);
+            gb_s.add(&p.gb_s);
+            cost.add(&p.cost);
+        }
+        let slots: Vec<_> = parts.iter().map(|p| p.intervals.as_slice()).collect();
+        let intervals = sum_slots(&slots, ilen);
+        let total = ReportParts {
+            name: "total".to_string(),
+            config: None,
+            counts,
+            peak_concurrency: self.total_peak,
+            latency,
+            gb_s,
+            cost,
+            timeline: self.total_timeline.into_buckets(),
+            intervals,
+        }
+        .into_report();
+
+        RunReport {
+            scenario: self.run.name,
+            seed: self.run.seed,
+            mode: self.run.mode,
+            duration_ns: self.run.duration_ns,
+            end_ns,
+            timeline_bucket_ns,
+            hlog_interval_ns: iwidth,
+            functions: parts.into_iter().map(ReportParts::into_report).collect(),
+            total,
+        }
+    }
+}

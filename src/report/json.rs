@@ -1,0 +1,424 @@
+//! The JSON report: deterministic byte for byte (fixed key order, no hash maps, floats rounded before
+//! formatting), objects indented by two spaces, arrays of numbers on one line.
+//!
+//! Shape (keys in this order; `<fn>` = each function in scenario order; `total` has a function's shape without
+//! `config`):
+//!
+//! ```text
+//! { "lambda_sim_version", "scenario", "seed", "mode": "virtual"|"realtime", "duration_s", "end_s",
+//!   "conservation": { "arrivals", "outcomes_total", "ok" },                      // all functions
+//!   "functions": { "<fn>": {
+//!       "config": { "memory_mb", "architecture", "reserved_concurrency" (null if none),
+//!                   "provisioned_concurrency", "provisioned_allocation_delay_s", "code_bytes" },
+//!       "arrivals",
+//!       "outcomes": { "success", "function_error", "timeout", "out_of_memory", "crash", "throttled" },
+//!       "throttles": { "ConcurrentInvocationLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded" },
+//!       "throttle_causes": { "concurrency", "scaling_rate" },
+//!       "cold_starts", "warm_starts", "provisioned_starts", "cold_start_pct", "peak_concurrency",
+//!       "sandboxes": { "created", "created_provisioned",
+//!                      "destroyed": { "keep_alive", "max_lifetime", "reset", "end_of_run" },
+//!                      "destroyed_provisioned", "provisioned_inits" },
+//!       "latency_ms": { "all"|"cold"|"warm"|"init": { "p50", "p90", "p99", "p999", "max", "mean", "count" } },
+//!       "billed_duration_ms": { "p50", …, "count" },
+//!       "gb_s": { "on_demand", "provisioned_invocations", "provisioned_init", "provisioned_capacity",
+//!                 "idle_on_demand", "idle_provisioned" },
+//!       "cost_usd": { "requests", "duration", "provisioned_capacity", "provisioned_duration", "total" },
+//!       "conservation": { "arrivals", "outcomes_total", "ok" },
+//!       "histograms": { "all"|"cold"|"warm"|"init"|"billed": "<base64 HdrHistogram V2+DEFLATE>" } } },
+//!   "total": { … },
+//!   "timeline": { "bucket_s", "buckets",
+//!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..],
+//!                                          "max_concurrency": [..], "alive": [..], "idle": [..] } },
+//!                 "total": { … same arrays … } },
+//!   "legend": { … one-line explanations … } }
+//! ```
+//!
+//! Milliseconds are rounded to 3 decimals, percentages to 3 decimals, GB-s and USD to 12 significant digits.
+//! Histograms use HdrHistogram's compressed V2 encoding (`V2DeflateSerializer`, cookie 0x1c849304), base64
+//! (standard alphabet, padded): the form Java's `decodeFromCompressedByteBuffer`, HdrHistogramJS and Python's
+//! `hdrh` read.
+
+use std::io;
+
+use base64::Engine;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Serializer as HdrSerializer, V2DeflateSerializer};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeStruct, Serializer};
+use serde_json::ser::Formatter;
+
+use super::{
+    Conservation, FunctionConfig, FunctionReport, OutcomeCounts, Percentiles, RunReport,
+    TimelineBucket, architecture_str,
+};
+use crate::model::{DestroyReason, ThrottleCause, ThrottleReason};
+
+pub(super) fn to_json(r: &RunReport) -> String {
+    let mut out = Vec::with_capacity(16 * 1024);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, CompactArrays::default());
+    ReportJson::new(r)
+        .serialize(&mut ser)
+        .expect("serializing a report to memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// A histogram as base64 of its compressed V2 encoding.
+pub(crate) fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .expect("a u64 histogram with counts below i64::MAX serializes");
+    base64::engine::general_purpose::STANDARD.encode(&buf)
+}
+
+/// Rounds to 12 significant digits, through Rust's exact (platform-independent) decimal formatting.
+fn sig12(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return 0.0;
+    }
+    format!("{x:.11e}").parse().unwrap_or(x)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn seconds(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// A JSON object whose keys keep the given order.
+struct Ordered<K, V>(Vec<(K, V)>);
+
+impl<K: AsRef<str>, V: Serialize> Serialize for Ordered<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    lambda_sim_version: &'static str,
+    scenario: &'a str,
+    seed: u64,
+    mode: &'static str,
+    duration_s: f64,
+    end_s: f64,
+    conservation: Conservation,
+    functions: Ordered<&'a str, FunctionJson<'a>>,
+    total: FunctionJson<'a>,
+    timeline: TimelineJson<'a>,
+    legend: Ordered<&'static str, &'static str>,
+}
+
+impl<'a> ReportJson<'a> {
+    fn new(r: &'a RunReport) -> Self {
+        let t = &r.total;
+        ReportJson {
+            lambda_sim_version: env!("CARGO_PKG_VERSION"),
+            scenario: &r.scenario,
+            seed: r.seed,
+            mode: r.mode_str(),
+            duration_s: seconds(r.duration_ns),
+            end_s: seconds(r.end_ns),
+            conservation: Conservation {
+                arrivals: t.arrivals,
+                outcomes_total: t.outcomes.total(),
+                ok: r.conservation_ok(),
+            },
+            functions: Ordered(
+                r.functions
+                    .iter()
+                    .map(|f| (f.name.as_str(), FunctionJson::new(f)))
+                    .collect(),
+            ),
+            total: FunctionJson::new(t),
+            timeline: TimelineJson {
+                bucket_s: r.timeline_bucket_ns / 1_000_000_000,
+                buckets: t.timeline.len(),
+                functions: Ordered(
+                    r.functions
+                        .iter()
+                        .map(|f| (f.name.as_str(), Columns(&f.timeline)))
+                        .collect(),
+                ),
+                total: Columns(&t.timeline),
+            },
+            legend: Ordered(LEGEND.to_vec()),
+        }
+    }
+}
+
+const LEGEND: [(&str, &str); 5] = [
+    (
+        "latency_ms",
+        "end-to-end (arrival to response) in ms; warm includes provisioned; percentiles from HdrHistogram \
+         (3 significant digits) clamped to the exact min/max; max and mean exact",
+    ),
+    (
+        "init",
+        "Init Duration of cold starts whose init ran on the request path",
+    ),
+    (
+        "histograms",
+        "HdrHistogram V2 compressed (DEFLATE), base64; all/cold/warm/init in microseconds, billed in ms",
+    ),
+    (
+        "cost_usd",
+        "us-east-1 tier-1 prices, no free tier; throttles not billed; provisioned capacity from allocation \
+         start to end_s, rounded up to 5 minutes",
+    ),
+    (
+        "timeline",
+        "per bucket of bucket_s seconds: arrivals, cold starts (by arrival), throttles, max concurrency; \
+         alive and idle environments at the bucket's end",
+    ),
+];
+
+#[derive(Serialize)]
+struct ConfigJson {
+    memory_mb: u64,
+    architecture: &'static str,
+    reserved_concurrency: Option<u32>,
+    provisioned_concurrency: u32,
+    provisioned_allocation_delay_s: f64,
+    code_bytes: u64,
+}
+
+impl ConfigJson {
+    fn new(c: &FunctionConfig) -> Self {
+        ConfigJson {
+            memory_mb: c.memory_mb,
+            architecture: architecture_str(c.architecture),
+            reserved_concurrency: c.reserved_concurrency,
+            provisioned_concurrency: c.provisioned_concurrency,
+            provisioned_allocation_delay_s: seconds(c.provisioned_allocation_delay_ns),
+            code_bytes: c.code_bytes,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SandboxesJson {
+    created: u64,
+    created_provisioned: u64,
+    destroyed: Ordered<&'static str, u64>,
+    destroyed_provisioned: u64,
+    provisioned_inits: u64,
+}
+
+#[derive(Serialize)]
+struct LatencyJson<'a> {
+    all: &'a Percentiles,
+    cold: &'a Percentiles,
+    warm: &'a Percentiles,
+    init: &'a Percentiles,
+}
+
+#[derive(Serialize)]
+struct FunctionJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<ConfigJson>,
+    arrivals: u64,
+    outcomes: &'a OutcomeCounts,
+    throttles: Ordered<&'static str, u64>,
+    throttle_causes: Ordered<&'static str, u64>,
+    cold_starts: u64,
+    warm_starts: u64,
+    provisioned_starts: u64,
+    cold_start_pct: f64,
+    peak_concurrency: u32,
+    sandboxes: SandboxesJson,
+    latency_ms: LatencyJson<'a>,
+    billed_duration_ms: &'a Percentiles,
+    gb_s: Ordered<&'static str, f64>,
+    cost_usd: Ordered<&'static str, f64>,
+    conservation: &'a Conservation,
+    histograms: Ordered<&'static str, String>,
+}
+
+impl<'a> FunctionJson<'a> {
+    fn new(f: &'a FunctionReport) -> Self {
+        use DestroyReason::*;
+        use ThrottleReason::*;
+        let (g, c, h) = (&f.gb_s, &f.cost, &f.histograms);
+        FunctionJson {
+            config: f.config.as_ref().map(ConfigJson::new),
+            arrivals: f.arrivals,
+            outcomes: &f.outcomes,
+            throttles: Ordered(
+                [
+                    ConcurrentInvocationLimitExceeded,
+                    ReservedFunctionConcurrentInvocationLimitExceeded,
+                ]
+                .map(|r| (r.as_str(), f.throttles.reason(r)))
+                .to_vec(),
+            ),
+            throttle_causes: Ordered(
+                [ThrottleCause::Concurrency, ThrottleCause::ScalingRate]
+                    .map(|c| (c.as_str(), f.throttles.cause(c)))
+                    .to_vec(),
+            ),
+            cold_starts: f.cold_starts,
+            warm_starts: f.warm_starts,
+            provisioned_starts: f.provisioned_starts,
+            cold_start_pct: round3(f.cold_start_ratio() * 100.0),
+            peak_concurrency: f.peak_concurrency,
+            sandboxes: SandboxesJson {
+                created: f.sandboxes.created,
+                created_provisioned: f.sandboxes.created_provisioned,
+                destroyed: Ordered(
+                    [KeepAlive, MaxLifetime, Reset, EndOfRun]
+                        .map(|r| (r.as_str(), f.sandboxes.destroyed(r)))
+                        .to_vec(),
+                ),
+                destroyed_provisioned: f.sandboxes.destroyed_provisioned,
+                provisioned_inits: f.sandboxes.provisioned_inits,
+            },
+            latency_ms: LatencyJson {
+                all: &f.latency.all,
+                cold: &f.latency.cold,
+                warm: &f.latency.warm,
+                init: &f.latency.init,
+            },
+            billed_duration_ms: &f.latency.billed,
+            gb_s: Ordered(vec![
+                ("on_demand", sig12(g.on_demand)),
+                ("provisioned_invocations", sig12(g.provisioned_invocations)),
+                ("provisioned_init", sig12(g.provisioned_init)),
+                ("provisioned_capacity", sig12(g.provisioned_capacity)),
+                ("idle_on_demand", sig12(g.idle_on_demand)),
+                ("idle_provisioned", sig12(g.idle_provisioned)),
+            ]),
+            cost_usd: Ordered(vec![
+                ("requests", sig12(c.requests)),
+                ("duration", sig12(c.duration)),
+                ("provisioned_capacity", sig12(c.provisioned_capacity)),
+                ("provisioned_duration", sig12(c.provisioned_duration)),
+                ("total", sig12(c.total)),
+            ]),
+            conservation: &f.conservation,
+            histograms: Ordered(vec![
+                ("all", encode_histogram(&h.all)),
+                ("cold", encode_histogram(&h.cold)),
+                ("warm", encode_histogram(&h.warm)),
+                ("init", encode_histogram(&h.init)),
+                ("billed", encode_histogram(&h.billed)),
+            ]),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TimelineJson<'a> {
+    bucket_s: u64,
+    buckets: usize,
+    functions: Ordered<&'a str, Columns<'a>>,
+    total: Columns<'a>,
+}
+
+/// A timeline as one array per field.
+struct Columns<'a>(&'a [TimelineBucket]);
+
+/// One field of every bucket, as a JSON array.
+struct Column<'a>(&'a [TimelineBucket], fn(&TimelineBucket) -> u64);
+
+impl Serialize for Column<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(self.1))
+    }
+}
+
+impl Serialize for Columns<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let b = self.0;
+        let mut st = s.serialize_struct("Timeline", 6)?;
+        st.serialize_field("arrivals", &Column(b, |x| x.arrivals))?;
+        st.serialize_field("cold_starts", &Column(b, |x| x.cold_starts))?;
+        st.serialize_field("throttles", &Column(b, |x| x.throttles))?;
+        st.serialize_field(
+            "max_concurrency",
+            &Column(b, |x| u64::from(x.max_concurrency)),
+        )?;
+        st.serialize_field("alive", &Column(b, |x| u64::from(x.alive)))?;
+        st.serialize_field("idle", &Column(b, |x| u64::from(x.idle)))?;
+        st.end()
+    }
+}
+
+/// serde_json's pretty layout for objects (two-space indent), but arrays on one line: timelines stay compact.
+#[derive(Default)]
+struct CompactArrays {
+    indent: usize,
+    has_value: bool,
+}
+
+impl CompactArrays {
+    fn newline<W: ?Sized + io::Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..self.indent {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl Formatter for CompactArrays {
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b",") }
+    }
+
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.indent += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.indent -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}

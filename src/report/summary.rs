@@ -1,0 +1,366 @@
+//! The terminal summary: plain text, aligned columns, at most [`WIDTH`] characters a line.
+//!
+//! ```text
+//! lambda-sim · scenario "unit" · seed 42 · virtual · 20 s simulated, ended at 20.005 s
+//!
+//! api · x86_64 · 128 MB · reserved 10 · code 104.5 KB
+//!   latency ms       count         p50         p90         p99       p99.9         max        mean
+//!   all                990      14.951      23.103      24.911     340.590     340.590      16.574
+//!   cold                 5     335.359     340.590     340.590     340.590     340.590     333.853
+//!   warm               985      14.911      23.055      24.719      24.987      24.987      14.963
+//!   init                 5     200.000     200.000     200.000     200.000     200.000     200.000
+//!   conservation  arrivals 1000 = 979 success + 11 function_error + 10 throttled ✓
+//!   throttles     10: concurrency 10, scaling rate 0
+//!                   ConcurrentInvocationLimitExceeded                          5
+//!                   ReservedFunctionConcurrentInvocationLimitExceeded          5
+//!   starts        cold 5 (0.505%), warm 985, provisioned 0; peak concurrency 3
+//!   sandboxes     created 5 (0 provisioned); destroyed 5: keep_alive 0, max_lifetime 0, reset 0,
+//!                 end_of_run 5
+//!   cost          $0.000233 = requests $0.000198 + duration $0.0000352 + PC capacity $0 +
+//!                 PC duration $0
+//!   GB-s          on-demand 2.113, provisioned 0 (init 0), capacity 0
+//!                 idle 1.75 on-demand + 0 provisioned (not billed)
+//!
+//! total · 1 function
+//!   …
+//!
+//! prices: us-east-1 tier 1, no free tier; throttled requests are not billed
+//! ```
+
+use std::fmt::Write;
+
+use super::{FunctionReport, Percentiles, RunReport, architecture_str};
+use crate::model::{DestroyReason, ThrottleReason};
+
+/// Widest line the summary writes (in characters).
+pub const WIDTH: usize = 100;
+
+const LABEL: usize = 14;
+
+pub(super) fn summary(r: &RunReport) -> String {
+    let mut out = String::new();
+    let mut head = Lines::new("", 0);
+    head.push(format!("lambda-sim · scenario \"{}\"", r.scenario), "");
+    head.push(format!("seed {}", r.seed), " · ");
+    head.push(r.mode_str().to_string(), " · ");
+    head.push(
+        format!(
+            "{} s simulated, ended at {} s",
+            secs(r.duration_ns),
+            secs(r.end_ns)
+        ),
+        " · ",
+    );
+    out.push_str(&head.finish());
+    for f in &r.functions {
+        out.push('\n');
+        function(&mut out, f, &function_title(f));
+    }
+    out.push('\n');
+    let n = r.functions.len();
+    function(
+        &mut out,
+        &r.total,
+        &format!("total · {n} function{}", if n == 1 { "" } else { "s" }),
+    );
+    out.push_str("\nprices: us-east-1 tier 1, no free tier; throttled requests are not billed\n");
+    if !r.conservation_ok() {
+        out.push_str(
+            "CONSERVATION FAILED: some arrivals have no outcome, or outcomes have no arrival\n",
+        );
+    }
+    out
+}
+
+fn secs(ns: u64) -> String {
+    let s = format!("{:.3}", ns as f64 / 1e9);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / f64::from(1 << 20)),
+        n if n >= 1 << 10 => format!("{:.1} KB", n as f64 / f64::from(1 << 10)),
+        n => format!("{n} B"),
+    }
+}
+
+/// A dollar amount with at least 3 significant digits (and at most 12 decimals).
+fn usd(x: f64) -> String {
+    if x == 0.0 {
+        return "$0".to_string();
+    }
+    if x >= 1.0 {
+        return format!("${x:.2}");
+    }
+    for decimals in 4..=12 {
+        let s = format!("{x:.decimals$}");
+        let significant = s.trim_start_matches(['0', '.']).len();
+        if significant >= 3 {
+            return format!("${s}");
+        }
+    }
+    format!("${x:.12}")
+}
+
+/// A number with up to 3 decimals, trailing zeros trimmed.
+fn num(x: f64) -> String {
+    let s = format!("{x:.3}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn function_title(f: &FunctionReport) -> String {
+    let Some(c) = &f.config else {
+        return f.name.clone();
+    };
+    let mut t = format!(
+        "{} · {} · {} MB",
+        f.name,
+        architecture_str(c.architecture),
+        c.memory_mb
+    );
+    if let Some(r) = c.reserved_concurrency {
+        let _ = write!(t, " · reserved {r}");
+    }
+    if c.provisioned_concurrency > 0 {
+        let _ = write!(
+            t,
+            " · provisioned {} from {} s",
+            c.provisioned_concurrency,
+            secs(c.provisioned_allocation_delay_ns)
+        );
+    }
+    let _ = write!(t, " · code {}", bytes(c.code_bytes));
+    t
+}
+
+/// Builds wrapped lines: a label column, then items joined by separators, continuing under the items.
+struct Lines {
+    out: String,
+    line: String,
+    indent: usize,
+}
+
+impl Lines {
+    fn new(label: &str, indent: usize) -> Self {
+        let line = if label.is_empty() && indent == 0 {
+            String::new()
+        } else {
+            format!("  {label:<LABEL$}")
+        };
+        Lines {
+            out: String::new(),
+            line,
+            indent,
+        }
+    }
+
+    fn width(s: &str) -> usize {
+        s.chars().count()
+    }
+
+    fn push(&mut self, item: String, sep: &str) {
+        let start = Self::width(&self.line) <= self.indent;
+        let piece = if start {
+            item.clone()
+        } else {
+            format!("{sep}{item}")
+        };
+        if !start && Self::width(&self.line) + Self::width(&piece) > WIDTH {
+            // Break after the separator, so the continuation reads as one.
+            self.out.push_str(self.line.trim_end());
+            self.out.push_str(sep.trim_end());
+            self.out.push('\n');
+            self.line = " ".repeat(self.indent);
+            self.line.push_str(item.trim_start());
+        } else {
+            self.line.push_str(&piece);
+        }
+    }
+
+    fn finish(mut self) -> String {
+        self.out.push_str(self.line.trim_end());
+        self.out.push('\n');
+        self.out
+    }
+}
+
+fn pct_row(out: &mut String, label: &str, p: &Percentiles) {
+    let _ = write!(out, "  {label:<12}{:>10}", p.count);
+    if p.count == 0 {
+        for _ in 0..6 {
+            let _ = write!(out, "{:>12}", "-");
+        }
+    } else {
+        for v in [p.p50, p.p90, p.p99, p.p999, p.max, p.mean] {
+            let _ = write!(out, "{v:>12.3}");
+        }
+    }
+    out.push('\n');
+}
+
+fn conservation_line(f: &FunctionReport) -> String {
+    let c = &f.conservation;
+    let mut l = Lines::new("conservation", LABEL + 2);
+    let terms: Vec<String> = f
+        .outcomes
+        .entries()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    if c.ok {
+        l.push(format!("arrivals {} =", c.arrivals), "");
+    } else {
+        l.push(
+            format!("arrivals {} ≠ {} outcomes:", c.arrivals, c.outcomes_total),
+            "",
+        );
+    }
+    if terms.is_empty() {
+        l.push("0".to_string(), " ");
+    }
+    for (i, t) in terms.into_iter().enumerate() {
+        l.push(t, if i == 0 { " " } else { " + " });
+    }
+    l.push(
+        if c.ok {
+            "✓".to_string()
+        } else {
+            "✗ MISMATCH".to_string()
+        },
+        " ",
+    );
+    l.finish()
+}
+
+fn function(out: &mut String, f: &FunctionReport, title: &str) {
+    out.push_str(title);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "  {:<12}{:>10}{:>12}{:>12}{:>12}{:>12}{:>12}{:>12}",
+        "latency ms", "count", "p50", "p90", "p99", "p99.9", "max", "mean"
+    );
+    pct_row(out, "all", &f.latency.all);
+    pct_row(out, "cold", &f.latency.cold);
+    pct_row(out, "warm", &f.latency.warm);
+    pct_row(out, "init", &f.latency.init);
+
+    out.push_str(&conservation_line(f));
+
+    let t = &f.throttles;
+    let _ = writeln!(
+        out,
+        "  {:<LABEL$}{}: concurrency {}, scaling rate {}",
+        "throttles",
+        t.total(),
+        t.cause_concurrency,
+        t.cause_scaling_rate
+    );
+    for r in [
+        ThrottleReason::ConcurrentInvocationLimitExceeded,
+        ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
+    ] {
+        let _ = writeln!(
+            out,
+            "  {:<LABEL$}  {:<50}{:>10}",
+            "",
+            r.as_str(),
+            t.reason(r)
+        );
+    }
+
+    let mut l = Lines::new("starts", LABEL + 2);
+    l.push(
+        format!(
+            "cold {} ({}%)",
+            f.cold_starts,
+            num(f.cold_start_ratio() * 100.0)
+        ),
+        "",
+    );
+    l.push(format!("warm {}", f.warm_starts), ", ");
+    l.push(format!("provisioned {}", f.provisioned_starts), ", ");
+    l.push(format!("peak concurrency {}", f.peak_concurrency), "; ");
+    out.push_str(&l.finish());
+
+    let s = &f.sandboxes;
+    let mut l = Lines::new("sandboxes", LABEL + 2);
+    l.push(
+        format!(
+            "created {} ({} provisioned)",
+            s.created, s.created_provisioned
+        ),
+        "",
+    );
+    l.push(format!("destroyed {}:", s.destroyed_total()), "; ");
+    for (i, r) in [
+        DestroyReason::KeepAlive,
+        DestroyReason::MaxLifetime,
+        DestroyReason::Reset,
+        DestroyReason::EndOfRun,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        l.push(
+            format!("{} {}", r.as_str(), s.destroyed(r)),
+            if i == 0 { " " } else { ", " },
+        );
+    }
+    if s.created != s.destroyed_total() {
+        l.push(
+            format!(
+                "{} never reported destroyed",
+                s.created.abs_diff(s.destroyed_total())
+            ),
+            "; ",
+        );
+    }
+    if s.provisioned_inits > 0 {
+        l.push(format!("{} provisioned inits", s.provisioned_inits), "; ");
+    }
+    out.push_str(&l.finish());
+
+    let c = &f.cost;
+    let mut l = Lines::new("cost", LABEL + 2);
+    l.push(format!("{} =", usd(c.total)), "");
+    l.push(format!("requests {}", usd(c.requests)), " ");
+    l.push(format!("duration {}", usd(c.duration)), " + ");
+    l.push(
+        format!("PC capacity {}", usd(c.provisioned_capacity)),
+        " + ",
+    );
+    l.push(
+        format!("PC duration {}", usd(c.provisioned_duration)),
+        " + ",
+    );
+    out.push_str(&l.finish());
+
+    let g = &f.gb_s;
+    let mut l = Lines::new("GB-s", LABEL + 2);
+    l.push(format!("on-demand {}", num(g.on_demand)), "");
+    l.push(
+        format!(
+            "provisioned {} (init {})",
+            num(g.provisioned_invocations),
+            num(g.provisioned_init)
+        ),
+        ", ",
+    );
+    l.push(format!("capacity {}", num(g.provisioned_capacity)), ", ");
+    l.push(
+        format!(
+            "idle {} on-demand + {} provisioned (not billed)",
+            num(g.idle_on_demand),
+            num(g.idle_provisioned)
+        ),
+        "; ",
+    );
+    out.push_str(&l.finish());
+}
