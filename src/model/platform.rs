@@ -61,8 +61,8 @@ pub enum Action {
 /// A timer the model asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
-    /// An idle environment's keep-alive ran out (if it is still idle in the same idle period).
-    KeepAlive { sandbox: SandboxId, idle_epoch: u32 },
+    /// An idle environment's keep-alive may have run out (it is checked, and re-armed if it was used since).
+    KeepAlive { sandbox: SandboxId },
     /// An environment reached its maximum lifetime.
     MaxLifetime { sandbox: SandboxId },
     /// A function's provisioned concurrency starts allocating.
@@ -294,6 +294,8 @@ impl Platform {
             busy_ns: 0,
             idle_epoch: 0,
             retire: false,
+            keep_alive_until_ns: 0,
+            keep_alive_armed: false,
         });
         if let Some(lifetime) = self.rules[f].max_lifetime_ns {
             self.out.push_back(Action::SetTimer {
@@ -365,13 +367,17 @@ impl Platform {
             }
         };
         self.state[f].idle_on_demand.push(sandbox, idle_epoch);
-        self.out.push_back(Action::SetTimer {
-            at_ns: now_ns.saturating_add(keep_ns),
-            timer: Timer::KeepAlive {
-                sandbox,
-                idle_epoch,
-            },
-        });
+        let until = now_ns.saturating_add(keep_ns);
+        if let Some(env) = self.envs.get_mut(sandbox) {
+            env.keep_alive_until_ns = until;
+            if !env.keep_alive_armed {
+                env.keep_alive_armed = true;
+                self.out.push_back(Action::SetTimer {
+                    at_ns: until,
+                    timer: Timer::KeepAlive { sandbox },
+                });
+            }
+        }
     }
 
     /// Removes an environment (idle, or just finished) and reports it.
@@ -442,13 +448,24 @@ impl Platform {
     /// A timer the model set has fired.
     pub fn timer(&mut self, now_ns: u64, timer: Timer) {
         match timer {
-            Timer::KeepAlive {
-                sandbox,
-                idle_epoch,
-            } => {
-                if matches!(self.envs.get(sandbox), Some(e) if e.state == EnvState::Idle && e.idle_epoch == idle_epoch)
-                {
+            Timer::KeepAlive { sandbox } => {
+                let Some(env) = self.envs.get_mut(sandbox) else {
+                    return;
+                };
+                env.keep_alive_armed = false;
+                if env.state != EnvState::Idle {
+                    return; // busy again: re-armed when it next becomes idle
+                }
+                if now_ns >= env.keep_alive_until_ns {
                     self.destroy(sandbox, DestroyReason::KeepAlive);
+                } else {
+                    // Used and idle again since this timer was set: wait for the current idle period's end.
+                    env.keep_alive_armed = true;
+                    let at_ns = env.keep_alive_until_ns;
+                    self.out.push_back(Action::SetTimer {
+                        at_ns,
+                        timer: Timer::KeepAlive { sandbox },
+                    });
                 }
             }
             Timer::MaxLifetime { sandbox } => {

@@ -32,6 +32,11 @@ pub struct Env {
     pub idle_epoch: u32,
     /// Its maximum lifetime passed while busy: destroy when the invocation ends.
     pub retire: bool,
+    /// When the current idle period's keep-alive runs out.
+    pub keep_alive_until_ns: u64,
+    /// Whether a keep-alive timer is pending for this environment. One timer per environment, re-armed when it
+    /// fires early, instead of one per idle period: the event queue stays as small as the pool.
+    pub keep_alive_armed: bool,
 }
 
 /// All environments of a run.

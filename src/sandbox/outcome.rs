@@ -42,6 +42,19 @@ impl Outcome {
 pub struct RequestId(pub u128);
 
 impl RequestId {
+    /// The `n`th request id of a run seeded with `seed`: two SplitMix64 steps, cheap and reproducible.
+    pub fn nth(seed: u64, n: u64) -> Self {
+        fn splitmix(x: u64) -> u64 {
+            let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        let hi = splitmix(seed ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let lo = splitmix(hi ^ n);
+        Self::from_random((u128::from(hi) << 64) | u128::from(lo))
+    }
+
     /// Builds a version-4 UUID from 128 random bits.
     pub fn from_random(bits: u128) -> Self {
         RequestId(

@@ -8,8 +8,6 @@ mod queue;
 use std::time::Instant;
 
 use bytes::Bytes;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 
 use crate::deploy::Deployment;
 use crate::logfmt::billed_ms;
@@ -89,7 +87,8 @@ struct Sim<'a> {
     free_pending: Vec<u64>,
     /// Invocations running and provisioned inits in progress.
     in_flight: u64,
-    rng: StdRng,
+    /// Numbers request ids.
+    requests_started: u64,
     dirty: Vec<FunctionId>,
     end_ns: u64,
 }
@@ -115,7 +114,7 @@ impl<'a> Sim<'a> {
             pending: Vec::new(),
             free_pending: Vec::new(),
             in_flight: 0,
-            rng: StdRng::seed_from_u64(seed ^ 0x7265_7175_6573_7473),
+            requests_started: 0,
             dirty: Vec::new(),
             end_ns: scenario.simulation.duration_ns,
         })
@@ -340,12 +339,13 @@ impl<'a> Sim<'a> {
     }
 
     fn invocation(&mut self, request: u64) -> Invocation {
+        self.requests_started += 1;
         let payload = self.pending[request as usize]
             .as_ref()
             .map(|p| p.payload.clone())
             .unwrap_or_default();
         Invocation {
-            request_id: RequestId::from_random(self.rng.random()),
+            request_id: RequestId::nth(self.scenario.simulation.seed, self.requests_started),
             event: payload,
         }
     }
