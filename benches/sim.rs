@@ -14,7 +14,9 @@ use lambda_sim::sandbox::CodeCache;
 use lambda_sim::sim::{RunOptions, run_virtual};
 
 fn scenario(name: &str, duration_s: u64) -> lambda_sim::scenario::Scenario {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/bench")
+        .join(name);
     let mut s = lambda_sim::scenario::load(&path).expect("scenario");
     s.simulation.duration_ns = duration_s * 1_000_000_000;
     for t in &mut s.traffic {
@@ -26,16 +28,26 @@ fn scenario(name: &str, duration_s: u64) -> lambda_sim::scenario::Scenario {
 fn bench(c: &mut Criterion, name: &str, file: &str, duration_s: u64) {
     let s = scenario(file, duration_s);
     let deployment = lambda_sim::deploy::deploy(&s, &CodeCache::in_memory()).expect("deploy");
-    let arrivals = run_virtual(&s, &deployment, &RunOptions::default()).unwrap().total().arrivals;
+    let arrivals = run_virtual(&s, &deployment, &RunOptions::default())
+        .unwrap()
+        .total()
+        .arrivals;
     let mut group = c.benchmark_group("virtual_time");
     group.sample_size(10);
     group.throughput(Throughput::Elements(arrivals));
-    group.bench_function(name, |b| b.iter(|| run_virtual(&s, &deployment, &RunOptions::default()).unwrap()));
+    group.bench_function(name, |b| {
+        b.iter(|| run_virtual(&s, &deployment, &RunOptions::default()).unwrap())
+    });
     group.finish();
 }
 
 fn poisson_keepalive(c: &mut Criterion) {
-    bench(c, "poisson_keepalive_1e5s", "poisson-keepalive.toml", 100_000);
+    bench(
+        c,
+        "poisson_keepalive_1e5s",
+        "poisson-keepalive.toml",
+        100_000,
+    );
 }
 
 fn saturation(c: &mut Criterion) {

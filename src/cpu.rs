@@ -21,13 +21,21 @@ pub struct CpuModel {
     pub ps_per_fuel: u64,
     /// The function's memory size in MB; below 1,769 MB the CPU share is proportionally smaller.
     pub memory_mb: u64,
+    /// Divisor of `fuel × ps_per_fuel × 1769` and its reciprocal u64::MAX / divisor: the per-invocation conversion
+    /// multiplies instead of dividing (a hardware division costs as much as a third of a warm call).
+    divisor: u64,
+    reciprocal: u64,
 }
 
 impl CpuModel {
     pub fn new(ps_per_fuel: u64, memory_mb: u64) -> Self {
+        let memory_mb = memory_mb.max(1);
+        let divisor = 1000 * memory_mb.min(FULL_VCPU_MEMORY_MB);
         CpuModel {
             ps_per_fuel: ps_per_fuel.max(1),
-            memory_mb: memory_mb.max(1),
+            memory_mb,
+            divisor,
+            reciprocal: u64::MAX / divisor,
         }
     }
 
@@ -47,7 +55,12 @@ impl CpuModel {
             .checked_mul(self.ps_per_fuel)
             .and_then(|x| x.checked_mul(FULL_VCPU_MEMORY_MB))
         {
-            return num / (1000 * self.effective_memory());
+            // floor(num / divisor): the estimate is low by at most 2; correct it exactly.
+            let mut q = ((u128::from(num) * u128::from(self.reciprocal)) >> 64) as u64;
+            while u128::from(q + 1) * u128::from(self.divisor) <= u128::from(num) {
+                q += 1;
+            }
+            return q;
         }
         let num = fuel as u128 * self.ps_per_fuel as u128 * FULL_VCPU_MEMORY_MB as u128;
         let den = 1000u128 * self.effective_memory() as u128;
@@ -81,6 +94,31 @@ mod tests {
         let m = CpuModel::new(500, 128);
         // 128 MB gets 128/1769 of a vCPU: the same work takes 1769/128 times as long.
         assert_eq!(m.fuel_to_ns(128_000), 128_000 * 500 * 1769 / 128 / 1000);
+    }
+
+    #[test]
+    fn fast_conversion_is_exact_division() {
+        for (ps, mb) in [(100, 1769), (100, 128), (377, 512), (1, 10240), (999, 129)] {
+            let m = CpuModel::new(ps, mb);
+            for fuel in [
+                0u64,
+                1,
+                9,
+                10,
+                11,
+                12_345,
+                999_999_937,
+                1 << 40,
+                u64::MAX / 2_000_000,
+            ] {
+                let exact = fuel as u128 * ps as u128 * 1769 / (1000 * mb.min(1769)) as u128;
+                assert_eq!(
+                    m.fuel_to_ns(fuel) as u128,
+                    exact,
+                    "ps {ps} mb {mb} fuel {fuel}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
     .map_err(|e| DeployError::Engine(e.to_string()))?;
     let mut codes = Vec::with_capacity(scenario.functions.len());
     // Functions that share code share one build.
-    let mut built: std::collections::BTreeMap<&std::path::Path, std::path::PathBuf> = Default::default();
+    let mut built: std::collections::BTreeMap<&std::path::Path, std::path::PathBuf> =
+        Default::default();
     for f in &scenario.functions {
         let err = |message: String| DeployError::Function {
             function: f.name.clone(),

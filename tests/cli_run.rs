@@ -9,7 +9,10 @@ use common::*;
 fn lambda_sim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
         .current_dir(root())
-        .env("LAMBDA_SIM_CACHE_DIR", root().join("target/lambda-sim-test-cache"))
+        .env(
+            "LAMBDA_SIM_CACHE_DIR",
+            root().join("target/lambda-sim-test-cache"),
+        )
         .args(args)
         .output()
         .expect("runs")
@@ -20,15 +23,34 @@ fn run_writes_identical_json_and_a_readable_hlog() {
     let dir = tempfile::tempdir().unwrap();
     let json = |n: &str| dir.path().join(format!("{n}.json")).display().to_string();
     let hlog = dir.path().join("a.hlog").display().to_string();
-    let a = lambda_sim(&["run", "scenarios/spike-throttle.toml", "--json", &json("a"), "--hlog", &hlog]);
+    let a = lambda_sim(&[
+        "run",
+        "scenarios/spike-throttle.toml",
+        "--json",
+        &json("a"),
+        "--hlog",
+        &hlog,
+    ]);
     assert!(a.status.success(), "{}", text(&a.stderr));
     let summary = text(&a.stdout);
-    assert!(summary.contains("ReservedFunctionConcurrentInvocationLimitExceeded"), "{summary}");
+    assert!(
+        summary.contains("ReservedFunctionConcurrentInvocationLimitExceeded"),
+        "{summary}"
+    );
     assert!(summary.contains("conservation"), "{summary}");
-    let b = lambda_sim(&["run", "scenarios/spike-throttle.toml", "--json", &json("b"), "--quiet"]);
+    let b = lambda_sim(&[
+        "run",
+        "scenarios/spike-throttle.toml",
+        "--json",
+        &json("b"),
+        "--quiet",
+    ]);
     assert!(b.status.success());
     assert!(b.stdout.is_empty(), "--quiet prints nothing");
-    let (ja, jb) = (std::fs::read(json("a")).unwrap(), std::fs::read(json("b")).unwrap());
+    let (ja, jb) = (
+        std::fs::read(json("a")).unwrap(),
+        std::fs::read(json("b")).unwrap(),
+    );
     assert_eq!(ja, jb, "same scenario and seed: byte-identical JSON");
     let v: serde_json::Value = serde_json::from_slice(&ja).unwrap();
     assert_eq!(v["seed"], 3);
@@ -40,14 +62,31 @@ fn run_writes_identical_json_and_a_readable_hlog() {
     assert!(orders["outcomes"]["throttled"].as_u64().unwrap() > 0);
     assert!(orders["latency_ms"]["cold"]["p99"].is_number());
     assert!(orders["cost_usd"]["total"].as_f64().unwrap() > 0.0);
-    assert!(orders["histograms"]["all"].as_str().unwrap().starts_with("HIST"));
+    assert!(
+        orders["histograms"]["all"]
+            .as_str()
+            .unwrap()
+            .starts_with("HIST")
+    );
     // The interval log: header lines, then "start,length,max,histogram" rows.
     let log = std::fs::read_to_string(&hlog).unwrap();
     assert!(log.lines().any(|l| l.starts_with("#[StartTime: ")), "{log}");
     assert!(log.lines().filter(|l| l.starts_with("Tag=orders,")).count() > 10);
-    let c = lambda_sim(&["run", "scenarios/spike-throttle.toml", "--json", &json("c"), "--seed", "99", "-q"]);
+    let c = lambda_sim(&[
+        "run",
+        "scenarios/spike-throttle.toml",
+        "--json",
+        &json("c"),
+        "--seed",
+        "99",
+        "-q",
+    ]);
     assert!(c.status.success());
-    assert_ne!(std::fs::read(json("c")).unwrap(), ja, "--seed changes the run");
+    assert_ne!(
+        std::fs::read(json("c")).unwrap(),
+        ja,
+        "--seed changes the run"
+    );
 }
 
 #[test]
@@ -62,7 +101,13 @@ fn validate_accepts_every_example_scenario() {
     assert!(args.len() >= 7);
     let out = lambda_sim(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).lines().filter(|l| l.contains(": ok")).count(), args.len() - 1);
+    assert_eq!(
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(": ok"))
+            .count(),
+        args.len() - 1
+    );
 }
 
 #[test]
@@ -79,10 +124,16 @@ fn config_errors_exit_2_naming_file_line_field_and_range() {
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
         assert!(err.contains(&format!("{}:7:", path.display())), "{err}");
-        assert!(err.contains("memory_mb = 64") && err.contains("128–10240"), "{err}");
+        assert!(
+            err.contains("memory_mb = 64") && err.contains("128–10240"),
+            "{err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     }
     std::fs::write(&path, "[simulation]\nduration = \"1m\"\nspeed = 3\n").unwrap();
     let err = text(&lambda_sim(&["validate", path.to_str().unwrap()]).stderr);
-    assert!(err.contains(":3:") && err.contains("speed"), "unknown fields are rejected: {err}");
+    assert!(
+        err.contains(":3:") && err.contains("speed"),
+        "unknown fields are rejected: {err}"
+    );
 }

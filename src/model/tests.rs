@@ -217,7 +217,10 @@ fn keep_alive_reclaims_after_the_idle_time_unless_reused() {
     // Reused before it expires: when the timer fires, it re-arms for the end of the current idle period.
     burst(&mut p, 300 * S, 0, 1);
     p.invocation_finished(301 * S, sb, false);
-    assert!(drain(&mut p).is_empty(), "one pending timer per environment");
+    assert!(
+        drain(&mut p).is_empty(),
+        "one pending timer per environment"
+    );
     p.timer(601 * S, timer);
     let actions = drain(&mut p);
     let [Action::SetTimer { timer, at_ns }] = actions.as_slice() else {

@@ -406,40 +406,46 @@ impl Sandbox {
             && call.error.is_none()
             && call.response_too_large.is_none()
             && duration_ns <= limits.timeout_ns;
-        let mut report = CallReport {
-            outcome: Outcome::Success,
-            error: None,
-            response: Bytes::new(),
-            fuel: fuel_granted.saturating_sub(fuel_left),
-            cpu_ns,
-            wait_ns,
-            duration_ns,
-            suppressed_init_ns: None,
-            peak_memory_bytes,
-            log: Vec::new(),
-        };
-        if clean_success {
-            report.response = if call.response.is_empty() {
+        let fuel = fuel_granted.saturating_sub(fuel_left);
+        // Every field is computed first and the report built once at the end: writing fields into a finished
+        // struct and then moving it out stalls store forwarding on the hot path.
+        let (outcome, error, response, duration_ns) = if clean_success {
+            let response = if call.response.is_empty() {
                 Bytes::from_static(b"null")
             } else {
                 // Copy out, keeping the buffer's capacity for the next call.
                 Bytes::copy_from_slice(&call.response)
             };
+            (Outcome::Success, None, response, duration_ns)
         } else {
             let (outcome, error) = self.classify_failure(result, limits, phase, duration_ns);
-            report.outcome = outcome;
-            report.error = Some(Box::new(error));
-            if outcome == Outcome::Timeout {
-                report.duration_ns = limits.timeout_ns;
-            }
             if outcome.destroys_sandbox() {
                 self.lifecycle = Lifecycle::Destroyed;
             }
+            let duration_ns = if outcome == Outcome::Timeout {
+                limits.timeout_ns
+            } else {
+                duration_ns
+            };
+            (outcome, Some(Box::new(error)), Bytes::new(), duration_ns)
+        };
+        let log = if self.log.is_empty() {
+            Vec::new()
+        } else {
+            self.log.drain()
+        };
+        CallReport {
+            outcome,
+            error,
+            response,
+            fuel,
+            cpu_ns,
+            wait_ns,
+            duration_ns,
+            suppressed_init_ns: None,
+            peak_memory_bytes,
+            log,
         }
-        if !self.log.is_empty() {
-            report.log = self.log.drain();
-        }
-        report
     }
 
     /// Decides how a call that did not simply succeed ended, and builds Lambda's error object for it.
