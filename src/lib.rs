@@ -2,6 +2,7 @@
 //!
 //! Handler modules (WebAssembly, ABI in `docs/abi.md`) run in pooled wasmtime [`sandbox`]es under Lambda's rules.
 
+pub mod api;
 pub mod cli;
 pub mod cpu;
 pub mod deploy;
@@ -9,6 +10,7 @@ pub mod exec;
 pub mod guest;
 pub mod invoke;
 pub mod limits;
+pub mod live;
 pub mod logfmt;
 pub mod metrics;
 pub mod model;

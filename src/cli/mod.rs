@@ -6,6 +6,7 @@
 mod calibrate;
 mod invoke;
 mod run;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check scenario files without running them.
     Validate(run::ValidateArgs),
+    /// Serve the Lambda API (Invoke and a control-plane subset) for the AWS CLI, boto3 and load generators.
+    Serve(serve::ServeArgs),
     /// Measure this machine's cost of one unit of fuel (for virtual CPU time).
     Calibrate(calibrate::CalibrateArgs),
 }
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
         Command::Invoke(args) => invoke::run(args),
         Command::Run(args) => run::run(args),
         Command::Validate(args) => run::validate(args),
+        Command::Serve(args) => serve::run(args),
         Command::Calibrate(args) => calibrate::run(args),
     };
     match result {

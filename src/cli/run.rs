@@ -74,11 +74,6 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         Some(ModeArg::Realtime) => scenario.simulation.mode = Mode::Realtime,
         None => {}
     }
-    if scenario.simulation.mode == Mode::Realtime {
-        return Err(CliError::usage(
-            "mode \"realtime\" is not available yet: this version runs scenarios in virtual time (--mode virtual)",
-        ));
-    }
     let engine_args = EngineArgs {
         ns_per_fuel: scenario.simulation.ps_per_fuel as f64 / 1000.0,
         cache_dir: args.cache_dir.clone(),

@@ -14,6 +14,8 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use platform::{Action, FunctionRules, Platform, RequestToken, Timer};
+pub use platform::{
+    Action, ConfigError, FunctionRules, Platform, ProvisionedStatus, RequestToken, Timer,
+};
 pub use scaling::TokenBucket;
 pub use types::*;

@@ -94,6 +94,17 @@ impl Slab {
         }
     }
 
+    /// Live environments in id order, mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (SandboxId, &mut Env)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(slot, (g, env))| {
+                env.as_mut()
+                    .map(|e| (SandboxId((u64::from(*g) << 32) | slot as u64), e))
+            })
+    }
+
     /// Live environments in id order (deterministic).
     pub fn iter(&self) -> impl Iterator<Item = (SandboxId, &Env)> {
         self.slots
@@ -128,7 +139,7 @@ impl IdleDeque {
     pub fn pop_mru(&mut self, slab: &Slab) -> Option<SandboxId> {
         while let Some(entry) = self.entries.pop_back() {
             if Self::valid(slab, entry) {
-                self.live -= 1;
+                self.live = self.live.saturating_sub(1);
                 return Some(entry.0);
             }
         }

@@ -461,3 +461,66 @@ fn provisioned_environments_are_not_reclaimed_by_keep_alive_and_are_replaced_aft
         "{actions:?}"
     );
 }
+
+#[test]
+fn lowering_provisioned_concurrency_retires_idle_then_busy_environments() {
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            provisioned: 3,
+            ..rules()
+        }],
+        1,
+    );
+    let pc = ready_provisioned(&mut p, 0);
+    assert_eq!(pc.len(), 3);
+    let busy = burst(&mut p, 100 * S, 0, 1);
+    assert!(matches!(
+        busy[0],
+        Action::RunWarm {
+            provisioned: true,
+            ..
+        }
+    ));
+    p.set_provisioned(101 * S, 0, 0).unwrap();
+    let actions = drain(&mut p);
+    let gone = actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                Action::Destroy {
+                    reason: DestroyReason::Deprovisioned,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(gone, 2, "the two idle ones at once: {actions:?}");
+    assert_eq!(p.pool_state(0).idle, 0);
+    let Action::RunWarm { sandbox, .. } = busy[0] else {
+        panic!()
+    };
+    p.invocation_finished(102 * S, sandbox, false);
+    assert!(matches!(
+        drain(&mut p)[0],
+        Action::Destroy {
+            reason: DestroyReason::Deprovisioned,
+            ..
+        }
+    ));
+    assert_eq!(p.provisioned_status(0).0, 0);
+}
+
+#[test]
+fn reserving_below_the_unreserved_minimum_is_refused() {
+    let mut p = Platform::new(account(1000), vec![rules(), rules()], 1);
+    let err = p.set_reserved(0, Some(901)).unwrap_err();
+    assert!(err.0.contains("below its minimum value of [100]"), "{err}");
+    p.set_reserved(0, Some(900)).unwrap();
+    assert_eq!(p.account_concurrency(), (1000, 100));
+    assert!(
+        p.set_reserved(1, Some(1)).is_err(),
+        "only 100 left, all of it the minimum"
+    );
+}

@@ -56,16 +56,28 @@ pub enum DestroyReason {
     MaxLifetime,
     /// Reset after a timeout, crash or out-of-memory error (or a failed init).
     Reset,
+    /// Removed because provisioned concurrency was lowered or deleted.
+    Deprovisioned,
     /// Still alive when the run ended.
     EndOfRun,
 }
 
 impl DestroyReason {
+    /// Every reason, in report order.
+    pub const ALL: [DestroyReason; 5] = [
+        DestroyReason::KeepAlive,
+        DestroyReason::MaxLifetime,
+        DestroyReason::Reset,
+        DestroyReason::Deprovisioned,
+        DestroyReason::EndOfRun,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DestroyReason::KeepAlive => "keep_alive",
             DestroyReason::MaxLifetime => "max_lifetime",
             DestroyReason::Reset => "reset",
+            DestroyReason::Deprovisioned => "deprovisioned",
             DestroyReason::EndOfRun => "end_of_run",
         }
     }

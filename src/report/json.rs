@@ -243,7 +243,6 @@ struct FunctionJson<'a> {
 
 impl<'a> FunctionJson<'a> {
     fn new(f: &'a FunctionReport) -> Self {
-        use DestroyReason::*;
         use ThrottleReason::*;
         let (g, c, h) = (&f.gb_s, &f.cost, &f.histograms);
         FunctionJson {
@@ -272,7 +271,7 @@ impl<'a> FunctionJson<'a> {
                 created: f.sandboxes.created,
                 created_provisioned: f.sandboxes.created_provisioned,
                 destroyed: Ordered(
-                    [KeepAlive, MaxLifetime, Reset, EndOfRun]
+                    DestroyReason::ALL
                         .map(|r| (r.as_str(), f.sandboxes.destroyed(r)))
                         .to_vec(),
                 ),

@@ -299,15 +299,7 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         "",
     );
     l.push(format!("destroyed {}:", s.destroyed_total()), "; ");
-    for (i, r) in [
-        DestroyReason::KeepAlive,
-        DestroyReason::MaxLifetime,
-        DestroyReason::Reset,
-        DestroyReason::EndOfRun,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, r) in DestroyReason::ALL.into_iter().enumerate() {
         l.push(
             format!("{} {}", r.as_str(), s.destroyed(r)),
             if i == 0 { " " } else { ", " },

@@ -184,6 +184,7 @@ pub struct SandboxCounts {
     pub destroyed_max_lifetime: u64,
     pub destroyed_reset: u64,
     pub destroyed_end_of_run: u64,
+    pub destroyed_deprovisioned: u64,
     /// Provisioned environments among the destroyed.
     pub destroyed_provisioned: u64,
     /// Inits run by provisioned environments (off the request path, billed).
@@ -197,6 +198,7 @@ impl SandboxCounts {
             DestroyReason::MaxLifetime => self.destroyed_max_lifetime,
             DestroyReason::Reset => self.destroyed_reset,
             DestroyReason::EndOfRun => self.destroyed_end_of_run,
+            DestroyReason::Deprovisioned => self.destroyed_deprovisioned,
         }
     }
 
@@ -205,6 +207,7 @@ impl SandboxCounts {
             + self.destroyed_max_lifetime
             + self.destroyed_reset
             + self.destroyed_end_of_run
+            + self.destroyed_deprovisioned
     }
 
     pub(crate) fn record_destroyed(&mut self, r: DestroyReason, provisioned: bool) {
@@ -213,6 +216,7 @@ impl SandboxCounts {
             DestroyReason::MaxLifetime => self.destroyed_max_lifetime += 1,
             DestroyReason::Reset => self.destroyed_reset += 1,
             DestroyReason::EndOfRun => self.destroyed_end_of_run += 1,
+            DestroyReason::Deprovisioned => self.destroyed_deprovisioned += 1,
         }
         if provisioned {
             self.destroyed_provisioned += 1;
@@ -226,6 +230,7 @@ impl SandboxCounts {
         self.destroyed_max_lifetime += o.destroyed_max_lifetime;
         self.destroyed_reset += o.destroyed_reset;
         self.destroyed_end_of_run += o.destroyed_end_of_run;
+        self.destroyed_deprovisioned += o.destroyed_deprovisioned;
         self.destroyed_provisioned += o.destroyed_provisioned;
         self.provisioned_inits += o.provisioned_inits;
     }

@@ -1,0 +1,225 @@
+//! The control-plane subset: GetFunction, ListFunctions, GetAccountSettings, reserved concurrency and provisioned
+//! concurrency, with Lambda's JSON shapes and validation errors.
+//!
+//! Provisioned concurrency on AWS belongs to a published version or alias; lambda-sim keeps one configuration per
+//! function, whatever the `Qualifier`, and applies it to every invocation of the function.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::{ApiError, function_arn, parse_function_name};
+use crate::live::LiveService;
+use crate::scenario::Architecture;
+
+fn lookup(service: &LiveService, raw: &str) -> Result<(usize, String), ApiError> {
+    let (name, qualifier) = parse_function_name(raw);
+    service
+        .function(&name)
+        .map(|f| (f, name.clone()))
+        .ok_or_else(|| ApiError::not_found(&name, qualifier.as_deref()))
+}
+
+fn configuration(service: &LiveService, f: usize) -> Value {
+    let spec = &service.scenario().functions[f];
+    let info = service.deployment().codes[f].info();
+    json!({
+        "FunctionName": spec.name,
+        "FunctionArn": function_arn(&spec.name),
+        "Runtime": "provided.al2023",
+        "Role": "arn:aws:iam::123456789012:role/lambda-sim",
+        "Handler": "handle",
+        "CodeSize": info.wasm_bytes,
+        "Description": format!("lambda-sim: {}", spec.code.display()),
+        "Timeout": (spec.timeout_ns / 1_000_000_000).max(1),
+        "MemorySize": spec.memory_mb,
+        "LastModified": "2026-01-01T00:00:00.000+0000",
+        "CodeSha256": base64::engine::general_purpose::STANDARD.encode(info.sha256),
+        "Version": "$LATEST",
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": [match spec.architecture { Architecture::X86_64 => "x86_64", Architecture::Arm64 => "arm64" }],
+        "EphemeralStorage": { "Size": 512 },
+    })
+}
+
+pub async fn get_function(State(service): State<LiveService>, Path(raw): Path<String>) -> Response {
+    let (f, _) = match lookup(&service, &raw) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let mut body = json!({
+        "Configuration": configuration(&service, f),
+        "Code": { "RepositoryType": "S3", "Location": format!("file://{}", service.scenario().functions[f].code.display()) },
+    });
+    if let Some(r) = service.with_model(|m, _| m.reserved(f)) {
+        body["Concurrency"] = json!({ "ReservedConcurrentExecutions": r });
+    }
+    Json(body).into_response()
+}
+
+pub async fn list_functions(State(service): State<LiveService>) -> Response {
+    let functions: Vec<Value> = (0..service.scenario().functions.len())
+        .map(|f| configuration(&service, f))
+        .collect();
+    Json(json!({ "Functions": functions })).into_response()
+}
+
+pub async fn account_settings(State(service): State<LiveService>) -> Response {
+    let (limit, unreserved) = service.with_model(|m, _| m.account_concurrency());
+    let code: u64 = service
+        .deployment()
+        .codes
+        .iter()
+        .map(|c| c.info().wasm_bytes)
+        .sum();
+    Json(json!({
+        "AccountLimit": {
+            "TotalCodeSize": 80_530_636_800u64,
+            "CodeSizeUnzipped": 262_144_000,
+            "CodeSizeZipped": 52_428_800,
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": unreserved,
+        },
+        "AccountUsage": { "TotalCodeSize": code, "FunctionCount": service.scenario().functions.len() },
+    }))
+    .into_response()
+}
+
+fn body_u32(body: &[u8], key: &str) -> Result<u32, ApiError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid_content(e.to_string()))?;
+    v.get(key)
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| ApiError::invalid_parameter(format!("{key} must be a non-negative integer")))
+}
+
+pub async fn put_concurrency(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = (|| {
+        let (f, _) = lookup(&service, &raw)?;
+        let n = body_u32(&body, "ReservedConcurrentExecutions")?;
+        service
+            .with_model(|m, _| m.set_reserved(f, Some(n)))
+            .map_err(|e| ApiError::invalid_parameter(e.0))?;
+        Ok::<_, ApiError>(Json(json!({ "ReservedConcurrentExecutions": n })).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn get_concurrency(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+) -> Response {
+    match lookup(&service, &raw) {
+        Ok((f, _)) => match service.with_model(|m, _| m.reserved(f)) {
+            Some(r) => Json(json!({ "ReservedConcurrentExecutions": r })).into_response(),
+            None => Json(json!({})).into_response(),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn delete_concurrency(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+) -> Response {
+    match lookup(&service, &raw) {
+        Ok((f, _)) => match service.with_model(|m, _| m.set_reserved(f, None)) {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => ApiError::invalid_parameter(e.0).into_response(),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+fn provisioned_body(service: &LiveService, f: usize) -> Value {
+    let (requested, ready, status) = service.with_model(|m, _| m.provisioned_status(f));
+    json!({
+        "RequestedProvisionedConcurrentExecutions": requested,
+        "AvailableProvisionedConcurrentExecutions": ready,
+        "AllocatedProvisionedConcurrentExecutions": ready,
+        "Status": status.as_str(),
+        "LastModified": "2026-01-01T00:00:00+0000",
+    })
+}
+
+fn qualifier_required(query: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if query
+        .get("Qualifier")
+        .is_some_and(|q| !q.is_empty() && q != "$LATEST")
+    {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_parameter(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions: give a Qualifier (a version or alias)".into(),
+        ))
+    }
+}
+
+pub async fn put_provisioned(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = (|| {
+        let (f, _) = lookup(&service, &raw)?;
+        qualifier_required(&query)?;
+        let n = body_u32(&body, "ProvisionedConcurrentExecutions")?;
+        if n == 0 {
+            return Err(ApiError::invalid_parameter(
+                "ProvisionedConcurrentExecutions must be at least 1".into(),
+            ));
+        }
+        service
+            .with_model(|m, now| m.set_provisioned(now, f, n))
+            .map_err(|e| ApiError::invalid_parameter(e.0))?;
+        Ok::<_, ApiError>(
+            (StatusCode::ACCEPTED, Json(provisioned_body(&service, f))).into_response(),
+        )
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn get_provisioned(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    let result = (|| {
+        let (f, name) = lookup(&service, &raw)?;
+        qualifier_required(&query)?;
+        if service.with_model(|m, _| m.provisioned_status(f)).0 == 0 {
+            return Err(ApiError::provisioned_not_found(&name));
+        }
+        Ok::<_, ApiError>(Json(provisioned_body(&service, f)).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn delete_provisioned(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    let result = (|| {
+        let (f, _) = lookup(&service, &raw)?;
+        qualifier_required(&query)?;
+        service
+            .with_model(|m, now| m.set_provisioned(now, f, 0))
+            .map_err(|e| ApiError::invalid_parameter(e.0))?;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}

@@ -1,0 +1,106 @@
+//! The Lambda HTTP API over the real-time driver: Invoke, a control-plane subset, and `/metrics`, so the AWS CLI,
+//! boto3 and load generators work against lambda-sim unchanged.
+
+mod control;
+mod errors;
+mod invoke;
+mod prometheus;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+pub use errors::{ApiError, function_arn};
+
+use crate::live::LiveService;
+
+/// The router of every supported operation.
+pub fn router(service: LiveService) -> Router {
+    Router::new()
+        .route(
+            "/2015-03-31/functions/{name}/invocations",
+            post(invoke::invoke),
+        )
+        .route("/2015-03-31/functions/{name}", get(control::get_function))
+        .route("/2015-03-31/functions/", get(control::list_functions))
+        .route("/2015-03-31/functions", get(control::list_functions))
+        .route(
+            "/2016-08-19/account-settings/",
+            get(control::account_settings),
+        )
+        .route(
+            "/2016-08-19/account-settings",
+            get(control::account_settings),
+        )
+        .route(
+            "/2017-10-31/functions/{name}/concurrency",
+            put(control::put_concurrency).delete(control::delete_concurrency),
+        )
+        .route(
+            "/2019-09-30/functions/{name}/concurrency",
+            get(control::get_concurrency),
+        )
+        .route(
+            "/2019-09-30/functions/{name}/provisioned-concurrency",
+            put(control::put_provisioned)
+                .get(control::get_provisioned)
+                .delete(control::delete_provisioned),
+        )
+        .route("/metrics", get(prometheus::metrics))
+        .fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                ApiError::unknown_operation(method.as_str(), uri.path())
+            },
+        )
+        // Bodies are read with their own limits (Invoke's 6 MB), never whole before that.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(service)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    service: LiveService,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(service).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Splits an Invoke `FunctionName` (name, `name:qualifier`, full or partial ARN) into name and qualifier.
+pub fn parse_function_name(raw: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = raw.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name] => (name.to_string(), None),
+        ["arn", _, "lambda", _, _, "function", name, q] => (name.to_string(), Some(q.to_string())),
+        [_, "function", name] => (name.to_string(), None),
+        [_, "function", name, q] => (name.to_string(), Some(q.to_string())),
+        [name, q] => (name.to_string(), Some(q.to_string())),
+        _ => (raw.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_function_name;
+
+    #[test]
+    fn function_names_qualifiers_and_arns() {
+        let p = |s: &str| parse_function_name(s);
+        assert_eq!(p("hello"), ("hello".into(), None));
+        assert_eq!(p("hello:live"), ("hello".into(), Some("live".into())));
+        assert_eq!(
+            p("arn:aws:lambda:us-east-1:123456789012:function:hello"),
+            ("hello".into(), None)
+        );
+        assert_eq!(
+            p("arn:aws:lambda:us-east-1:123456789012:function:hello:7"),
+            ("hello".into(), Some("7".into()))
+        );
+        assert_eq!(p("123456789012:function:hello"), ("hello".into(), None));
+    }
+}

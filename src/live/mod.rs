@@ -1,0 +1,421 @@
+//! The real-time driver: the same platform model as the virtual-time runner, driven by the wall clock. Handlers
+//! run on tokio's blocking pool (wasmtime's sync API; epochs enforce timeouts), modelled platform overheads are
+//! real sleeps, and timers are tokio tasks. The HTTP API (`crate::api`) and `run --mode realtime` both use it.
+
+mod state;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::deploy::Deployment;
+use crate::logfmt::{self, ColdPart};
+use crate::metrics::{InvocationSample, RunMetrics, StartKind};
+use crate::model::{FunctionId, FunctionRules, Platform, SandboxId, ThrottleCause, ThrottleReason};
+use crate::report::RunReport;
+use crate::sandbox::{
+    CallLimits, CallReport, ClockMode, InitializationType, Invocation, RequestId, SandboxConfig,
+};
+use crate::scenario::Scenario;
+use state::{Decision, LiveState};
+
+/// What an invocation came to.
+#[derive(Debug)]
+pub enum LiveOutcome {
+    /// It ran (successfully or not): the report, and Lambda's log lines for it (START … REPORT).
+    Ran {
+        request_id: RequestId,
+        report: CallReport,
+        log: String,
+    },
+    /// Rejected with a 429.
+    Throttled {
+        reason: ThrottleReason,
+        cause: ThrottleCause,
+    },
+}
+
+/// A running simulated platform. Cheap to clone.
+#[derive(Clone)]
+pub struct LiveService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scenario: Scenario,
+    deployment: Deployment,
+    names: BTreeMap<String, FunctionId>,
+    started: Instant,
+    state: Mutex<LiveState>,
+}
+
+impl LiveService {
+    /// Starts the platform clock and schedules provisioned concurrency. Must be called inside a tokio runtime.
+    pub fn start(scenario: Scenario, deployment: Deployment) -> Self {
+        deployment.engine.ensure_epoch_ticker();
+        let wasm_bytes = deployment.wasm_bytes();
+        let rules = scenario
+            .functions
+            .iter()
+            .zip(&wasm_bytes)
+            .map(|(f, b)| FunctionRules::from_spec(f, *b))
+            .collect();
+        let model = Platform::new(scenario.account.clone(), rules, scenario.simulation.seed);
+        let metrics = RunMetrics::new(&scenario, &wasm_bytes);
+        let names = scenario
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect();
+        let service = LiveService {
+            inner: Arc::new(Inner {
+                state: Mutex::new(LiveState::new(model, metrics, scenario.simulation.seed)),
+                scenario,
+                deployment,
+                names,
+                started: Instant::now(),
+            }),
+        };
+        let mut st = service.lock();
+        st.model.start(0);
+        service.drain(&mut st, 0, None);
+        drop(st);
+        service
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.inner.scenario
+    }
+
+    pub fn deployment(&self) -> &Deployment {
+        &self.inner.deployment
+    }
+
+    /// The function called `name`.
+    pub fn function(&self, name: &str) -> Option<FunctionId> {
+        self.inner.names.get(name).copied()
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.inner.started.elapsed().as_nanos() as u64
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LiveState> {
+        // A panic while holding the lock would be a lambda-sim bug; the state is still the best we have.
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a closure on the model under the lock, then carries out what it decided.
+    pub fn with_model<R>(&self, f: impl FnOnce(&mut Platform, u64) -> R) -> R {
+        let now = self.now_ns();
+        let mut st = self.lock();
+        let r = f(&mut st.model, now);
+        self.drain(&mut st, now, None);
+        r
+    }
+
+    /// Invokes function `f` with `event` and waits for the outcome.
+    pub async fn invoke(&self, f: FunctionId, event: Bytes) -> LiveOutcome {
+        let arrival = self.now_ns();
+        let (decision, request_id) = {
+            let mut st = self.lock();
+            st.metrics.arrival(f, arrival);
+            let token = st.next_token();
+            let request_id = st.next_request_id();
+            st.model.invoke(arrival, f, token);
+            let decision = self.drain(&mut st, arrival, Some(token));
+            (decision, request_id)
+        };
+        let invocation = Invocation { request_id, event };
+        let spec = &self.inner.scenario.functions[f];
+        let timeout_ns = spec.timeout_ns;
+        let memory_mb = spec.memory_mb;
+        match decision {
+            Decision::Throttle { reason, cause } => LiveOutcome::Throttled { reason, cause },
+            Decision::Warm {
+                id,
+                provisioned,
+                sandbox,
+            } => {
+                let started = self.now_ns();
+                let result = tokio::task::spawn_blocking(move || {
+                    let mut sandbox = *sandbox?;
+                    let report = sandbox.invoke(
+                        &invocation,
+                        CallLimits {
+                            timeout_ns,
+                            start_ns: 0,
+                        },
+                    );
+                    Some((sandbox, report))
+                })
+                .await;
+                let (sandbox, report) = match result {
+                    Ok(Some((sandbox, Ok(report)))) => {
+                        (Some(sandbox).filter(|s| !s.is_destroyed()), report)
+                    }
+                    _ => (None, internal_error_report()),
+                };
+                self.stretch(started, report.duration_ns).await;
+                let kind = if provisioned {
+                    StartKind::Provisioned
+                } else {
+                    StartKind::Warm
+                };
+                let log = lines(request_id, &report, memory_mb, ColdPart::None, None);
+                self.finish(f, id, sandbox, arrival, started, kind, 0, None, &report);
+                LiveOutcome::Ran {
+                    request_id,
+                    report,
+                    log,
+                }
+            }
+            Decision::Cold {
+                sandbox: id,
+                overhead_ns,
+            } => {
+                // Placement and code download: modelled, spent as a real sleep.
+                tokio::time::sleep(Duration::from_nanos(overhead_ns)).await;
+                let config = self.sandbox_config(f, id, InitializationType::OnDemand);
+                let service = self.clone();
+                let started = self.now_ns();
+                let result = tokio::task::spawn_blocking(move || {
+                    let code = &service.inner.deployment.codes[f];
+                    crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, 0)
+                })
+                .await;
+                match result {
+                    Ok(Ok(cold)) => {
+                        self.stretch(started, cold.elapsed_ns()).await;
+                        let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
+                        let cold_part = init_ns.map_or(ColdPart::None, ColdPart::Init);
+                        let log = lines(
+                            request_id,
+                            &cold.report,
+                            memory_mb,
+                            cold_part,
+                            cold.failed_init.as_ref(),
+                        );
+                        let invoke_start = started + cold.elapsed_ns() - cold.report.duration_ns;
+                        self.finish(
+                            f,
+                            id,
+                            cold.sandbox,
+                            arrival,
+                            invoke_start,
+                            StartKind::Cold,
+                            overhead_ns,
+                            init_ns,
+                            &cold.report,
+                        );
+                        LiveOutcome::Ran {
+                            request_id,
+                            report: cold.report,
+                            log,
+                        }
+                    }
+                    _ => {
+                        let report = internal_error_report();
+                        let log = lines(request_id, &report, memory_mb, ColdPart::None, None);
+                        self.finish(
+                            f,
+                            id,
+                            None,
+                            arrival,
+                            started,
+                            StartKind::Cold,
+                            overhead_ns,
+                            None,
+                            &report,
+                        );
+                        LiveOutcome::Ran {
+                            request_id,
+                            report,
+                            log,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Emulates a small function's CPU share: the guest ran at full speed, so wait out the rest of its duration.
+    async fn stretch(&self, started_ns: u64, duration_ns: u64) {
+        let elapsed = self.now_ns().saturating_sub(started_ns);
+        if duration_ns > elapsed {
+            tokio::time::sleep(Duration::from_nanos(duration_ns - elapsed)).await;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        f: FunctionId,
+        id: SandboxId,
+        sandbox: Option<crate::sandbox::Sandbox>,
+        arrival_ns: u64,
+        invoke_start_ns: u64,
+        start: StartKind,
+        overhead_ns: u64,
+        init_ns: Option<u64>,
+        report: &CallReport,
+    ) {
+        let now = self.now_ns();
+        let mut st = self.lock();
+        let reset = sandbox.is_none();
+        if let Some(sandbox) = sandbox {
+            st.put_sandbox(id, sandbox);
+        }
+        let sample = InvocationSample {
+            arrival_ns,
+            end_ns: now.max(invoke_start_ns),
+            start,
+            overhead_ns,
+            init_ns,
+            duration_ns: report.duration_ns,
+            billed_ms: logfmt::billed_ms(report.duration_ns, init_ns),
+            outcome: report.outcome,
+            peak_memory_bytes: report.peak_memory_bytes,
+        };
+        st.metrics.invocation(f, &sample);
+        st.model.invocation_finished(now, id, reset);
+        self.drain(&mut st, now, None);
+    }
+
+    fn sandbox_config(
+        &self,
+        f: FunctionId,
+        id: SandboxId,
+        kind: InitializationType,
+    ) -> SandboxConfig {
+        let spec = &self.inner.scenario.functions[f];
+        SandboxConfig {
+            function_name: spec.name.clone(),
+            memory_mb: spec.memory_mb,
+            ps_per_fuel: self.inner.scenario.simulation.ps_per_fuel,
+            seed: self.inner.scenario.simulation.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            clock: ClockMode::Real,
+            initialization_type: kind,
+        }
+    }
+
+    /// A snapshot report of everything so far (for `/metrics` and progress), without stopping.
+    pub fn snapshot(&self) -> RunReport {
+        let now = self.now_ns();
+        let st = self.lock();
+        st.metrics.clone().finish(now)
+    }
+
+    /// Ends the run: reports every live environment and returns the final report.
+    pub fn finish_run(&self) -> RunReport {
+        let now = self.now_ns();
+        let mut st = self.lock();
+        st.model.end();
+        self.drain(&mut st, now, None);
+        let metrics = st.metrics.clone();
+        metrics.finish(now)
+    }
+
+    /// Invocations running right now.
+    pub fn in_flight(&self) -> u32 {
+        let st = self.lock();
+        (0..self.inner.scenario.functions.len())
+            .map(|f| st.model.pool_state(f).busy)
+            .sum()
+    }
+}
+
+fn internal_error_report() -> CallReport {
+    CallReport {
+        outcome: crate::sandbox::Outcome::Crash,
+        error: Some(Box::new(crate::sandbox::ErrorBody::new(
+            "ServiceException",
+            "lambda-sim could not run the sandbox",
+        ))),
+        response: Bytes::new(),
+        fuel: 0,
+        cpu_ns: 0,
+        wait_ns: 0,
+        duration_ns: 0,
+        suppressed_init_ns: None,
+        peak_memory_bytes: 0,
+        log: Vec::new(),
+    }
+}
+
+/// Lambda's log lines of one invocation (INIT_REPORT, START, the guest's output, END, REPORT).
+fn lines(
+    id: RequestId,
+    report: &CallReport,
+    memory_mb: u64,
+    cold: ColdPart,
+    failed_init: Option<&CallReport>,
+) -> String {
+    let mut out = String::new();
+    if let Some(failed) = failed_init {
+        out.push_str(&String::from_utf8_lossy(&failed.log));
+        out.push_str(&logfmt::init_report_line(failed));
+        out.push('\n');
+    }
+    out.push_str(&logfmt::start_line(id));
+    out.push('\n');
+    let log = String::from_utf8_lossy(&report.log);
+    out.push_str(&log);
+    if !log.is_empty() && !log.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&logfmt::end_line(id));
+    out.push('\n');
+    out.push_str(&logfmt::report_line(id, report, memory_mb, cold));
+    out.push('\n');
+    out
+}
+
+/// Replays a scenario's traffic in real time against the live driver (no HTTP) and returns the report.
+pub async fn run_realtime(
+    scenario: Scenario,
+    deployment: Deployment,
+) -> Result<RunReport, crate::scenario::ScenarioError> {
+    use crate::traffic::TrafficGenerator;
+    let traffic = Arc::new(Mutex::new(TrafficGenerator::new(&scenario)?));
+    let service = LiveService::start(scenario, deployment);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        // Closed-loop users add arrivals as responses come back: wait for either the next arrival or a response.
+        let next = traffic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .peek_time();
+        let Some(at) = next else {
+            if tasks.join_next().await.is_none() {
+                break; // no arrivals left and nothing in flight
+            }
+            continue;
+        };
+        let wait = at.saturating_sub(service.now_ns());
+        if wait > 0 {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_nanos(wait)) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+            }
+        }
+        let Some(arrival) = traffic.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
+            continue;
+        };
+        let (service, traffic) = (service.clone(), traffic.clone());
+        tasks.spawn(async move {
+            service.invoke(arrival.function, arrival.payload).await;
+            if let Some(user) = arrival.user {
+                let now = service.now_ns();
+                traffic
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .on_response(user, now);
+            }
+        });
+    }
+    Ok(service.finish_run())
+}

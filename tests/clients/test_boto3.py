@@ -1,0 +1,116 @@
+"""boto3 against `lambda-sim serve`, unchanged: the same calls and errors as against AWS Lambda."""
+import base64
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def test_sync_invoke_returns_the_response(client):
+    r = client.invoke(FunctionName="hello", Payload=json.dumps({"name": "boto"}))
+    assert r["StatusCode"] == 200
+    assert r["ExecutedVersion"] == "$LATEST"
+    assert "FunctionError" not in r
+    assert json.loads(r["Payload"].read()) == {"message": "Hello, boto!"}
+
+
+def test_log_tail_has_the_report_line(client):
+    r = client.invoke(FunctionName="hello", Payload=b'{"name":"tail"}', LogType="Tail")
+    log = base64.b64decode(r["LogResult"]).decode()
+    lines = log.splitlines()
+    assert lines[0].startswith("START RequestId: ")
+    assert "greeting tail" in lines
+    report = [l for l in lines if l.startswith("REPORT RequestId: ")]
+    assert len(report) == 1 and "\tBilled Duration: " in report[0] and "\tMemory Size: 128 MB\t" in report[0]
+
+
+def test_event_and_dry_run(client):
+    assert client.invoke(FunctionName="hello", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    assert client.invoke(FunctionName="hello", InvocationType="DryRun", Payload=b"{}")["StatusCode"] == 204
+
+
+def test_function_error_is_200_with_function_error_header(client):
+    r = client.invoke(FunctionName="spin", Payload=b"{}")
+    assert r["StatusCode"] == 200
+    assert r["FunctionError"] == "Unhandled"
+    body = json.loads(r["Payload"].read())
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert body["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
+
+
+def test_unknown_function_is_resource_not_found(client):
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as e:
+        client.invoke(FunctionName="nope", Payload=b"{}")
+    assert "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope" in str(e.value)
+
+
+def test_invalid_json_is_invalid_request_content(client):
+    with pytest.raises(client.exceptions.InvalidRequestContentException):
+        client.invoke(FunctionName="hello", Payload=b"{not json")
+
+
+def slow_burst(client, n, ms=1500):
+    payload = json.dumps({"calls": 1, "latency_ms": ms})
+
+    def call(_):
+        try:
+            client.invoke(FunctionName="slow", Payload=payload)
+            return None
+        except ClientError as e:
+            return e
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return [r for r in pool.map(call, range(n)) if r is not None]
+
+
+def test_calls_beyond_reserved_concurrency_get_429_with_reason(client):
+    errors = slow_burst(client, 6)
+    assert len(errors) == 4, errors  # reserved concurrency 2
+    for e in errors:
+        assert e.response["Error"]["Code"] == "TooManyRequestsException"
+        assert e.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+
+
+def test_changing_reserved_concurrency_changes_throttling(client):
+    client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=5)
+    assert client.get_function_concurrency(FunctionName="slow")["ReservedConcurrentExecutions"] == 5
+    assert len(slow_burst(client, 6)) == 1
+    with pytest.raises(client.exceptions.InvalidParameterValueException) as e:
+        client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=45)
+    assert "below its minimum value of [10]" in str(e.value)
+    client.delete_function_concurrency(FunctionName="slow")
+    assert "ReservedConcurrentExecutions" not in client.get_function_concurrency(FunctionName="slow")
+    client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=2)
+
+
+def test_provisioned_concurrency_goes_ready_and_serves_without_init(client):
+    r = client.put_provisioned_concurrency_config(FunctionName="hello", Qualifier="live", ProvisionedConcurrentExecutions=2)
+    assert r["RequestedProvisionedConcurrentExecutions"] == 2
+    assert r["Status"] == "IN_PROGRESS"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        status = client.get_provisioned_concurrency_config(FunctionName="hello", Qualifier="live")
+        if status["Status"] == "READY":
+            break
+        time.sleep(0.2)
+    assert status["Status"] == "READY" and status["AllocatedProvisionedConcurrentExecutions"] == 2
+    log = base64.b64decode(client.invoke(FunctionName="hello", Payload=b"{}", LogType="Tail")["LogResult"]).decode()
+    assert "Init Duration" not in log
+    client.delete_provisioned_concurrency_config(FunctionName="hello", Qualifier="live")
+    with pytest.raises(ClientError) as e:
+        client.get_provisioned_concurrency_config(FunctionName="hello", Qualifier="live")
+    assert e.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
+
+
+def test_control_plane_shapes(client):
+    f = client.get_function(FunctionName="slow")
+    assert f["Configuration"]["FunctionName"] == "slow"
+    assert f["Configuration"]["MemorySize"] == 256 and f["Configuration"]["Timeout"] == 10
+    names = {c["FunctionName"] for c in client.list_functions()["Functions"]}
+    assert names == {"hello", "slow", "spin"}
+    limits = client.get_account_settings()["AccountLimit"]
+    assert limits["ConcurrentExecutions"] == 50
+    assert limits["UnreservedConcurrentExecutions"] == 48

@@ -1,0 +1,248 @@
+//! `lambda-sim serve` over raw HTTP: malformed and oversized requests, unknown routes, graceful shutdown; and
+//! `run --mode realtime`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+fn serve(args: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
+        .current_dir(root())
+        .env(
+            "LAMBDA_SIM_CACHE_DIR",
+            root().join("target/lambda-sim-test-cache"),
+        )
+        .env("RUST_LOG", "warn")
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited before listening"
+        );
+        if let Some(rest) = line.split("on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    Server { child, addr }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Sends one HTTP/1.1 request; returns (status, lower-cased headers, body).
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    // A server may answer (413) before reading the whole body; ignore a reset while we still write.
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_lowercase(), body.to_string())
+}
+
+const INVOKE: &str = "/2015-03-31/functions/hello/invocations";
+
+#[test]
+fn malformed_oversized_and_unknown_requests_get_lambda_errors() {
+    let server = serve(&["--function", "hello=functions/hello"]);
+    let a = server.addr.as_str();
+    let (status, head, body) = request(a, "POST", INVOKE, &[], b"{\"name\":");
+    assert_eq!(status, 400);
+    assert!(
+        head.contains("x-amzn-errortype: invalidrequestcontentexception"),
+        "{head}"
+    );
+    assert!(
+        body.contains("Could not parse request body into json"),
+        "{body}"
+    );
+
+    let big = vec![b' '; 6_291_457];
+    let (status, head, body) = request(a, "POST", INVOKE, &[], &big);
+    assert_eq!(status, 413);
+    assert!(
+        head.contains("x-amzn-errortype: requestentitytoolargeexception"),
+        "{head}"
+    );
+    assert!(
+        body.contains("Request must be smaller than 6291456 bytes"),
+        "{body}"
+    );
+
+    let event = vec![b' '; 1_048_577];
+    let (status, _, body) = request(
+        a,
+        "POST",
+        INVOKE,
+        &[("X-Amz-Invocation-Type", "Event")],
+        &event,
+    );
+    assert_eq!(status, 413);
+    assert!(
+        body.contains("Event invocation type (limit 1048576 bytes)"),
+        "{body}"
+    );
+
+    let (status, head, _) = request(a, "GET", "/no/such/route", &[], b"");
+    assert_eq!(status, 404);
+    assert!(
+        head.contains("x-amzn-errortype: unknownoperationexception"),
+        "{head}"
+    );
+
+    let (status, _, body) = request(
+        a,
+        "POST",
+        INVOKE,
+        &[("X-Amz-Invocation-Type", "Sometimes")],
+        b"{}",
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("Member must satisfy enum value set"),
+        "{body}"
+    );
+
+    // The server is still healthy after all that.
+    let (status, head, body) = request(a, "POST", INVOKE, &[], br#"{"name":"ok"}"#);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"Hello, ok!"}"#)
+    );
+    assert!(head.contains("x-amz-executed-version: $latest"));
+}
+
+#[test]
+fn sigterm_lets_in_flight_invocations_finish_and_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("serve.json");
+    let mut server = serve(&[
+        "--function",
+        "io=functions/io",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let addr = server.addr.clone();
+    let inflight = std::thread::spawn(move || {
+        request(
+            &addr,
+            "POST",
+            "/2015-03-31/functions/io/invocations",
+            &[],
+            br#"{"calls":1,"latency_ms":1500}"#,
+        )
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (status, _, body) = inflight.join().unwrap();
+    assert_eq!(status, 200, "the in-flight invocation completes: {body}");
+    assert!(body.contains("\"waited_ms\":1500"), "{body}");
+    let mut stdout = String::new();
+    server
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let code = server.child.wait().unwrap();
+    assert!(code.success(), "{code:?}");
+    assert!(
+        stdout.contains("conservation  arrivals 1 = 1 success"),
+        "{stdout}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["functions"]["io"]["arrivals"], 1);
+}
+
+#[test]
+fn run_in_realtime_mode_throttles_like_virtual_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("rt.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
+        .current_dir(root())
+        .env(
+            "LAMBDA_SIM_CACHE_DIR",
+            root().join("target/lambda-sim-test-cache"),
+        )
+        .args([
+            "run",
+            "scenarios/realtime-spike.toml",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["mode"], "realtime");
+    let f = &v["functions"]["orders"];
+    assert_eq!(v["conservation"]["ok"], true);
+    assert!(
+        f["throttles"]["ReservedFunctionConcurrentInvocationLimitExceeded"]
+            .as_u64()
+            .unwrap()
+            >= 10,
+        "{f}"
+    );
+    assert_eq!(f["peak_concurrency"], 3);
+    let warm_p50 = f["latency_ms"]["warm"]["p50"].as_f64().unwrap();
+    assert!(
+        (300.0..400.0).contains(&warm_p50),
+        "measured durations: {warm_p50}"
+    );
+}
