@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use rand::{RngExt, SeedableRng};
 
-use crate::logfmt::{self, ColdPart};
+use crate::logfmt;
 use crate::sandbox::{
     CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError,
 };
@@ -33,35 +33,13 @@ impl InvocationRecord {
 
     /// The lines Lambda would log: init output, INIT_REPORT, START, the invocation's output, END, REPORT.
     pub fn log_lines(&self, memory_mb: u64) -> String {
-        let mut out = String::new();
-        for init in [&self.failed_init, &self.init].into_iter().flatten() {
-            out.push_str(&String::from_utf8_lossy(&init.log));
-        }
-        if let Some(failed) = &self.failed_init {
-            out.push_str(&logfmt::init_report_line(failed));
-            out.push('\n');
-        }
-        out.push_str(&logfmt::start_line(self.request_id));
-        out.push('\n');
-        let log = String::from_utf8_lossy(&self.report.log);
-        out.push_str(&log);
-        if !log.is_empty() && !log.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(&logfmt::end_line(self.request_id));
-        out.push('\n');
-        let cold = match &self.init {
-            Some(init) => ColdPart::Init(init.duration_ns),
-            None => ColdPart::None,
-        };
-        out.push_str(&logfmt::report_line(
+        logfmt::invocation_lines(
             self.request_id,
             &self.report,
             memory_mb,
-            cold,
-        ));
-        out.push('\n');
-        out
+            self.init.as_ref(),
+            self.failed_init.as_ref(),
+        )
     }
 }
 

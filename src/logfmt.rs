@@ -68,6 +68,38 @@ pub fn report_line(id: RequestId, report: &CallReport, memory_mb: u64, cold: Col
     line
 }
 
+/// Every line Lambda logs for one invocation: a failed init's output and INIT_REPORT, a successful init's
+/// output, START, the invocation's output, END and REPORT.
+pub fn invocation_lines(
+    id: RequestId,
+    report: &CallReport,
+    memory_mb: u64,
+    init: Option<&CallReport>,
+    failed_init: Option<&CallReport>,
+) -> String {
+    let mut out = String::new();
+    for init in [failed_init, init].into_iter().flatten() {
+        out.push_str(&String::from_utf8_lossy(&init.log));
+    }
+    if let Some(failed) = failed_init {
+        out.push_str(&init_report_line(failed));
+        out.push('\n');
+    }
+    out.push_str(&start_line(id));
+    out.push('\n');
+    let log = String::from_utf8_lossy(&report.log);
+    out.push_str(&log);
+    if !log.is_empty() && !log.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&end_line(id));
+    out.push('\n');
+    let cold = init.map_or(ColdPart::None, |i| ColdPart::Init(i.duration_ns));
+    out.push_str(&report_line(id, report, memory_mb, cold));
+    out.push('\n');
+    out
+}
+
 /// `INIT_REPORT Init Duration: X ms\tPhase: init\tStatus: error\tError Type: T\t`: a failed on-demand init.
 pub fn init_report_line(report: &CallReport) -> String {
     format!(

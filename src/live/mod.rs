@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::deploy::Deployment;
-use crate::logfmt::{self, ColdPart};
+use crate::logfmt;
 use crate::metrics::{InvocationSample, RunMetrics, StartKind};
 use crate::model::{FunctionId, FunctionRules, Platform, SandboxId, ThrottleCause, ThrottleReason};
 use crate::report::RunReport;
@@ -165,7 +165,7 @@ impl LiveService {
                 } else {
                     StartKind::Warm
                 };
-                let log = lines(request_id, &report, memory_mb, ColdPart::None, None);
+                let log = logfmt::invocation_lines(request_id, &report, memory_mb, None, None);
                 self.finish(f, id, sandbox, arrival, started, kind, 0, None, &report);
                 LiveOutcome::Ran {
                     request_id,
@@ -191,12 +191,11 @@ impl LiveService {
                     Ok(Ok(cold)) => {
                         self.stretch(started, cold.elapsed_ns()).await;
                         let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
-                        let cold_part = init_ns.map_or(ColdPart::None, ColdPart::Init);
-                        let log = lines(
+                        let log = logfmt::invocation_lines(
                             request_id,
                             &cold.report,
                             memory_mb,
-                            cold_part,
+                            cold.init.as_ref(),
                             cold.failed_init.as_ref(),
                         );
                         let invoke_start = started + cold.elapsed_ns() - cold.report.duration_ns;
@@ -219,7 +218,8 @@ impl LiveService {
                     }
                     _ => {
                         let report = internal_error_report();
-                        let log = lines(request_id, &report, memory_mb, ColdPart::None, None);
+                        let log =
+                            logfmt::invocation_lines(request_id, &report, memory_mb, None, None);
                         self.finish(
                             f,
                             id,
@@ -264,6 +264,14 @@ impl LiveService {
         report: &CallReport,
     ) {
         let now = self.now_ns();
+        tracing::debug!(
+            function = %self.inner.scenario.functions[f].name,
+            outcome = report.outcome.as_str(),
+            start = ?start,
+            duration_ms = report.duration_ns as f64 / 1e6,
+            latency_ms = now.saturating_sub(arrival_ns) as f64 / 1e6,
+            "invocation"
+        );
         let mut st = self.lock();
         let reset = sandbox.is_none();
         if let Some(sandbox) = sandbox {
@@ -344,34 +352,6 @@ fn internal_error_report() -> CallReport {
         peak_memory_bytes: 0,
         log: Vec::new(),
     }
-}
-
-/// Lambda's log lines of one invocation (INIT_REPORT, START, the guest's output, END, REPORT).
-fn lines(
-    id: RequestId,
-    report: &CallReport,
-    memory_mb: u64,
-    cold: ColdPart,
-    failed_init: Option<&CallReport>,
-) -> String {
-    let mut out = String::new();
-    if let Some(failed) = failed_init {
-        out.push_str(&String::from_utf8_lossy(&failed.log));
-        out.push_str(&logfmt::init_report_line(failed));
-        out.push('\n');
-    }
-    out.push_str(&logfmt::start_line(id));
-    out.push('\n');
-    let log = String::from_utf8_lossy(&report.log);
-    out.push_str(&log);
-    if !log.is_empty() && !log.ends_with('\n') {
-        out.push('\n');
-    }
-    out.push_str(&logfmt::end_line(id));
-    out.push('\n');
-    out.push_str(&logfmt::report_line(id, report, memory_mb, cold));
-    out.push('\n');
-    out
 }
 
 /// Replays a scenario's traffic in real time against the live driver (no HTTP) and returns the report.
