@@ -64,3 +64,66 @@ pub fn cold_invoke(
         report,
     })
 }
+
+/// The platform model for a deployed scenario (rules from each function's settings and module size).
+pub fn platform(
+    scenario: &crate::scenario::Scenario,
+    wasm_bytes: &[u64],
+) -> crate::model::Platform {
+    let rules = scenario
+        .functions
+        .iter()
+        .zip(wasm_bytes)
+        .map(|(f, bytes)| crate::model::FunctionRules::from_spec(f, *bytes))
+        .collect();
+    crate::model::Platform::new(scenario.account.clone(), rules, scenario.simulation.seed)
+}
+
+/// How to set up the sandbox of environment `id` of function `f`.
+pub fn sandbox_config(
+    scenario: &crate::scenario::Scenario,
+    f: crate::model::FunctionId,
+    id: crate::model::SandboxId,
+    clock: crate::sandbox::ClockMode,
+    kind: crate::sandbox::InitializationType,
+) -> SandboxConfig {
+    let spec = &scenario.functions[f];
+    SandboxConfig {
+        function_name: spec.name.clone(),
+        memory_mb: spec.memory_mb,
+        ps_per_fuel: scenario.simulation.ps_per_fuel,
+        // Each environment's randomness derives from the run's seed and its id.
+        seed: scenario.simulation.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        clock,
+        initialization_type: kind,
+    }
+}
+
+/// Sandboxes of idle (and warm-reusable) environments, indexed by the slab slot of their model id.
+#[derive(Default)]
+pub struct SandboxSlots {
+    slots: Vec<Option<(crate::model::SandboxId, Sandbox)>>,
+}
+
+impl SandboxSlots {
+    fn slot(id: crate::model::SandboxId) -> usize {
+        (id.0 & 0xffff_ffff) as usize
+    }
+
+    pub fn put(&mut self, id: crate::model::SandboxId, sandbox: Sandbox) {
+        let slot = Self::slot(id);
+        if self.slots.len() <= slot {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        self.slots[slot] = Some((id, sandbox));
+    }
+
+    pub fn take(&mut self, id: crate::model::SandboxId) -> Option<Sandbox> {
+        match self.slots.get_mut(Self::slot(id)) {
+            Some(entry) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
+                entry.take().map(|(_, s)| s)
+            }
+            _ => None,
+        }
+    }
+}

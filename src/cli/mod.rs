@@ -77,6 +77,26 @@ impl EngineArgs {
     }
 }
 
+/// Writes `--json` and `--hlog` files of a report.
+pub(crate) fn write_reports(
+    report: &crate::report::RunReport,
+    json: Option<&std::path::Path>,
+    hlog: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    if let Some(path) = json {
+        std::fs::write(path, report.to_json())
+            .map_err(|e| CliError::usage(format!("--json {}: {e}", path.display())))?;
+    }
+    if let Some(path) = hlog {
+        let file = std::fs::File::create(path)
+            .map_err(|e| CliError::usage(format!("--hlog {}: {e}", path.display())))?;
+        report
+            .write_hlog(std::io::BufWriter::new(file))
+            .map_err(|e| CliError::usage(format!("--hlog {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
 /// A failed command: its message and exit code.
 #[derive(Debug)]
 pub(crate) struct CliError {

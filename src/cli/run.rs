@@ -88,17 +88,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         },
     )
     .map_err(|e| CliError::internal(e.to_string()))?;
-    if let Some(path) = &args.json {
-        std::fs::write(path, report.to_json())
-            .map_err(|e| CliError::usage(format!("--json {}: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.hlog {
-        let file = std::fs::File::create(path)
-            .map_err(|e| CliError::usage(format!("--hlog {}: {e}", path.display())))?;
-        report
-            .write_hlog(std::io::BufWriter::new(file))
-            .map_err(|e| CliError::usage(format!("--hlog {}: {e}", path.display())))?;
-    }
+    super::write_reports(&report, args.json.as_deref(), args.hlog.as_deref())?;
     if !args.quiet {
         print!("{}", report.summary());
     }

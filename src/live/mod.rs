@@ -13,7 +13,7 @@ use bytes::Bytes;
 use crate::deploy::Deployment;
 use crate::logfmt;
 use crate::metrics::{InvocationSample, RunMetrics, StartKind};
-use crate::model::{FunctionId, FunctionRules, Platform, SandboxId, ThrottleCause, ThrottleReason};
+use crate::model::{FunctionId, Platform, SandboxId, ThrottleCause, ThrottleReason};
 use crate::report::RunReport;
 use crate::sandbox::{
     CallLimits, CallReport, ClockMode, InitializationType, Invocation, RequestId, SandboxConfig,
@@ -56,13 +56,7 @@ impl LiveService {
     pub fn start(scenario: Scenario, deployment: Deployment) -> Self {
         deployment.engine.ensure_epoch_ticker();
         let wasm_bytes = deployment.wasm_bytes();
-        let rules = scenario
-            .functions
-            .iter()
-            .zip(&wasm_bytes)
-            .map(|(f, b)| FunctionRules::from_spec(f, *b))
-            .collect();
-        let model = Platform::new(scenario.account.clone(), rules, scenario.simulation.seed);
+        let model = crate::exec::platform(&scenario, &wasm_bytes);
         let metrics = RunMetrics::new(&scenario, &wasm_bytes);
         let names = scenario
             .functions
@@ -299,15 +293,7 @@ impl LiveService {
         id: SandboxId,
         kind: InitializationType,
     ) -> SandboxConfig {
-        let spec = &self.inner.scenario.functions[f];
-        SandboxConfig {
-            function_name: spec.name.clone(),
-            memory_mb: spec.memory_mb,
-            ps_per_fuel: self.inner.scenario.simulation.ps_per_fuel,
-            seed: self.inner.scenario.simulation.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            clock: ClockMode::Real,
-            initialization_type: kind,
-        }
+        crate::exec::sandbox_config(&self.inner.scenario, f, id, ClockMode::Real, kind)
     }
 
     /// A snapshot report of everything so far (for `/metrics` and progress), without stopping.

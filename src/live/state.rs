@@ -31,7 +31,7 @@ pub(crate) enum Decision {
 pub(crate) struct LiveState {
     pub model: Platform,
     pub metrics: RunMetrics,
-    sandboxes: Vec<Option<(SandboxId, Sandbox)>>,
+    sandboxes: crate::exec::SandboxSlots,
     next_token: u64,
     rng: StdRng,
 }
@@ -41,7 +41,7 @@ impl LiveState {
         LiveState {
             model,
             metrics,
-            sandboxes: Vec::new(),
+            sandboxes: Default::default(),
             next_token: 0,
             rng: StdRng::seed_from_u64(seed),
         }
@@ -56,25 +56,12 @@ impl LiveState {
         RequestId::from_random(self.rng.random())
     }
 
-    fn slot(id: SandboxId) -> usize {
-        (id.0 & 0xffff_ffff) as usize
-    }
-
     pub fn put_sandbox(&mut self, id: SandboxId, sandbox: Sandbox) {
-        let slot = Self::slot(id);
-        if self.sandboxes.len() <= slot {
-            self.sandboxes.resize_with(slot + 1, || None);
-        }
-        self.sandboxes[slot] = Some((id, sandbox));
+        self.sandboxes.put(id, sandbox);
     }
 
     pub fn take_sandbox(&mut self, id: SandboxId) -> Option<Sandbox> {
-        match self.sandboxes.get_mut(Self::slot(id)) {
-            Some(entry) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
-                entry.take().map(|(_, s)| s)
-            }
-            _ => None,
-        }
+        self.sandboxes.take(id)
     }
 }
 

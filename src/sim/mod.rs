@@ -12,7 +12,7 @@ use bytes::Bytes;
 use crate::deploy::Deployment;
 use crate::logfmt::billed_ms;
 use crate::metrics::{InvocationSample, RunMetrics, StartKind};
-use crate::model::{Action, FunctionId, FunctionRules, Platform, SandboxId, Timer};
+use crate::model::{Action, FunctionId, Platform, SandboxId, Timer};
 use crate::report::RunReport;
 use crate::sandbox::{
     CallLimits, CallReport, ClockMode, InitializationType, Invocation, Outcome, RequestId, Sandbox,
@@ -82,7 +82,7 @@ struct Sim<'a> {
     traffic: TrafficGenerator,
     events: EventQueue<Event>,
     /// Sandboxes by slab slot of their id.
-    sandboxes: Vec<Option<(SandboxId, Sandbox)>>,
+    sandboxes: crate::exec::SandboxSlots,
     pending: Vec<Option<Pending>>,
     free_pending: Vec<u64>,
     /// Invocations running and provisioned inits in progress.
@@ -96,21 +96,14 @@ struct Sim<'a> {
 impl<'a> Sim<'a> {
     fn new(scenario: &'a Scenario, deployment: &'a Deployment) -> Result<Self, SimError> {
         let wasm_bytes = deployment.wasm_bytes();
-        let rules = scenario
-            .functions
-            .iter()
-            .zip(&wasm_bytes)
-            .map(|(f, bytes)| FunctionRules::from_spec(f, *bytes))
-            .collect();
-        let seed = scenario.simulation.seed;
         Ok(Sim {
             scenario,
             deployment,
-            model: Platform::new(scenario.account.clone(), rules, seed),
+            model: crate::exec::platform(scenario, &wasm_bytes),
             metrics: RunMetrics::new(scenario, &wasm_bytes),
             traffic: TrafficGenerator::new(scenario)?,
             events: EventQueue::default(),
-            sandboxes: Vec::new(),
+            sandboxes: Default::default(),
             pending: Vec::new(),
             free_pending: Vec::new(),
             in_flight: 0,
@@ -230,25 +223,12 @@ impl<'a> Sim<'a> {
         self.apply_actions(now)
     }
 
-    fn slot(id: SandboxId) -> usize {
-        (id.0 & 0xffff_ffff) as usize
-    }
-
     fn put_sandbox(&mut self, id: SandboxId, sandbox: Sandbox) {
-        let slot = Self::slot(id);
-        if self.sandboxes.len() <= slot {
-            self.sandboxes.resize_with(slot + 1, || None);
-        }
-        self.sandboxes[slot] = Some((id, sandbox));
+        self.sandboxes.put(id, sandbox);
     }
 
     fn take_sandbox(&mut self, id: SandboxId) -> Option<Sandbox> {
-        match self.sandboxes.get_mut(Self::slot(id)) {
-            Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
-                entry.take().map(|(_, s)| s)
-            }
-            _ => None,
-        }
+        self.sandboxes.take(id)
     }
 
     fn sandbox_config(
@@ -257,16 +237,7 @@ impl<'a> Sim<'a> {
         id: SandboxId,
         kind: InitializationType,
     ) -> SandboxConfig {
-        let spec = &self.scenario.functions[f];
-        SandboxConfig {
-            function_name: spec.name.clone(),
-            memory_mb: spec.memory_mb,
-            ps_per_fuel: self.scenario.simulation.ps_per_fuel,
-            // Each environment's randomness derives from the run's seed and its id.
-            seed: self.scenario.simulation.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            clock: ClockMode::Virtual,
-            initialization_type: kind,
-        }
+        crate::exec::sandbox_config(self.scenario, f, id, ClockMode::Virtual, kind)
     }
 
     fn apply_actions(&mut self, now: u64) -> Result<(), SimError> {
