@@ -15,6 +15,11 @@ pub const TIMEOUT_S_DEFAULT: f64 = 3.0;
 /// On-demand Init phase limit.
 pub const INIT_LIMIT_NS: u64 = 10 * NS_PER_S;
 
+/// Init limit of provisioned (and SnapStart) environments: 130 s or the function timeout, whichever is higher.
+pub fn provisioned_init_limit_ns(timeout_ns: u64) -> u64 {
+    (130 * NS_PER_S).max(timeout_ns)
+}
+
 /// Synchronous request and response payload limit: 6 MB as Lambda counts it.
 pub const SYNC_PAYLOAD_MAX_BYTES: usize = 6_291_456;
 /// Largest response a function may return; Lambda's error names 6,291,556 bytes.

@@ -173,8 +173,9 @@ impl LiveService {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_nanos(overhead_ns)).await;
             let config = service.sandbox_config(f, id, InitializationType::ProvisionedConcurrency);
-            let timeout =
-                (130 * crate::limits::NS_PER_S).max(service.inner.scenario.functions[f].timeout_ns);
+            let timeout = crate::limits::provisioned_init_limit_ns(
+                service.inner.scenario.functions[f].timeout_ns,
+            );
             let inner = service.clone();
             let started = service.now_ns();
             let result = tokio::task::spawn_blocking(move || {

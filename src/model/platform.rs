@@ -6,32 +6,15 @@ use std::collections::VecDeque;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+mod control;
+
+pub use control::{ConfigError, ProvisionedStatus};
+
 use super::pool::{Env, EnvState, IdleDeque, Slab};
 use super::scaling::TokenBucket;
 use super::{DestroyReason, FunctionId, SandboxId, ThrottleCause, ThrottleReason};
 use crate::metrics::PoolState;
 use crate::scenario::{Account, FunctionSpec, KeepAlivePolicy, ScalingModel};
-
-/// A control-plane change Lambda would refuse (`InvalidParameterValueException`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
-
-/// Status of a provisioned concurrency configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProvisionedStatus {
-    InProgress,
-    Ready,
-}
-
-impl ProvisionedStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProvisionedStatus::InProgress => "IN_PROGRESS",
-            ProvisionedStatus::Ready => "READY",
-        }
-    }
-}
 
 /// A driver's handle on a request, passed back in the action that decides it.
 pub type RequestToken = u64;
@@ -531,147 +514,6 @@ impl Platform {
             idle: s.idle_on_demand.live + s.idle_provisioned.live,
             initializing: s.initializing_provisioned,
         }
-    }
-
-    /// PutFunctionConcurrency / DeleteFunctionConcurrency: sets (or removes) a function's reserved concurrency,
-    /// with Lambda's validation. Environments already running keep running; the new cap applies to new requests.
-    pub fn set_reserved(
-        &mut self,
-        f: FunctionId,
-        reserved: Option<u32>,
-    ) -> Result<(), ConfigError> {
-        let others: u32 = (0..self.rules.len())
-            .filter(|&g| g != f)
-            .filter_map(|g| self.rules[g].reserved)
-            .sum();
-        if let Some(r) = reserved {
-            let max = self
-                .account
-                .concurrency_limit
-                .saturating_sub(self.account.unreserved_minimum)
-                .saturating_sub(others);
-            if r > max {
-                return Err(ConfigError(format!(
-                    "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{}].",
-                    self.account.unreserved_minimum
-                )));
-            }
-            if r < self.rules[f].provisioned {
-                return Err(ConfigError(format!(
-                    "Specified ReservedConcurrentExecutions for function ({r}) is less than its provisioned concurrency ({}).",
-                    self.rules[f].provisioned
-                )));
-            }
-        }
-        let used = i64::from(self.used(f));
-        self.add_used(f, -used); // leaves the unreserved pool (if it was in it)
-        self.rules[f].reserved = reserved;
-        self.add_used(f, used); // joins it (if it now is unreserved)
-        self.reserved_total = others + reserved.unwrap_or(0);
-        Ok(())
-    }
-
-    /// PutProvisionedConcurrencyConfig / DeleteProvisionedConcurrencyConfig: sets a function's provisioned
-    /// concurrency. More environments are allocated after the allocation delay; fewer retire idle ones at once and
-    /// busy ones when they finish.
-    pub fn set_provisioned(
-        &mut self,
-        now_ns: u64,
-        f: FunctionId,
-        count: u32,
-    ) -> Result<(), ConfigError> {
-        if let Some(r) = self.rules[f].reserved
-            && count > r
-        {
-            return Err(ConfigError(format!(
-                "Requested Provisioned Concurrency ({count}) should not be greater than the reservedConcurrentExecution ({r}) for function."
-            )));
-        }
-        if self.rules[f].reserved.is_none() {
-            let pool = self
-                .account
-                .concurrency_limit
-                .saturating_sub(self.reserved_total)
-                .saturating_sub(self.account.unreserved_minimum);
-            let others: u32 = (0..self.rules.len())
-                .filter(|&g| g != f && self.rules[g].reserved.is_none())
-                .map(|g| self.rules[g].provisioned)
-                .sum();
-            if count > pool.saturating_sub(others) {
-                return Err(ConfigError(format!(
-                    "Requested Provisioned Concurrency ({count}) exceeds the account's unreserved concurrency minus its minimum ({}).",
-                    pool.saturating_sub(others)
-                )));
-            }
-        }
-        let old_used = i64::from(self.used(f));
-        self.rules[f].provisioned = count;
-        let alive = self.state[f].provisioned_alive;
-        if count > alive {
-            self.out.push_back(Action::SetTimer {
-                at_ns: now_ns + self.rules[f].allocation_delay_ns,
-                timer: Timer::AllocateProvisioned { function: f },
-            });
-        } else if count < alive {
-            let mut excess = alive - count;
-            while excess > 0 {
-                let Some(sandbox) = self.state[f].idle_provisioned.pop_mru(&self.envs) else {
-                    break;
-                };
-                // Out of the idle pool (pop_mru took its entry), so `destroy` must not forget it again.
-                if let Some(env) = self.envs.get_mut(sandbox) {
-                    env.state = EnvState::Busy;
-                }
-                self.destroy(sandbox, DestroyReason::Deprovisioned);
-                excess -= 1;
-            }
-            // Busy or initializing ones retire when they finish.
-            let mut to_retire = excess;
-            for (_, env) in self.envs.iter_mut() {
-                if to_retire == 0 {
-                    break;
-                }
-                if env.function == f
-                    && env.provisioned
-                    && !env.retire
-                    && env.state != EnvState::Idle
-                {
-                    env.retire = true;
-                    to_retire -= 1;
-                }
-            }
-        }
-        let new_used = i64::from(self.used(f));
-        self.add_used(f, new_used - old_used);
-        Ok(())
-    }
-
-    /// GetProvisionedConcurrencyConfig: (requested, allocated and ready, status).
-    pub fn provisioned_status(&self, f: FunctionId) -> (u32, u32, ProvisionedStatus) {
-        let s = &self.state[f];
-        let requested = self.rules[f].provisioned;
-        let ready = s.provisioned_alive - s.initializing_provisioned;
-        let status = if ready >= requested {
-            ProvisionedStatus::Ready
-        } else {
-            ProvisionedStatus::InProgress
-        };
-        (requested, ready.min(requested), status)
-    }
-
-    /// A function's current reserved concurrency.
-    pub fn reserved(&self, f: FunctionId) -> Option<u32> {
-        self.rules[f].reserved
-    }
-
-    /// The account's concurrency limit and what is left unreserved.
-    pub fn account_concurrency(&self) -> (u32, u32) {
-        (
-            self.account.concurrency_limit,
-            self.account
-                .concurrency_limit
-                .saturating_sub(self.reserved_total),
-        )
     }
 
     /// The function an environment belongs to, if it is alive.

@@ -445,7 +445,7 @@ impl<'a> Sim<'a> {
         let config = self.sandbox_config(f, id, InitializationType::ProvisionedConcurrency);
         let start = now + overhead_ns;
         // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
-        let limit = (130 * crate::limits::NS_PER_S).max(self.scenario.functions[f].timeout_ns);
+        let limit = crate::limits::provisioned_init_limit_ns(self.scenario.functions[f].timeout_ns);
         let (ok, init_ns) = match Sandbox::create(&self.deployment.codes[f], &config) {
             Ok(mut sandbox) => {
                 let report = sandbox.init(CallLimits {
