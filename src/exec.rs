@@ -65,6 +65,38 @@ pub fn cold_invoke(
     })
 }
 
+/// [`cold_invoke`] for live mode, on sandboxes made by [`Sandbox::create_async`] (real time).
+pub async fn cold_invoke_async(
+    code: &FunctionCode,
+    config: &SandboxConfig,
+    invocation: &Invocation,
+    timeout_ns: u64,
+) -> Result<ColdStart, SandboxError> {
+    let mut sandbox = Sandbox::create_async(code, config).await?;
+    let init = sandbox.init_async(CallLimits::init(0)).await?;
+    let (mut sandbox, init, failed_init) = if sandbox.is_initialized() {
+        (sandbox, Some(init), None)
+    } else {
+        (Sandbox::create_async(code, config).await?, None, Some(init))
+    };
+    let report = sandbox
+        .invoke_async(
+            invocation,
+            CallLimits {
+                timeout_ns,
+                start_ns: 0,
+            },
+        )
+        .await?;
+    let sandbox = (!sandbox.is_destroyed()).then_some(sandbox);
+    Ok(ColdStart {
+        sandbox,
+        init,
+        failed_init,
+        report,
+    })
+}
+
 /// The platform model for a deployed scenario (rules from each function's settings and module size).
 pub fn platform(
     scenario: &crate::scenario::Scenario,

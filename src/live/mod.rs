@@ -135,23 +135,23 @@ impl LiveService {
                 sandbox,
             } => {
                 let started = self.now_ns();
-                let result = tokio::task::spawn_blocking(move || {
-                    let mut sandbox = *sandbox?;
-                    let report = sandbox.invoke(
-                        &invocation,
-                        CallLimits {
-                            timeout_ns,
-                            start_ns: 0,
-                        },
-                    );
-                    Some((sandbox, report))
-                })
-                .await;
-                let (sandbox, report) = match result {
-                    Ok(Some((sandbox, Ok(report)))) => {
-                        (Some(sandbox).filter(|s| !s.is_destroyed()), report)
-                    }
-                    _ => (None, internal_error_report()),
+                // The guest runs on a fiber of this task: no thread hand-off, waits are tokio sleeps, and
+                // CPU-bound guests yield periodically (see `Sandbox::create_async`).
+                let (sandbox, report) = match sandbox {
+                    Some(mut sandbox) => match sandbox
+                        .invoke_async(
+                            &invocation,
+                            CallLimits {
+                                timeout_ns,
+                                start_ns: 0,
+                            },
+                        )
+                        .await
+                    {
+                        Ok(report) => ((!sandbox.is_destroyed()).then_some(*sandbox), report),
+                        Err(_) => (None, internal_error_report()),
+                    },
+                    None => (None, internal_error_report()),
                 };
                 self.stretch(started, report.duration_ns).await;
                 let kind = if provisioned {
@@ -174,15 +174,12 @@ impl LiveService {
                 // Placement and code download: modelled, spent as a real sleep.
                 tokio::time::sleep(Duration::from_nanos(overhead_ns)).await;
                 let config = self.sandbox_config(f, id, InitializationType::OnDemand);
-                let service = self.clone();
                 let started = self.now_ns();
-                let result = tokio::task::spawn_blocking(move || {
-                    let code = &service.inner.deployment.codes[f];
-                    crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, 0)
-                })
-                .await;
+                let code = &self.inner.deployment.codes[f];
+                let result =
+                    crate::exec::cold_invoke_async(code, &config, &invocation, timeout_ns).await;
                 match result {
-                    Ok(Ok(cold)) => {
+                    Ok(cold) => {
                         self.stretch(started, cold.elapsed_ns()).await;
                         let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
                         let log = logfmt::invocation_lines(

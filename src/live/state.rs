@@ -176,24 +176,22 @@ impl LiveService {
             let timeout = crate::limits::provisioned_init_limit_ns(
                 service.inner.scenario.functions[f].timeout_ns,
             );
-            let inner = service.clone();
             let started = service.now_ns();
-            let result = tokio::task::spawn_blocking(move || {
-                let mut sandbox =
-                    Sandbox::create(&inner.inner.deployment.codes[f], &config).ok()?;
+            let code = &service.inner.deployment.codes[f];
+            let result = async {
+                let mut sandbox = Sandbox::create_async(code, &config).await.ok()?;
                 let report = sandbox
-                    .init(CallLimits {
+                    .init_async(CallLimits {
                         timeout_ns: timeout,
                         start_ns: 0,
                     })
+                    .await
                     .ok()?;
                 sandbox
                     .is_initialized()
                     .then_some((sandbox, report.duration_ns))
-            })
-            .await
-            .ok()
-            .flatten();
+            }
+            .await;
             let now = service.now_ns();
             let mut st = service.lock();
             let ok = result.is_some();

@@ -201,8 +201,11 @@ fn lossy(bytes: &[u8], max: usize) -> String {
     s
 }
 
-/// Adds the `lambda` imports to a linker.
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+/// Adds the `lambda` imports to a linker; `async_waits` for a linker used with `call_async` (live mode).
+pub(crate) fn add_to_linker(
+    linker: &mut Linker<HostState>,
+    async_waits: bool,
+) -> wasmtime::Result<()> {
     linker.func_wrap(
         "lambda",
         "event_len",
@@ -282,47 +285,82 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         |caller: Caller<'_, HostState>| -> i64 { (remaining_ns(&caller) / 1_000_000) as i64 },
     )?;
 
-    linker.func_wrap(
-        "lambda",
-        "wait_us",
-        |mut caller: Caller<'_, HostState>, micros: i64| -> wasmtime::Result<i32> {
-            if micros < 0 {
-                return Err(misuse(
-                    &mut caller,
-                    format!("lambda.wait_us: negative wait {micros} µs"),
-                ));
-            }
-            let wait = (micros as u64).saturating_mul(1000);
-            let remaining = remaining_ns(&caller);
-            let clock = caller.data().call.clock;
-            if let CallClock::Real { .. } = clock {
-                let sleep = wait.min(remaining);
-                std::thread::sleep(Duration::from_nanos(sleep));
-            }
-            let call = &mut caller.data_mut().call;
-            if wait > remaining {
-                call.wait_ns += remaining;
-                call.timed_out = true;
-                return Err(wasmtime::Error::msg(
-                    "task timed out during a simulated wait",
-                ));
-            }
-            call.wait_ns += wait;
-            call.virtual_now
-                .fetch_add(wait, std::sync::atomic::Ordering::Relaxed);
-            if let CallClock::Virtual { cpu, fuel_granted } = clock {
-                // Waiting used up budget without using fuel: shrink the fuel left to what the deadline allows.
-                let fuel_left = caller.get_fuel().unwrap_or(0);
-                let used = fuel_granted.saturating_sub(fuel_left);
-                let new_left = cpu.ns_to_fuel(remaining - wait);
-                caller.set_fuel(new_left)?;
-                caller.data_mut().call.clock = CallClock::Virtual {
-                    cpu,
-                    fuel_granted: used + new_left,
-                };
-            }
-            Ok(0)
-        },
-    )?;
+    if async_waits {
+        // Live mode: the wait is a tokio sleep, so the worker thread runs other requests meanwhile.
+        linker.func_wrap_async(
+            "lambda",
+            "wait_us",
+            |mut caller: Caller<'_, HostState>, (micros,): (i64,)| {
+                Box::new(async move {
+                    let (wait, sleep) = wait_start(&mut caller, micros)?;
+                    if sleep > 0 {
+                        tokio::time::sleep(Duration::from_nanos(sleep)).await;
+                    }
+                    wait_end(&mut caller, wait, sleep)
+                })
+            },
+        )?;
+    } else {
+        linker.func_wrap(
+            "lambda",
+            "wait_us",
+            |mut caller: Caller<'_, HostState>, micros: i64| -> wasmtime::Result<i32> {
+                let (wait, sleep) = wait_start(&mut caller, micros)?;
+                if sleep > 0 {
+                    std::thread::sleep(Duration::from_nanos(sleep));
+                }
+                wait_end(&mut caller, wait, sleep)
+            },
+        )?;
+    }
     Ok(())
+}
+
+/// Validates a simulated wait; returns its length and how long to really sleep (real-time mode only).
+fn wait_start(caller: &mut Caller<'_, HostState>, micros: i64) -> wasmtime::Result<(u64, u64)> {
+    if micros < 0 {
+        return Err(misuse(
+            caller,
+            format!("lambda.wait_us: negative wait {micros} µs"),
+        ));
+    }
+    let wait = (micros as u64).saturating_mul(1000);
+    let sleep = match caller.data().call.clock {
+        CallClock::Real { .. } => wait.min(remaining_ns(caller)),
+        CallClock::Virtual { .. } => 0,
+    };
+    Ok((wait, sleep))
+}
+
+/// Accounts for a finished wait: a timeout if it ran past the deadline, else less budget left.
+fn wait_end(caller: &mut Caller<'_, HostState>, wait: u64, slept: u64) -> wasmtime::Result<i32> {
+    let clock = caller.data().call.clock;
+    // Real time: the sleep stopped at the deadline if the wait was longer; virtual time: compare with the budget.
+    let remaining = match clock {
+        CallClock::Real { .. } => slept,
+        CallClock::Virtual { .. } => remaining_ns(caller),
+    };
+    let call = &mut caller.data_mut().call;
+    if wait > remaining {
+        call.wait_ns += remaining;
+        call.timed_out = true;
+        return Err(wasmtime::Error::msg(
+            "task timed out during a simulated wait",
+        ));
+    }
+    call.wait_ns += wait;
+    call.virtual_now
+        .fetch_add(wait, std::sync::atomic::Ordering::Relaxed);
+    if let CallClock::Virtual { cpu, fuel_granted } = clock {
+        // Waiting used up budget without using fuel: shrink the fuel left to what the deadline allows.
+        let fuel_left = caller.get_fuel().unwrap_or(0);
+        let used = fuel_granted.saturating_sub(fuel_left);
+        let new_left = cpu.ns_to_fuel(remaining - wait);
+        caller.set_fuel(new_left)?;
+        caller.data_mut().call.clock = CallClock::Virtual {
+            cpu,
+            fuel_granted: used + new_left,
+        };
+    }
+    Ok(0)
 }

@@ -59,6 +59,8 @@ pub(crate) struct Exports {
 #[derive(Clone)]
 pub struct FunctionCode {
     pub(crate) pre: InstancePre<HostState>,
+    /// For `Sandbox::create_async` (live mode).
+    pub(crate) pre_async: InstancePre<HostState>,
     pub(crate) exports: Exports,
     info: Arc<CodeInfo>,
 }
@@ -115,8 +117,13 @@ impl FunctionCode {
             .linker()
             .instantiate_pre(&module)
             .map_err(|e| load_err(format!("cannot link the module's imports: {e:#}")))?;
+        let pre_async = engine
+            .linker_async()
+            .instantiate_pre(&module)
+            .map_err(|e| load_err(format!("cannot link the module's imports: {e:#}")))?;
         Ok(FunctionCode {
             pre,
+            pre_async,
             exports,
             info: Arc::new(CodeInfo {
                 name: name.to_string(),

@@ -37,6 +37,8 @@ impl Default for EngineOptions {
 pub struct SandboxEngine {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
+    /// The same imports for `call_async` (live mode): async WASI, and waits that sleep without blocking a thread.
+    linker_async: Arc<Linker<HostState>>,
     ticker: Arc<OnceLock<()>>,
     options: Arc<EngineOptions>,
 }
@@ -62,11 +64,16 @@ impl SandboxEngine {
         // WASI preview 1 and the `lambda` imports, linked once for every module.
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)
-            .and_then(|()| super::abi::add_to_linker(&mut linker))
+            .and_then(|()| super::abi::add_to_linker(&mut linker, false))
+            .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        let mut linker_async = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker_async, |s: &mut HostState| &mut s.wasi)
+            .and_then(|()| super::abi::add_to_linker(&mut linker_async, true))
             .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         Ok(SandboxEngine {
             engine,
             linker: Arc::new(linker),
+            linker_async: Arc::new(linker_async),
             ticker: Arc::new(OnceLock::new()),
             options: Arc::new(options),
         })
@@ -78,6 +85,10 @@ impl SandboxEngine {
 
     pub(crate) fn linker(&self) -> &Linker<HostState> {
         &self.linker
+    }
+
+    pub(crate) fn linker_async(&self) -> &Linker<HostState> {
+        &self.linker_async
     }
 
     pub fn options(&self) -> &EngineOptions {

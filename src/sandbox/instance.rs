@@ -16,6 +16,9 @@ use crate::cpu::CpuModel;
 use crate::limits::{INIT_LIMIT_NS, NS_PER_S, RESPONSE_MAX_BYTES, WASM32_MEMORY_MAX_BYTES};
 use engine_epoch::deadline_ticks;
 
+/// In live (async) mode a CPU-bound guest yields to other tasks this often, in fuel (~10–100 µs of guest code).
+const ASYNC_YIELD_FUEL: u64 = 200_000;
+
 /// Fuel handed to a call in real-time mode, where epochs (not fuel) enforce the deadline.
 const REAL_MODE_FUEL: u64 = u64::MAX / 4;
 
@@ -144,6 +147,33 @@ mod engine_epoch {
 impl Sandbox {
     /// Instantiates a sandbox (the "create" step of a cold start). Runs no guest code but a module's start function.
     pub fn create(code: &FunctionCode, config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let mut parts = Parts::new(code, config)?;
+        let instance = code.pre.instantiate(&mut parts.store);
+        parts.assemble(code, config, instance, false)
+    }
+
+    /// [`Sandbox::create`] for live mode: calls on this sandbox must use the `_async` methods, which run the guest
+    /// on a fiber of the calling task (no thread hand-off; waits are tokio sleeps; CPU-bound guests yield).
+    pub async fn create_async(
+        code: &FunctionCode,
+        config: &SandboxConfig,
+    ) -> Result<Sandbox, SandboxError> {
+        let mut parts = Parts::new(code, config)?;
+        let instance = code.pre_async.instantiate_async(&mut parts.store).await;
+        parts.assemble(code, config, instance, true)
+    }
+}
+
+/// A store being set up, before and after instantiation.
+struct Parts {
+    store: Store<HostState>,
+    log: LogPipe,
+    virtual_now: Arc<AtomicU64>,
+    cpu: CpuModel,
+}
+
+impl Parts {
+    fn new(code: &FunctionCode, config: &SandboxConfig) -> Result<Parts, SandboxError> {
         let log = LogPipe::default();
         let virtual_now = Arc::new(AtomicU64::new(0));
         let mut wasi = WasiCtxBuilder::new();
@@ -184,6 +214,35 @@ impl Sandbox {
         store.limiter(|s| &mut s.limiter);
         let cpu = CpuModel::new(config.ps_per_fuel, config.memory_mb);
         // A start function runs during instantiation: bound it like init.
+        store
+            .set_fuel(cpu.ns_to_fuel(INIT_LIMIT_NS))
+            .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
+        if config.clock == ClockMode::Real {
+            store.set_epoch_deadline(deadline_ticks(INIT_LIMIT_NS));
+        } else {
+            store.set_epoch_deadline(1 << 62);
+        }
+        Ok(Parts {
+            store,
+            log,
+            virtual_now,
+            cpu,
+        })
+    }
+
+    fn assemble(
+        self,
+        code: &FunctionCode,
+        config: &SandboxConfig,
+        instance: wasmtime::Result<wasmtime::Instance>,
+        async_calls: bool,
+    ) -> Result<Sandbox, SandboxError> {
+        let Parts {
+            mut store,
+            log,
+            virtual_now,
+            cpu,
+        } = self;
         let fail = |store: &Store<HostState>, e: wasmtime::Error| {
             if store.data().limiter.refused {
                 SandboxError::Instantiate(format!(
@@ -194,18 +253,13 @@ impl Sandbox {
                 SandboxError::Instantiate(format!("{e:#}"))
             }
         };
-        store
-            .set_fuel(cpu.ns_to_fuel(INIT_LIMIT_NS))
-            .map_err(|e| fail(&store, e))?;
-        if config.clock == ClockMode::Real {
-            store.set_epoch_deadline(deadline_ticks(INIT_LIMIT_NS));
-        } else {
-            store.set_epoch_deadline(1 << 62);
+        let instance = instance.map_err(|e| fail(&store, e))?;
+        if async_calls {
+            // Let other tasks run while a CPU-bound guest computes (every ~100k instructions).
+            store
+                .fuel_async_yield_interval(Some(ASYNC_YIELD_FUEL))
+                .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
         }
-        let instance = code
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| fail(&store, e))?;
         let exports = &code.exports;
         let memory = instance
             .get_module_export(&mut store, &exports.memory)
@@ -254,7 +308,9 @@ impl Sandbox {
             fuel_budget: (u64::MAX, 0),
         })
     }
+}
 
+impl Sandbox {
     /// True once a crash, timeout or out-of-memory error has destroyed this sandbox.
     pub fn is_destroyed(&self) -> bool {
         self.lifecycle == Lifecycle::Destroyed
@@ -273,20 +329,42 @@ impl Sandbox {
     /// The Init phase: `_initialize`, then `init`, within `limits` (normally the 10 s on-demand limit). A failed init
     /// destroys the sandbox: the next invocation belongs on a fresh sandbox, which runs init inside it.
     pub fn init(&mut self, limits: CallLimits) -> Result<CallReport, SandboxError> {
-        match self.lifecycle {
-            Lifecycle::Destroyed => return Err(SandboxError::Destroyed),
-            Lifecycle::Ready => return Ok(self.empty_report()),
-            Lifecycle::Created => {}
+        if !self.start_init(limits)? {
+            return Ok(self.empty_report());
         }
-        self.begin(limits, None, Bytes::new());
         let result = self.run_init();
+        Ok(self.end_init(result, limits))
+    }
+
+    /// [`Sandbox::init`] on a sandbox made by [`Sandbox::create_async`].
+    pub async fn init_async(&mut self, limits: CallLimits) -> Result<CallReport, SandboxError> {
+        if !self.start_init(limits)? {
+            return Ok(self.empty_report());
+        }
+        let result = self.run_init_async().await;
+        Ok(self.end_init(result, limits))
+    }
+
+    /// Whether init must run (and its call has begun).
+    fn start_init(&mut self, limits: CallLimits) -> Result<bool, SandboxError> {
+        match self.lifecycle {
+            Lifecycle::Destroyed => Err(SandboxError::Destroyed),
+            Lifecycle::Ready => Ok(false),
+            Lifecycle::Created => {
+                self.begin(limits, None, Bytes::new());
+                Ok(true)
+            }
+        }
+    }
+
+    fn end_init(&mut self, result: wasmtime::Result<i32>, limits: CallLimits) -> CallReport {
         let report = self.finish(result, limits, "init");
         self.lifecycle = if report.outcome == Outcome::Success {
             Lifecycle::Ready
         } else {
             Lifecycle::Destroyed
         };
-        Ok(report)
+        report
     }
 
     /// Runs one invocation. On a sandbox whose init has not run, init runs first inside the invocation's own
@@ -296,6 +374,43 @@ impl Sandbox {
         invocation: &Invocation,
         limits: CallLimits,
     ) -> Result<CallReport, SandboxError> {
+        self.start_invoke(invocation, limits)?;
+        let mut suppressed_init_ns = None;
+        if self.lifecycle == Lifecycle::Created {
+            let init = self.run_init();
+            match self.after_suppressed_init(init, limits) {
+                Ok(ns) => suppressed_init_ns = Some(ns),
+                Err(report) => return Ok(*report),
+            }
+        }
+        let result = self.handle.call(&mut self.store, ());
+        Ok(self.end_invoke(result, limits, suppressed_init_ns))
+    }
+
+    /// [`Sandbox::invoke`] on a sandbox made by [`Sandbox::create_async`].
+    pub async fn invoke_async(
+        &mut self,
+        invocation: &Invocation,
+        limits: CallLimits,
+    ) -> Result<CallReport, SandboxError> {
+        self.start_invoke(invocation, limits)?;
+        let mut suppressed_init_ns = None;
+        if self.lifecycle == Lifecycle::Created {
+            let init = self.run_init_async().await;
+            match self.after_suppressed_init(init, limits) {
+                Ok(ns) => suppressed_init_ns = Some(ns),
+                Err(report) => return Ok(*report),
+            }
+        }
+        let result = self.handle.call_async(&mut self.store, ()).await;
+        Ok(self.end_invoke(result, limits, suppressed_init_ns))
+    }
+
+    fn start_invoke(
+        &mut self,
+        invocation: &Invocation,
+        limits: CallLimits,
+    ) -> Result<(), SandboxError> {
         if self.lifecycle == Lifecycle::Destroyed {
             return Err(SandboxError::Destroyed);
         }
@@ -304,28 +419,40 @@ impl Sandbox {
             Some(invocation.request_id),
             invocation.event.clone(),
         );
-        let mut suppressed_init_ns = None;
-        if self.lifecycle == Lifecycle::Created {
-            let init = self.run_init();
-            let failed = !matches!(init, Ok(0)) || self.store.data().call.error.is_some();
-            if failed {
-                let mut report = self.finish(init, limits, "init");
-                report.suppressed_init_ns = Some(report.duration_ns);
-                self.lifecycle = Lifecycle::Destroyed;
-                return Ok(report);
-            }
-            let fuel_left = self.store.get_fuel().unwrap_or(0);
-            let call = &self.store.data().call;
-            suppressed_init_ns = Some(cpu_ns_so_far(call, fuel_left) + call.wait_ns);
-            self.lifecycle = Lifecycle::Ready;
+        Ok(())
+    }
+
+    /// After a suppressed init: its duration so far, or the failed invocation's report.
+    fn after_suppressed_init(
+        &mut self,
+        init: wasmtime::Result<i32>,
+        limits: CallLimits,
+    ) -> Result<u64, Box<CallReport>> {
+        let failed = !matches!(init, Ok(0)) || self.store.data().call.error.is_some();
+        if failed {
+            let mut report = self.finish(init, limits, "init");
+            report.suppressed_init_ns = Some(report.duration_ns);
+            self.lifecycle = Lifecycle::Destroyed;
+            return Err(Box::new(report));
         }
-        let result = self.handle.call(&mut self.store, ());
+        self.lifecycle = Lifecycle::Ready;
+        let fuel_left = self.store.get_fuel().unwrap_or(0);
+        let call = &self.store.data().call;
+        Ok(cpu_ns_so_far(call, fuel_left) + call.wait_ns)
+    }
+
+    fn end_invoke(
+        &mut self,
+        result: wasmtime::Result<i32>,
+        limits: CallLimits,
+        suppressed_init_ns: Option<u64>,
+    ) -> CallReport {
         let mut report = self.finish(result, limits, "handler");
         report.suppressed_init_ns = suppressed_init_ns;
         if report.outcome.destroys_sandbox() {
             self.lifecycle = Lifecycle::Destroyed;
         }
-        Ok(report)
+        report
     }
 
     fn run_init(&mut self) -> wasmtime::Result<i32> {
@@ -334,6 +461,16 @@ impl Sandbox {
         }
         match &self.init {
             Some(f) => f.call(&mut self.store, ()),
+            None => Ok(0),
+        }
+    }
+
+    async fn run_init_async(&mut self) -> wasmtime::Result<i32> {
+        if let Some(f) = &self.initialize {
+            f.call_async(&mut self.store, ()).await?;
+        }
+        match &self.init {
+            Some(f) => f.call_async(&mut self.store, ()).await,
             None => Ok(0),
         }
     }
