@@ -382,3 +382,68 @@ fn init_is_cut_at_the_10_second_on_demand_limit() {
     );
     assert!(sandbox.is_destroyed());
 }
+
+#[test]
+fn async_sandboxes_time_out_and_yield_so_other_tasks_keep_running() {
+    let engine = engine();
+    engine.ensure_epoch_ticker();
+    let code = load(&engine, "infinite-loop").unwrap();
+    // One worker thread: if the spinning guest did not yield, the ticker task below could not run at all.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (outcome, ticks) = runtime.block_on(async {
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let t = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                t.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let mut sandbox = Sandbox::create_async(&code, &config(1769, ClockMode::Real))
+            .await
+            .unwrap();
+        let r = sandbox.invoke_async(&event("{}"), limits(1)).await.unwrap();
+        ticker.abort();
+        (r.outcome, ticks.load(std::sync::atomic::Ordering::Relaxed))
+    });
+    assert_eq!(outcome, Outcome::Timeout);
+    assert!(
+        ticks >= 10,
+        "the runtime kept running other tasks during the guest's loop: {ticks} ticks"
+    );
+}
+
+#[test]
+fn async_waits_do_not_block_the_thread() {
+    let engine = engine();
+    let code = load(&engine, "toolkit").unwrap();
+    // Tokio's clock is paused: sleeps complete at once and tokio's Instant shows exactly how long they overlapped.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let reports = runtime.block_on(async {
+        // Two sandboxes waiting 2.5 s each, on one thread: concurrently, not one after the other.
+        let run = || async {
+            let mut s = Sandbox::create_async(&code, &config(1769, ClockMode::Real))
+                .await
+                .unwrap();
+            s.invoke_async(&event("\"wait\""), limits(5)).await.unwrap()
+        };
+        let started = tokio::time::Instant::now();
+        let (a, b) = tokio::join!(run(), run());
+        (a, b, started.elapsed())
+    });
+    assert_eq!(reports.0.outcome, Outcome::Success);
+    assert_eq!(reports.1.outcome, Outcome::Success);
+    assert!(reports.0.wait_ns >= 2_500_000_000);
+    assert!(
+        reports.2.as_secs_f64() < 3.0,
+        "the waits overlapped (sequential would be 5 s): {:?}",
+        reports.2
+    );
+}
