@@ -91,6 +91,7 @@ pub async fn invoke(
         LiveOutcome::Throttled { reason, .. } => {
             ApiError::throttled(reason.as_str()).into_response()
         }
+        LiveOutcome::ServiceError(message) => ApiError::service(message).into_response(),
         LiveOutcome::Ran { report, log, .. } => {
             let mut r = (StatusCode::OK, report.body()).into_response();
             let h = r.headers_mut();

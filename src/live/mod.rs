@@ -30,6 +30,8 @@ pub enum LiveOutcome {
         report: CallReport,
         log: String,
     },
+    /// lambda-sim itself failed (a 500 `ServiceException`), e.g. the sandbox pool is exhausted.
+    ServiceError(String),
     /// Rejected with a 429.
     Throttled {
         reason: ThrottleReason,
@@ -137,7 +139,7 @@ impl LiveService {
                 let started = self.now_ns();
                 // The guest runs on a fiber of this task: no thread hand-off, waits are tokio sleeps, and
                 // CPU-bound guests yield periodically (see `Sandbox::create_async`).
-                let (sandbox, report) = match sandbox {
+                let (sandbox, report, internal) = match sandbox {
                     Some(mut sandbox) => match sandbox
                         .invoke_async(
                             &invocation,
@@ -148,10 +150,12 @@ impl LiveService {
                         )
                         .await
                     {
-                        Ok(report) => ((!sandbox.is_destroyed()).then_some(*sandbox), report),
-                        Err(_) => (None, internal_error_report()),
+                        Ok(report) => {
+                            ((!sandbox.is_destroyed()).then_some(*sandbox), report, false)
+                        }
+                        Err(_) => (None, internal_error_report(), true),
                     },
-                    None => (None, internal_error_report()),
+                    None => (None, internal_error_report(), true),
                 };
                 self.stretch(started, report.duration_ns).await;
                 let kind = if provisioned {
@@ -161,6 +165,11 @@ impl LiveService {
                 };
                 let log = logfmt::invocation_lines(request_id, &report, memory_mb, None, None);
                 self.finish(f, id, sandbox, arrival, started, kind, 0, None, &report);
+                if internal {
+                    return LiveOutcome::ServiceError(
+                        "lambda-sim could not run the sandbox".into(),
+                    );
+                }
                 LiveOutcome::Ran {
                     request_id,
                     report,
@@ -209,8 +218,6 @@ impl LiveService {
                     }
                     _ => {
                         let report = internal_error_report();
-                        let log =
-                            logfmt::invocation_lines(request_id, &report, memory_mb, None, None);
                         self.finish(
                             f,
                             id,
@@ -222,11 +229,7 @@ impl LiveService {
                             None,
                             &report,
                         );
-                        LiveOutcome::Ran {
-                            request_id,
-                            report,
-                            log,
-                        }
+                        LiveOutcome::ServiceError("lambda-sim could not create the sandbox".into())
                     }
                 }
             }
