@@ -2,21 +2,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::*;
-
-fn lambda_sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
-        .current_dir(root())
-        .env(
-            "LAMBDA_SIM_CACHE_DIR",
-            root().join("target/lambda-sim-test-cache"),
-        )
-        .args(args)
-        .output()
-        .expect("runs")
-}
 
 #[test]
 fn run_writes_identical_json_and_a_readable_hlog() {

@@ -64,3 +64,16 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// Runs the `lambda-sim` binary from the repository root, with the tests' code cache.
+pub fn lambda_sim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
+        .current_dir(root())
+        .env(
+            "LAMBDA_SIM_CACHE_DIR",
+            root().join("target/lambda-sim-test-cache"),
+        )
+        .args(args)
+        .output()
+        .expect("runs")
+}
