@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::process::Output;
-
 use common::*;
 
 #[test]
