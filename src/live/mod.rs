@@ -271,17 +271,9 @@ impl LiveService {
         if let Some(sandbox) = sandbox {
             st.put_sandbox(id, sandbox);
         }
-        let sample = InvocationSample {
-            arrival_ns,
-            end_ns: now.max(invoke_start_ns),
-            start,
-            overhead_ns,
-            init_ns,
-            duration_ns: report.duration_ns,
-            billed_ms: logfmt::billed_ms(report.duration_ns, init_ns),
-            outcome: report.outcome,
-            peak_memory_bytes: report.peak_memory_bytes,
-        };
+        let end_ns = now.max(invoke_start_ns);
+        let sample =
+            InvocationSample::from_report(arrival_ns, end_ns, start, overhead_ns, init_ns, report);
         st.metrics.invocation(f, &sample);
         st.model.invocation_finished(now, id, reset);
         self.drain(&mut st, now, None);

@@ -57,6 +57,30 @@ pub struct InvocationSample {
     pub peak_memory_bytes: u64,
 }
 
+impl InvocationSample {
+    /// A sample from a call report: the REPORT fields, and the end time the driver observed.
+    pub fn from_report(
+        arrival_ns: u64,
+        end_ns: u64,
+        start: StartKind,
+        overhead_ns: u64,
+        init_ns: Option<u64>,
+        report: &crate::sandbox::CallReport,
+    ) -> Self {
+        InvocationSample {
+            arrival_ns,
+            end_ns,
+            start,
+            overhead_ns,
+            init_ns,
+            duration_ns: report.duration_ns,
+            billed_ms: crate::logfmt::billed_ms(report.duration_ns, init_ns),
+            outcome: report.outcome,
+            peak_memory_bytes: report.peak_memory_bytes,
+        }
+    }
+}
+
 /// A function's execution environments at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PoolState {

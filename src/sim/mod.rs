@@ -10,7 +10,6 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::deploy::Deployment;
-use crate::logfmt::billed_ms;
 use crate::metrics::{InvocationSample, RunMetrics, StartKind};
 use crate::model::{Action, FunctionId, Platform, SandboxId, Timer};
 use crate::report::RunReport;
@@ -469,6 +468,7 @@ impl<'a> Sim<'a> {
     }
 }
 
+/// A virtual-time sample: the invocation ends when its duration has elapsed.
 fn sample(
     arrival_ns: u64,
     invoke_start_ns: u64,
@@ -477,17 +477,8 @@ fn sample(
     init_ns: Option<u64>,
     report: &CallReport,
 ) -> InvocationSample {
-    InvocationSample {
-        arrival_ns,
-        end_ns: invoke_start_ns + report.duration_ns,
-        start,
-        overhead_ns,
-        init_ns,
-        duration_ns: report.duration_ns,
-        billed_ms: billed_ms(report.duration_ns, init_ns),
-        outcome: report.outcome,
-        peak_memory_bytes: report.peak_memory_bytes,
-    }
+    let end_ns = invoke_start_ns + report.duration_ns;
+    InvocationSample::from_report(arrival_ns, end_ns, start, overhead_ns, init_ns, report)
 }
 
 mod progress {
