@@ -2,12 +2,21 @@
 
 use std::path::{Path, PathBuf};
 
+use toml::Spanned;
+use toml::de::DeTable;
+
 use super::error::{Source, unpositioned};
-use super::raw::RawScenario;
+use super::variants::{self, ScenarioFile};
 use super::{Scenario, ScenarioError, functions, phases, settings};
 
-/// Reads and checks the scenario file at `path`. A file that cannot be read gives an error at line 0.
+/// Reads and checks the scenario file at `path` (the scenario as written; its variants are checked too).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_file(path).map(|f| f.base)
+}
+
+/// Reads and checks the scenario file at `path` with its `[[variant]]`s. A file that cannot be read gives an error
+/// at line 0.
+pub fn load_file(path: &Path) -> Result<ScenarioFile, ScenarioError> {
     let bytes = std::fs::read(path)
         .map_err(|e| unpositioned(path, format!("cannot read scenario file: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -22,17 +31,38 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
             message: "the scenario file is not valid UTF-8".to_string(),
         }
     })?;
-    parse(&text, path)
+    parse_file(&text, path)
 }
 
 /// Parses and checks scenario text; `path` names it in errors and anchors relative paths in it.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    parse_file(text, path).map(|f| f.base)
+}
+
+/// Parses and checks scenario text with its `[[variant]]`s.
+pub fn parse_file(text: &str, path: &Path) -> Result<ScenarioFile, ScenarioError> {
     let src = Source::new(path, text);
-    let raw: RawScenario = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
-    let simulation = settings::simulation(&src, path, raw.simulation.as_ref())?;
-    let account = settings::account(&src, raw.account.as_ref())?;
-    let functions = functions::functions(&src, path, &raw.functions, &account)?;
-    let traffic = phases::phases(&src, path, &raw.traffic, &functions, &simulation)?;
+    let mut doc = DeTable::parse(text).map_err(|e| src.toml_error(&e))?;
+    let raw_variants = doc.get_mut().remove("variant");
+    let base = build(&src, path, doc.clone())?;
+    let variants = match raw_variants {
+        Some(raw) => variants::variants(&src, path, &doc, raw)?,
+        None => Vec::new(),
+    };
+    Ok(ScenarioFile { base, variants })
+}
+
+/// Checks a TOML document (the file's, or one with a variant's overrides merged in) and builds its scenario.
+pub(super) fn build(
+    src: &Source,
+    path: &Path,
+    doc: Spanned<DeTable<'_>>,
+) -> Result<Scenario, ScenarioError> {
+    let raw = variants::raw_scenario(src, doc)?;
+    let simulation = settings::simulation(src, path, raw.simulation.as_ref())?;
+    let account = settings::account(src, raw.account.as_ref())?;
+    let functions = functions::functions(src, path, &raw.functions, &account)?;
+    let traffic = phases::phases(src, path, &raw.traffic, &functions, &simulation)?;
     Ok(Scenario {
         path: path.to_path_buf(),
         simulation,

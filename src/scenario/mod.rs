@@ -237,10 +237,12 @@ mod raw;
 mod settings;
 mod template;
 mod values;
+mod variants;
 
 #[cfg(test)]
 mod tests;
 
-pub use load::{load, parse, resolve_path};
+pub use load::{load, load_file, parse, parse_file, resolve_path};
 pub use phases::MAX_USERS;
 pub use values::MAX_RATE;
+pub use variants::{ScenarioFile, Variant};

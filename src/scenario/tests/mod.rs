@@ -4,6 +4,7 @@
 mod errors;
 mod garbage;
 mod valid;
+mod variants;
 
 use std::path::Path;
 

@@ -1,0 +1,375 @@
+//! `[[variant]]` blocks: named sets of overrides of a scenario's account, function or traffic settings, so one
+//! file can replay identical traffic against several configurations (`lambda-sim run`) and `lambda-sim sweep` can
+//! generate a grid of them.
+//!
+//! Overrides are applied to the parsed TOML document before it is checked, so a variant's values go through
+//! exactly the same validation as the file's own and errors point at the line and column where the bad value was
+//! written. A variant may contain:
+//!
+//! - `name` (required, unique), `description`;
+//! - `account.<key> = …` — any `[account]` key;
+//! - `function.<name>.<key> = …` — any key of the `[[function]]` called `<name>` except `name`;
+//! - `traffic.<index>.<key> = …` — any key of the 0-based `[[traffic]]` block `<index>` except `function`.
+//!
+//! Tables merge key by key (`function.api.keep_alive.duration = "5m"` keeps the policy), except a table that names
+//! its kind (`policy`, `distribution`), which replaces the whole table; a traffic override that sets `pattern`
+//! replaces every field of the phase but `function`. `[simulation]` cannot vary: every variant sees the same
+//! arrivals from the same seed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeString, DeTable, DeValue};
+
+use super::error::Source;
+use super::load::build;
+use super::{Scenario, ScenarioError};
+
+/// A scenario file: the scenario as written, and its variants (empty when it declares none).
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    pub base: Scenario,
+    pub variants: Vec<Variant>,
+}
+
+/// One `[[variant]]`: the scenario with its overrides applied.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub description: Option<String>,
+    /// The overrides as `key = value` lines, for reports.
+    pub overrides: Vec<String>,
+    pub scenario: Scenario,
+}
+
+/// Keys a table may use to name its kind; such a table replaces the base table instead of merging into it.
+const KIND_KEYS: [&str; 2] = ["policy", "distribution"];
+
+/// Checks every variant of the document and builds its scenario. `doc` has had its `variant` key removed; `raw`
+/// is that key's value.
+pub(super) fn variants(
+    src: &Source,
+    path: &Path,
+    doc: &Spanned<DeTable<'_>>,
+    raw: Spanned<DeValue<'_>>,
+) -> Result<Vec<Variant>, ScenarioError> {
+    let span = raw.span();
+    let DeValue::Array(items) = raw.into_inner() else {
+        return Err(src.err(
+            &span,
+            "variant must be an array of tables: write [[variant]], with double brackets, for each one",
+        ));
+    };
+    let mut names = BTreeSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let span = item.span();
+        let DeValue::Table(table) = item.into_inner() else {
+            return Err(src.err(&span, "each variant must be a table ([[variant]])"));
+        };
+        let variant = variant(src, path, doc, &span, table, &mut names)?;
+        out.push(variant);
+    }
+    Ok(out)
+}
+
+fn variant(
+    src: &Source,
+    path: &Path,
+    doc: &Spanned<DeTable<'_>>,
+    span: &std::ops::Range<usize>,
+    table: DeTable<'_>,
+    names: &mut BTreeSet<String>,
+) -> Result<Variant, ScenarioError> {
+    let name = match table.get("name") {
+        None => return Err(src.err(span, "variant: name is required")),
+        Some(v) => match v.get_ref() {
+            DeValue::String(s) if !s.trim().is_empty() => s.trim().to_string(),
+            other => {
+                return Err(src.err(
+                    &v.span(),
+                    format!(
+                        "variant: name must be a non-empty string, not {}",
+                        other.type_str()
+                    ),
+                ));
+            }
+        },
+    };
+    if !names.insert(name.clone()) {
+        let at = table.get("name").map_or(span.clone(), |v| v.span());
+        return Err(src.err(&at, format!("variant \"{name}\" is declared twice")));
+    }
+    let what = format!("variant \"{name}\"");
+    let description = match table.get("description") {
+        None => None,
+        Some(v) => match v.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            other => {
+                return Err(src.err(
+                    &v.span(),
+                    format!(
+                        "{what}: description must be a string, not {}",
+                        other.type_str()
+                    ),
+                ));
+            }
+        },
+    };
+
+    let mut merged = doc.clone();
+    let mut overrides = Vec::new();
+    for (key, value) in table {
+        match key.get_ref().as_ref() {
+            "name" | "description" => {}
+            "account" => {
+                let over = expect_table(src, &what, "account", value)?;
+                let base = top_table(merged.get_mut(), "account");
+                list_overrides("account", &over, &mut overrides);
+                merge(base, over);
+            }
+            "function" => {
+                let over = expect_table(src, &what, "function", value)?;
+                for (fname, fvalue) in over {
+                    let key = format!("function.{}", fname.get_ref());
+                    let fover = expect_table(src, &what, &key, fvalue)?;
+                    if let Some(v) = fover.get("name") {
+                        return Err(src.err(
+                            &v.span(),
+                            format!("{what}: {key}.name cannot be overridden (it is how the variant finds the function)"),
+                        ));
+                    }
+                    let base = function_table(src, &what, merged.get_mut(), &fname)?;
+                    list_overrides(&key, &fover, &mut overrides);
+                    merge(base, fover);
+                }
+            }
+            "traffic" => {
+                let over = expect_table(src, &what, "traffic", value)?;
+                for (index, tvalue) in over {
+                    let key = format!("traffic.{}", index.get_ref());
+                    let tover = expect_table(src, &what, &key, tvalue)?;
+                    if let Some(v) = tover.get("function") {
+                        return Err(src.err(
+                            &v.span(),
+                            format!("{what}: {key}.function cannot be overridden; declare another [[traffic]] block instead"),
+                        ));
+                    }
+                    let base = traffic_table(src, &what, merged.get_mut(), &index)?;
+                    list_overrides(&key, &tover, &mut overrides);
+                    if tover.contains_key("pattern") {
+                        let function = base.remove("function");
+                        base.clear();
+                        if let Some(f) = function {
+                            base.insert(Spanned::new(0..0, DeString::Borrowed("function")), f);
+                        }
+                    }
+                    merge(base, tover);
+                }
+            }
+            "simulation" => {
+                return Err(src.err(
+                    &key.span(),
+                    format!("{what}: [simulation] cannot vary between variants: every variant replays the same arrivals from the same seed (run the file twice to compare seeds or durations)"),
+                ));
+            }
+            other => {
+                return Err(src.err(
+                    &key.span(),
+                    format!("{what}: unknown key `{other}`; a variant may set name, description, account.<key>, function.<name>.<key> and traffic.<index>.<key>"),
+                ));
+            }
+        }
+    }
+    let scenario = build(src, path, merged).map_err(|mut e| {
+        e.message = format!("{what}: {}", e.message);
+        e
+    })?;
+    Ok(Variant {
+        name,
+        description,
+        overrides,
+        scenario,
+    })
+}
+
+fn expect_table<'i>(
+    src: &Source,
+    what: &str,
+    key: &str,
+    value: Spanned<DeValue<'i>>,
+) -> Result<DeTable<'i>, ScenarioError> {
+    let span = value.span();
+    match value.into_inner() {
+        DeValue::Table(t) => Ok(t),
+        other => Err(src.err(
+            &span,
+            format!(
+                "{what}: {key} must be a table of overrides (e.g. {key}.<key> = value), not {}",
+                other.type_str()
+            ),
+        )),
+    }
+}
+
+/// The document's top-level table `key`, created empty if absent.
+fn top_table<'a, 'i>(doc: &'a mut DeTable<'i>, key: &'static str) -> &'a mut DeTable<'i> {
+    let entry = doc
+        .entry(Spanned::new(0..0, DeString::Borrowed(key)))
+        .or_insert_with(|| Spanned::new(0..0, DeValue::Table(DeTable::new())));
+    if !matches!(entry.get_ref(), DeValue::Table(_)) {
+        *entry = Spanned::new(0..0, DeValue::Table(DeTable::new()));
+    }
+    match entry.get_mut() {
+        DeValue::Table(t) => t,
+        _ => unreachable!("just made a table"),
+    }
+}
+
+/// The `[[function]]` table whose name is `fname`.
+fn function_table<'a, 'i>(
+    src: &Source,
+    what: &str,
+    doc: &'a mut DeTable<'i>,
+    fname: &Spanned<DeString<'_>>,
+) -> Result<&'a mut DeTable<'i>, ScenarioError> {
+    let mut declared = Vec::new();
+    if let Some(DeValue::Array(items)) = doc.get_mut("function").map(|v| v.get_mut()) {
+        for item in items.iter_mut() {
+            if let DeValue::Table(t) = item.get_mut() {
+                let name = t
+                    .get("name")
+                    .and_then(|v| v.get_ref().as_str())
+                    .unwrap_or("");
+                if name == fname.get_ref().as_ref() {
+                    return Ok(t);
+                }
+                declared.push(name.to_string());
+            }
+        }
+    }
+    Err(src.err(
+        &fname.span(),
+        format!(
+            "{what}: function \"{}\" is not declared (declared: {})",
+            fname.get_ref(),
+            declared.join(", ")
+        ),
+    ))
+}
+
+/// The `index`-th `[[traffic]]` table.
+fn traffic_table<'a, 'i>(
+    src: &Source,
+    what: &str,
+    doc: &'a mut DeTable<'i>,
+    index: &Spanned<DeString<'_>>,
+) -> Result<&'a mut DeTable<'i>, ScenarioError> {
+    let phases = match doc.get_mut("traffic").map(|v| v.get_mut()) {
+        Some(DeValue::Array(items)) => items,
+        _ => {
+            return Err(src.err(
+                &index.span(),
+                format!(
+                    "{what}: traffic.{index} overrides a [[traffic]] block, but none is declared",
+                    index = index.get_ref()
+                ),
+            ));
+        }
+    };
+    let count = phases.len();
+    let slot = index.get_ref().parse::<usize>().ok().filter(|&i| i < count);
+    let Some(i) = slot else {
+        return Err(src.err(
+            &index.span(),
+            format!(
+                "{what}: traffic.{} must name a [[traffic]] block by its 0-based index, 0–{}",
+                index.get_ref(),
+                count - 1
+            ),
+        ));
+    };
+    match phases.iter_mut().nth(i).map(|v| v.get_mut()) {
+        Some(DeValue::Table(t)) => Ok(t),
+        _ => Err(src.err(
+            &index.span(),
+            format!("{what}: traffic[{i}] is not a table"),
+        )),
+    }
+}
+
+/// Merges `over` into `base`: tables key by key, except tables that name their kind, which replace.
+fn merge<'i>(base: &mut DeTable<'i>, over: DeTable<'i>) {
+    for (key, value) in over {
+        let replaces = match value.get_ref() {
+            DeValue::Table(t) => KIND_KEYS.iter().any(|k| t.contains_key(*k)),
+            _ => true,
+        };
+        match base.get_mut(key.get_ref().as_ref()) {
+            Some(existing) if !replaces => {
+                if let (DeValue::Table(b), DeValue::Table(_)) =
+                    (existing.get_mut(), value.get_ref())
+                {
+                    if let DeValue::Table(o) = value.into_inner() {
+                        merge(b, o);
+                    }
+                    continue;
+                }
+                *existing = value;
+            }
+            _ => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// `prefix.key = value` lines for every leaf of `over`, in key order.
+fn list_overrides(prefix: &str, over: &DeTable<'_>, out: &mut Vec<String>) {
+    for (key, value) in over {
+        let path = format!("{prefix}.{}", key.get_ref());
+        match value.get_ref() {
+            DeValue::Table(t) if !KIND_KEYS.iter().any(|k| t.contains_key(*k)) => {
+                list_overrides(&path, t, out)
+            }
+            v => out.push(format!("{path} = {}", show(v))),
+        }
+    }
+}
+
+/// A value as TOML-ish text for the override list.
+fn show(v: &DeValue<'_>) -> String {
+    match v {
+        DeValue::String(s) => format!("{s:?}"),
+        DeValue::Integer(i) => i.as_str().to_string(),
+        DeValue::Float(f) => f.as_str().to_string(),
+        DeValue::Boolean(b) => b.to_string(),
+        DeValue::Datetime(d) => d.to_string(),
+        DeValue::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|i| show(i.get_ref()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        DeValue::Table(t) => format!(
+            "{{ {} }}",
+            t.iter()
+                .map(|(k, v)| format!("{} = {}", k.get_ref(), show(v.get_ref())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Deserializes the checked raw structs from a (possibly merged) document.
+pub(super) fn raw_scenario(
+    src: &Source,
+    doc: Spanned<DeTable<'_>>,
+) -> Result<super::raw::RawScenario, ScenarioError> {
+    super::raw::RawScenario::deserialize(toml::de::Deserializer::from(doc))
+        .map_err(|e| src.toml_error(&e))
+}
