@@ -275,6 +275,9 @@ impl LiveService {
         let sample =
             InvocationSample::from_report(arrival_ns, end_ns, start, overhead_ns, init_ns, report);
         st.metrics.invocation(f, &sample);
+        if let Some(init_ns) = init_ns {
+            st.model.init_observed(f, init_ns);
+        }
         st.model.invocation_finished(now, id, reset);
         self.drain(&mut st, now, None);
     }

@@ -124,7 +124,23 @@ impl LiveService {
                 } => {
                     st.metrics.sandbox_created(function, now, true);
                     touched.push(function);
-                    self.spawn_provision(sandbox, function, overhead_ns);
+                    let kind = InitializationType::ProvisionedConcurrency;
+                    self.spawn_provision(sandbox, function, overhead_ns, kind);
+                }
+                Action::Prewarm {
+                    sandbox,
+                    function,
+                    overhead_ns,
+                } => {
+                    st.metrics.sandbox_created(function, now, false);
+                    st.metrics.prewarm(function, now);
+                    touched.push(function);
+                    self.spawn_provision(
+                        sandbox,
+                        function,
+                        overhead_ns,
+                        InitializationType::OnDemand,
+                    );
                 }
                 Action::Destroy {
                     sandbox,
@@ -167,15 +183,21 @@ impl LiveService {
         decision
     }
 
-    /// Creates and initializes a provisioned environment in the background, then tells the model it is ready.
-    fn spawn_provision(&self, id: SandboxId, f: usize, overhead_ns: u64) {
+    /// Creates and initializes an environment in the background — a provisioned one, or (`OnDemand`) one the
+    /// hybrid keep-alive policy pre-warms — then tells the model it is ready.
+    fn spawn_provision(&self, id: SandboxId, f: usize, overhead_ns: u64, kind: InitializationType) {
         let service = self.clone();
+        let provisioned = matches!(kind, InitializationType::ProvisionedConcurrency);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_nanos(overhead_ns)).await;
-            let config = service.sandbox_config(f, id, InitializationType::ProvisionedConcurrency);
-            let timeout = crate::limits::provisioned_init_limit_ns(
-                service.inner.scenario.functions[f].timeout_ns,
-            );
+            let config = service.sandbox_config(f, id, kind);
+            let timeout = if provisioned {
+                crate::limits::provisioned_init_limit_ns(
+                    service.inner.scenario.functions[f].timeout_ns,
+                )
+            } else {
+                crate::limits::INIT_LIMIT_NS
+            };
             let started = service.now_ns();
             let code = &service.inner.deployment.codes[f];
             let result = async {
@@ -198,7 +220,11 @@ impl LiveService {
             let init_ns = result
                 .as_ref()
                 .map_or(now.saturating_sub(started), |(_, ns)| *ns);
-            st.metrics.provisioned_init(f, started, init_ns);
+            if provisioned {
+                st.metrics.provisioned_init(f, started, init_ns);
+            } else if ok {
+                st.model.init_observed(f, init_ns);
+            }
             if let Some((sandbox, _)) = result {
                 st.put_sandbox(id, sandbox);
             }

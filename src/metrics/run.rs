@@ -8,6 +8,7 @@
 //! - `sandbox_created` / `sandbox_destroyed` for every environment; environments still alive when the run ends
 //!   must be reported with [`DestroyReason::EndOfRun`] **before** `finish` (their idle time counts then).
 //! - `provisioned_init` for each init a provisioned environment ran off the request path (billed).
+//! - `prewarm` for each environment the hybrid keep-alive policy pre-warmed (counted; its init is not billed).
 //! - A `FunctionId` out of range is a driver bug and panics.
 //!
 //! # Cost on the hot path
@@ -133,6 +134,11 @@ impl RunMetrics {
         provisioned: bool,
     ) {
         self.functions[f].sandbox_destroyed(reason, alive_ns, busy_ns, provisioned);
+    }
+
+    /// The hybrid keep-alive policy pre-warmed an environment (its creation is reported by `sandbox_created`).
+    pub fn prewarm(&mut self, f: FunctionId, _t_ns: u64) {
+        self.functions[f].counts.sandboxes.prewarms += 1;
     }
 
     /// A provisioned environment's init ran (billed; not on any request path).

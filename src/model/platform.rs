@@ -7,9 +7,11 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 mod control;
+mod idle;
 
 pub use control::{ConfigError, ProvisionedStatus};
 
+use super::keepalive::KeepAlive;
 use super::pool::{Env, EnvState, IdleDeque, Slab};
 use super::scaling::TokenBucket;
 use super::{DestroyReason, FunctionId, SandboxId, ThrottleCause, ThrottleReason};
@@ -49,6 +51,13 @@ pub enum Action {
         function: FunctionId,
         overhead_ns: u64,
     },
+    /// Pre-warm (hybrid keep-alive): create an on-demand environment and run its init off any request's path,
+    /// then report [`Platform::sandbox_ready`] (and [`Platform::init_observed`]).
+    Prewarm {
+        sandbox: SandboxId,
+        function: FunctionId,
+        overhead_ns: u64,
+    },
     /// The environment is gone: drop it (it is idle, or the driver already saw it reset).
     Destroy {
         sandbox: SandboxId,
@@ -71,6 +80,13 @@ pub enum Timer {
     MaxLifetime { sandbox: SandboxId },
     /// A function's provisioned concurrency starts allocating.
     AllocateProvisioned { function: FunctionId },
+    /// Hybrid keep-alive: pre-warm an environment of `function`, kept alive `keep_alive_ns` from then, unless a
+    /// request arrived since the decision (the function's request count is no longer `epoch`).
+    Prewarm {
+        function: FunctionId,
+        epoch: u64,
+        keep_alive_ns: u64,
+    },
 }
 
 /// The settings of one function the model needs.
@@ -81,6 +97,8 @@ pub struct FunctionRules {
     pub allocation_delay_ns: u64,
     pub keep_alive: KeepAlivePolicy,
     pub max_lifetime_ns: Option<u64>,
+    /// Memory size: greedy-dual keep-alive's size of an environment.
+    pub memory_mb: u64,
     pub placement_ms: crate::scenario::Distribution,
     /// Code download time of a cold start (module size ÷ bandwidth).
     pub download_ns: u64,
@@ -95,6 +113,7 @@ impl FunctionRules {
             allocation_delay_ns: spec.provisioned_allocation_delay_ns,
             keep_alive: spec.keep_alive.clone(),
             max_lifetime_ns: spec.max_lifetime_ns,
+            memory_mb: spec.memory_mb,
             placement_ms: spec.cold_start.placement_ms.clone(),
             download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw))
                 .unwrap_or(u64::MAX),
@@ -110,6 +129,8 @@ struct FunctionState {
     /// Provisioned environments in existence (initializing, idle or busy).
     provisioned_alive: u32,
     initializing_provisioned: u32,
+    /// On-demand environments being pre-warmed (created and initializing off any request's path).
+    prewarming: u32,
     idle_on_demand: IdleDeque,
     idle_provisioned: IdleDeque,
 }
@@ -127,6 +148,8 @@ pub struct Platform {
     scaling: Vec<TokenBucket>,
     legacy: Option<TokenBucket>,
     rng: StdRng,
+    /// What the learning keep-alive policies know (hybrid histograms, greedy-dual cache).
+    keep: KeepAlive,
     out: VecDeque<Action>,
 }
 
@@ -151,6 +174,10 @@ impl Platform {
         };
         let reserved_total = rules.iter().filter_map(|r| r.reserved).sum();
         let state = rules.iter().map(|_| FunctionState::default()).collect();
+        let keep = KeepAlive::new(
+            rules.iter().map(|r| &r.keep_alive),
+            account.keep_alive_memory_mb,
+        );
         Platform {
             account,
             rules,
@@ -161,6 +188,7 @@ impl Platform {
             scaling,
             legacy,
             rng: StdRng::seed_from_u64(seed ^ 0x6c61_6d62_6461),
+            keep,
             out: VecDeque::new(),
         }
     }
@@ -229,6 +257,8 @@ impl Platform {
 
     /// A request for function `f` arrived.
     pub fn invoke(&mut self, now_ns: u64, f: FunctionId, request: RequestToken) {
+        let running = self.state[f].busy_on_demand + self.state[f].busy_provisioned > 0;
+        self.keep.arrival(f, now_ns, running);
         // Provisioned environments first: they are already paid for and counted.
         if let Some(sandbox) = self.state[f].idle_provisioned.pop_mru(&self.envs) {
             self.mark_busy(sandbox, now_ns);
@@ -289,6 +319,9 @@ impl Platform {
         now_ns: u64,
         state: EnvState,
     ) -> SandboxId {
+        if !provisioned && self.rules[f].keep_alive == KeepAlivePolicy::GreedyDual {
+            self.admit_cached(f);
+        }
         let sandbox = self.envs.insert(Env {
             function: f,
             provisioned,
@@ -300,6 +333,7 @@ impl Platform {
             retire: false,
             keep_alive_until_ns: 0,
             keep_alive_armed: false,
+            clock: 0,
         });
         if let Some(lifetime) = self.rules[f].max_lifetime_ns {
             self.out.push_back(Action::SetTimer {
@@ -333,6 +367,9 @@ impl Platform {
             self.state[f].busy_on_demand -= 1;
             self.add_used(f, -1);
         }
+        if self.state[f].busy_on_demand + self.state[f].busy_provisioned == 0 {
+            self.keep.function_idle(f, now_ns);
+        }
         if reset || retire {
             let reason = if reset {
                 DestroyReason::Reset
@@ -350,16 +387,16 @@ impl Platform {
         self.make_idle(now_ns, sandbox);
     }
 
+    /// An environment finished its invocation (or init): keep it for the next request, or let it go, as its
+    /// function's keep-alive policy says.
     fn make_idle(&mut self, now_ns: u64, sandbox: SandboxId) {
-        let Some(env) = self.envs.get_mut(sandbox) else {
+        let Some(env) = self.envs.get(sandbox) else {
             return;
         };
-        env.state = EnvState::Idle;
-        env.idle_epoch = env.idle_epoch.wrapping_add(1);
-        let (f, provisioned, idle_epoch) = (env.function, env.provisioned, env.idle_epoch);
-        if provisioned {
+        let f = env.function;
+        if env.provisioned {
             // Provisioned environments are never reclaimed for idleness.
-            self.state[f].idle_provisioned.push(sandbox, idle_epoch);
+            self.park(sandbox, None);
             return;
         }
         let keep_ns = match self.rules[f].keep_alive {
@@ -371,19 +408,24 @@ impl Platform {
             KeepAlivePolicy::Lambda { min_ns, max_ns } => {
                 self.rng.random_range(min_ns..=max_ns.max(min_ns))
             }
-        };
-        self.state[f].idle_on_demand.push(sandbox, idle_epoch);
-        let until = now_ns.saturating_add(keep_ns);
-        if let Some(env) = self.envs.get_mut(sandbox) {
-            env.keep_alive_until_ns = until;
-            if !env.keep_alive_armed {
-                env.keep_alive_armed = true;
-                self.out.push_back(Action::SetTimer {
-                    at_ns: until,
-                    timer: Timer::KeepAlive { sandbox },
-                });
+            KeepAlivePolicy::Hybrid {
+                fallback_ns,
+                min_samples,
+            } => match self.hybrid_idle(now_ns, sandbox, f, fallback_ns, min_samples) {
+                Some(keep_ns) => keep_ns,
+                None => return, // unloaded until its pre-warm
+            },
+            KeepAlivePolicy::GreedyDual => {
+                // Cached without a time limit; its priority starts from the clock now.
+                let clock = self.keep.clock;
+                if let Some(env) = self.envs.get_mut(sandbox) {
+                    env.clock = clock;
+                }
+                self.park(sandbox, None);
+                return;
             }
-        }
+        };
+        self.park(sandbox, Some(now_ns.saturating_add(keep_ns)));
     }
 
     /// Removes an environment (idle, or just finished) and reports it.
@@ -402,6 +444,16 @@ impl Platform {
         }
         if env.provisioned {
             s.provisioned_alive -= 1;
+        } else {
+            if env.state == EnvState::Initializing {
+                s.prewarming -= 1;
+            }
+            if self.rules[env.function].keep_alive == KeepAlivePolicy::GreedyDual {
+                self.keep.cached_mb = self
+                    .keep
+                    .cached_mb
+                    .saturating_sub(self.rules[env.function].memory_mb);
+            }
         }
         self.out.push_back(Action::Destroy {
             sandbox,
@@ -413,11 +465,15 @@ impl Platform {
         });
     }
 
-    /// A provisioned environment finished its init (`ok`), or failed it.
+    /// A provisioned or pre-warmed environment finished its init (`ok`), or failed it.
     pub fn sandbox_ready(&mut self, now_ns: u64, sandbox: SandboxId, ok: bool) {
         let Some(env) = self.envs.get_mut(sandbox) else {
             return;
         };
+        if !env.provisioned {
+            self.prewarmed(sandbox, ok);
+            return;
+        }
         let f = env.function;
         self.state[f].initializing_provisioned -= 1;
         let retire = env.retire;
@@ -495,6 +551,11 @@ impl Platform {
                     self.provision_one(now_ns, function);
                 }
             }
+            Timer::Prewarm {
+                function,
+                epoch,
+                keep_alive_ns,
+            } => self.prewarm(now_ns, function, epoch, keep_alive_ns),
         }
     }
 
@@ -512,7 +573,7 @@ impl Platform {
         PoolState {
             busy: s.busy_on_demand + s.busy_provisioned,
             idle: s.idle_on_demand.live + s.idle_provisioned.live,
-            initializing: s.initializing_provisioned,
+            initializing: s.initializing_provisioned + s.prewarming,
         }
     }
 

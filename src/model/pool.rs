@@ -37,6 +37,8 @@ pub struct Env {
     /// Whether a keep-alive timer is pending for this environment. One timer per environment, re-armed when it
     /// fires early, instead of one per idle period: the event queue stays as small as the pool.
     pub keep_alive_armed: bool,
+    /// Greedy-dual keep-alive: the cache clock when it last became idle (its priority's base).
+    pub clock: u128,
 }
 
 /// All environments of a run.

@@ -13,6 +13,7 @@ fn account(limit: u32) -> Account {
             environments: 1000,
             window_ns: 10 * S,
         },
+        keep_alive_memory_mb: None,
     }
 }
 
@@ -23,6 +24,7 @@ fn rules() -> FunctionRules {
         allocation_delay_ns: 60 * S,
         keep_alive: KeepAlivePolicy::Fixed { idle_ns: 600 * S },
         max_lifetime_ns: None,
+        memory_mb: 128,
         placement_ms: Distribution::Constant { value: 100.0 },
         download_ns: 5_000_000,
     }

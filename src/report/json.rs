@@ -17,7 +17,7 @@
 //!       "cold_starts", "warm_starts", "provisioned_starts", "cold_start_pct", "peak_concurrency",
 //!       "sandboxes": { "created", "created_provisioned",
 //!                      "destroyed": { "keep_alive", "max_lifetime", "reset", "end_of_run" },
-//!                      "destroyed_provisioned", "provisioned_inits" },
+//!                      "destroyed_provisioned", "provisioned_inits", "prewarms" },
 //!       "latency_ms": { "all"|"cold"|"warm"|"init": { "p50", "p90", "p99", "p999", "max", "mean", "count" } },
 //!       "billed_duration_ms": { "p50", …, "count" },
 //!       "gb_s": { "on_demand", "provisioned_invocations", "provisioned_init", "provisioned_capacity",
@@ -209,6 +209,7 @@ struct SandboxesJson {
     destroyed: Ordered<&'static str, u64>,
     destroyed_provisioned: u64,
     provisioned_inits: u64,
+    prewarms: u64,
 }
 
 #[derive(Serialize)]
@@ -277,6 +278,7 @@ impl<'a> FunctionJson<'a> {
                 ),
                 destroyed_provisioned: f.sandboxes.destroyed_provisioned,
                 provisioned_inits: f.sandboxes.provisioned_inits,
+                prewarms: f.sandboxes.prewarms,
             },
             latency_ms: LatencyJson {
                 all: &f.latency.all,

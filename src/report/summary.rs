@@ -317,6 +317,12 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
     if s.provisioned_inits > 0 {
         l.push(format!("{} provisioned inits", s.provisioned_inits), "; ");
     }
+    if s.prewarms > 0 {
+        l.push(
+            format!("{} pre-warmed (hybrid keep-alive)", s.prewarms),
+            "; ",
+        );
+    }
     out.push_str(&l.finish());
 
     let c = &f.cost;

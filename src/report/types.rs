@@ -189,6 +189,8 @@ pub struct SandboxCounts {
     pub destroyed_provisioned: u64,
     /// Inits run by provisioned environments (off the request path, billed).
     pub provisioned_inits: u64,
+    /// On-demand environments pre-warmed by the hybrid keep-alive policy (included in `created`).
+    pub prewarms: u64,
 }
 
 impl SandboxCounts {
@@ -233,6 +235,7 @@ impl SandboxCounts {
         self.destroyed_deprovisioned += o.destroyed_deprovisioned;
         self.destroyed_provisioned += o.destroyed_provisioned;
         self.provisioned_inits += o.provisioned_inits;
+        self.prewarms += o.prewarms;
     }
 }
 

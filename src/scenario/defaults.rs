@@ -31,6 +31,18 @@ pub const KEEP_ALIVE_MAX_NS: u64 = 7 * 60 * NS_PER_S;
 /// Lambda recycles environments "every few hours": four.
 pub const MAX_LIFETIME_NS: u64 = 4 * 3600 * NS_PER_S;
 
+/// Hybrid keep-alive: the fixed keep-alive used while the idle-time histogram is not representative. Ten minutes,
+/// the fixed policy Shahrad et al. (ATC '20) compare against.
+pub const HYBRID_FALLBACK_NS: u64 = 10 * 60 * NS_PER_S;
+/// Hybrid keep-alive: idle times a function needs before its histogram is used (lambda-sim's choice).
+pub const HYBRID_MIN_SAMPLES: u32 = 10;
+pub const HYBRID_MIN_SAMPLES_MAX: u32 = 1_000_000;
+/// Greedy-dual keep-alive memory budget range, MB: one smallest environment up to every environment of the
+/// largest account at the largest memory size.
+pub const KEEP_ALIVE_MEMORY_MB_MIN: u64 = crate::limits::MEMORY_MB_MIN;
+pub const KEEP_ALIVE_MEMORY_MB_MAX: u64 =
+    MAX_CONCURRENCY_LIMIT as u64 * crate::limits::MEMORY_MB_MAX;
+
 /// Placement and microVM boot of a cold start, median ms. An estimate: Lambda reports it nowhere; Firecracker boots
 /// a microVM in about 125 ms (Agache et al., NSDI '20). lambda-sim's own choice, not an AWS figure.
 pub const PLACEMENT_MEDIAN_MS: f64 = 90.0;

@@ -10,7 +10,7 @@ use super::defaults;
 use super::distribution::parse_distribution;
 use super::error::{Source, line_col};
 use super::raw::{ArchName, DurationValue, PolicyName, RawColdStart, RawFunction, RawKeepAlive};
-use super::values::{duration_ns, positive_duration_ns};
+use super::values::{duration_ns, int_in, positive_duration_ns};
 use super::{
     Account, Architecture, ColdStartOverhead, FunctionSpec, KeepAlivePolicy, ScenarioError,
     resolve_path,
@@ -42,6 +42,7 @@ pub(super) fn functions(
         specs.push(spec);
     }
     check_concurrency(src, raws, &specs, account)?;
+    check_keep_alive_budget(src, raws, &specs, account)?;
     Ok(specs)
 }
 
@@ -225,8 +226,38 @@ fn keep_alive(
 ) -> Result<KeepAlivePolicy, ScenarioError> {
     let k = k.get_ref();
     let policy = *k.policy.get_ref();
-    match (policy, &k.duration) {
-        (PolicyName::Fixed, Some(d)) => {
+    // Each setting belongs to one policy.
+    let only = |field: &str, span: std::ops::Range<usize>, owner: PolicyName| {
+        src.err(
+            &span,
+            format!(
+                "{what}: keep_alive.{field} applies only to policy \"{}\" (policy is \"{}\")",
+                owner.as_str(),
+                policy.as_str()
+            ),
+        )
+    };
+    if policy != PolicyName::Fixed
+        && let Some(d) = &k.duration
+    {
+        return Err(only("duration", d.span(), PolicyName::Fixed));
+    }
+    if policy != PolicyName::Hybrid {
+        if let Some(v) = &k.fallback {
+            return Err(only("fallback", v.span(), PolicyName::Hybrid));
+        }
+        if let Some(v) = &k.min_samples {
+            return Err(only("min_samples", v.span(), PolicyName::Hybrid));
+        }
+    }
+    match policy {
+        PolicyName::Fixed => {
+            let Some(d) = &k.duration else {
+                return Err(src.err(
+                    &k.policy.span(),
+                    format!("{what}: keep_alive policy \"fixed\" needs a duration, e.g. {{ policy = \"fixed\", duration = \"10m\" }}"),
+                ));
+            };
             let idle_ns = duration_ns(src, d, &format!("{what}: keep_alive.duration"))?;
             if idle_ns == 0 {
                 return Err(src.err(
@@ -236,22 +267,61 @@ fn keep_alive(
             }
             Ok(KeepAlivePolicy::Fixed { idle_ns })
         }
-        (PolicyName::Fixed, None) => Err(src.err(
-            &k.policy.span(),
-            format!("{what}: keep_alive policy \"fixed\" needs a duration, e.g. {{ policy = \"fixed\", duration = \"10m\" }}"),
-        )),
-        (PolicyName::Lambda | PolicyName::None, Some(d)) => Err(src.err(
-            &d.span(),
-            format!(
-                "{what}: keep_alive.duration applies only to policy \"fixed\" (policy is \"{}\")",
-                if policy == PolicyName::Lambda { "lambda" } else { "none" }
-            ),
-        )),
-        (PolicyName::Lambda, None) => {
-            Ok(KeepAlivePolicy::Lambda { min_ns: defaults::KEEP_ALIVE_MIN_NS, max_ns: defaults::KEEP_ALIVE_MAX_NS })
+        PolicyName::Lambda => Ok(KeepAlivePolicy::Lambda {
+            min_ns: defaults::KEEP_ALIVE_MIN_NS,
+            max_ns: defaults::KEEP_ALIVE_MAX_NS,
+        }),
+        PolicyName::None => Ok(KeepAlivePolicy::None),
+        PolicyName::Hybrid => {
+            let fallback_ns = match &k.fallback {
+                None => defaults::HYBRID_FALLBACK_NS,
+                Some(v) => positive_duration_ns(src, v, &format!("{what}: keep_alive.fallback"))?,
+            };
+            let min_samples = match &k.min_samples {
+                None => defaults::HYBRID_MIN_SAMPLES,
+                Some(v) => int_in(
+                    src,
+                    v,
+                    &format!("{what}: keep_alive.min_samples"),
+                    1,
+                    defaults::HYBRID_MIN_SAMPLES_MAX.into(),
+                    "idle times",
+                )? as u32,
+            };
+            Ok(KeepAlivePolicy::Hybrid {
+                fallback_ns,
+                min_samples,
+            })
         }
-        (PolicyName::None, None) => Ok(KeepAlivePolicy::None),
+        PolicyName::GreedyDual => Ok(KeepAlivePolicy::GreedyDual),
     }
+}
+
+/// Greedy-dual keep-alive caches environments in the account's keep-alive memory budget, so it needs one.
+fn check_keep_alive_budget(
+    src: &Source,
+    raws: &[Spanned<RawFunction>],
+    specs: &[FunctionSpec],
+    account: &Account,
+) -> Result<(), ScenarioError> {
+    if account.keep_alive_memory_mb.is_some() {
+        return Ok(());
+    }
+    for (raw, spec) in raws.iter().zip(specs) {
+        if let (KeepAlivePolicy::GreedyDual, Some(k)) =
+            (&spec.keep_alive, &raw.get_ref().keep_alive)
+        {
+            return Err(src.err(
+                &k.get_ref().policy.span(),
+                format!(
+                    "function \"{}\": keep_alive policy \"greedy-dual\" needs a memory budget: set \
+                     keep_alive_memory_mb in [account] (e.g. keep_alive_memory_mb = 4096)",
+                    spec.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn cold_start(

@@ -10,11 +10,13 @@
 //! - `[simulation]`: `duration` (required), `name` (default: the file stem), `seed` (1), `mode` (`virtual` |
 //!   `realtime`), `ns_per_fuel` (0, 1000].
 //! - `[account]`: `concurrency_limit` (1000), `unreserved_minimum` (min(100, limit)), `scaling` (`per-function` |
-//!   `legacy`), `legacy_burst` (500 | 1000 | 3000, legacy only).
+//!   `legacy`), `legacy_burst` (500 | 1000 | 3000, legacy only), `keep_alive_memory_mb` (128–10,240,000,000 MB;
+//!   required by and only used for `greedy-dual` keep-alive).
 //! - `[[function]]`: `name`, `code` (required), `memory_mb`, `timeout`, `reserved_concurrency`,
-//!   `provisioned_concurrency`, `provisioned_allocation_delay`, `keep_alive = { policy = "lambda" | "none" |
-//!   "fixed", duration }`, `max_lifetime` (a duration or `"none"`), `architecture`, `cold_start = { placement_ms,
-//!   download_mbps }`.
+//!   `provisioned_concurrency`, `provisioned_allocation_delay`, `keep_alive` (`{ policy = "lambda" }` (default),
+//!   `{ policy = "none" }`, `{ policy = "fixed", duration }`, `{ policy = "hybrid", fallback = "10m",
+//!   min_samples = 10 }` or `{ policy = "greedy-dual" }`; see `docs/mitigations.md`), `max_lifetime` (a duration
+//!   or `"none"`), `architecture`, `cold_start = { placement_ms, download_mbps }`.
 //! - `[[traffic]]`: `function`, `pattern` (required), `start`, `duration`, the pattern's own fields (`rate`;
 //!   `from_rate`, `to_rate`; `count`, `window`; `steps`; `mean_rate`, `amplitude`, `period`; `users`,
 //!   `think_time_ms`; `file`), `invocation`, and at most one of `payload`, `payload_file`, `payload_template`.
@@ -61,6 +63,9 @@ pub struct Account {
     /// Concurrency always left to functions without reserved concurrency (default 100).
     pub unreserved_minimum: u32,
     pub scaling: ScalingModel,
+    /// Memory budget of idle-or-busy on-demand environments of greedy-dual keep-alive functions, MB (required when
+    /// a function uses that policy; unused otherwise).
+    pub keep_alive_memory_mb: Option<u64>,
 }
 
 /// How fast new execution environments may be created.
@@ -87,6 +92,13 @@ pub enum KeepAlivePolicy {
     Lambda { min_ns: u64, max_ns: u64 },
     /// Reclaim as soon as an invocation ends: every invocation is a cold start.
     None,
+    /// Hybrid histogram policy (Shahrad et al., USENIX ATC '20): pre-warm and keep-alive windows learnt from the
+    /// function's idle-time histogram; a fixed keep-alive of `fallback_ns` while the histogram has fewer than
+    /// `min_samples` idle times or is not representative.
+    Hybrid { fallback_ns: u64, min_samples: u32 },
+    /// Greedy-dual keep-alive caching (FaasCache, ASPLOS '21): idle environments stay warm until the account's
+    /// `keep_alive_memory_mb` is needed, then the lowest-priority ones are evicted.
+    GreedyDual,
 }
 
 /// A seeded random distribution of a real value (units given by the field using it).

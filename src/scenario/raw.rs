@@ -44,6 +44,7 @@ pub(super) struct RawAccount {
     pub unreserved_minimum: Option<Spanned<i64>>,
     pub scaling: Option<Spanned<ScalingName>>,
     pub legacy_burst: Option<Spanned<i64>>,
+    pub keep_alive_memory_mb: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -74,7 +75,12 @@ pub(super) struct RawFunction {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawKeepAlive {
     pub policy: Spanned<PolicyName>,
+    /// `fixed` only.
     pub duration: Option<Spanned<DurationValue>>,
+    /// `hybrid` only.
+    pub fallback: Option<Spanned<DurationValue>>,
+    /// `hybrid` only.
+    pub min_samples: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -83,6 +89,21 @@ pub(super) enum PolicyName {
     Lambda,
     Fixed,
     None,
+    Hybrid,
+    #[serde(rename = "greedy-dual")]
+    GreedyDual,
+}
+
+impl PolicyName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyName::Lambda => "lambda",
+            PolicyName::Fixed => "fixed",
+            PolicyName::None => "none",
+            PolicyName::Hybrid => "hybrid",
+            PolicyName::GreedyDual => "greedy-dual",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -102,6 +102,7 @@ pub(super) fn account(
             concurrency_limit: CONCURRENCY_LIMIT,
             unreserved_minimum: UNRESERVED_MINIMUM.min(CONCURRENCY_LIMIT),
             scaling: default_scaling(),
+            keep_alive_memory_mb: None,
         });
     };
 
@@ -171,10 +172,23 @@ pub(super) fn account(
         default_scaling()
     };
 
+    let keep_alive_memory_mb = match &raw.keep_alive_memory_mb {
+        None => None,
+        Some(v) => Some(int_in(
+            src,
+            v,
+            "account: keep_alive_memory_mb",
+            KEEP_ALIVE_MEMORY_MB_MIN as i64,
+            KEEP_ALIVE_MEMORY_MB_MAX as i64,
+            "MB",
+        )? as u64),
+    };
+
     Ok(Account {
         concurrency_limit,
         unreserved_minimum,
         scaling,
+        keep_alive_memory_mb,
     })
 }
 

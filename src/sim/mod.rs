@@ -42,7 +42,7 @@ enum Event {
     Done {
         request: u64,
     },
-    /// A provisioned environment finished (or failed) its init.
+    /// A provisioned or pre-warmed environment finished (or failed) its init.
     Ready {
         sandbox: SandboxId,
         ok: bool,
@@ -200,6 +200,9 @@ impl<'a> Sim<'a> {
                 self.free_pending.push(request);
                 if let Some(sample) = &p.sample {
                     self.metrics.invocation(p.function, sample);
+                    if let Some(init_ns) = sample.init_ns {
+                        self.model.init_observed(p.function, init_ns);
+                    }
                 }
                 self.model.invocation_finished(now, p.sandbox, p.reset);
                 self.dirty.push(p.function);
@@ -276,7 +279,19 @@ impl<'a> Sim<'a> {
                     overhead_ns,
                 } => {
                     self.metrics.sandbox_created(function, now, true);
-                    self.provision(now, sandbox, function, overhead_ns)?;
+                    let kind = InitializationType::ProvisionedConcurrency;
+                    self.provision(now, sandbox, function, overhead_ns, kind)?;
+                }
+                Action::Prewarm {
+                    sandbox,
+                    function,
+                    overhead_ns,
+                } => {
+                    self.metrics.sandbox_created(function, now, false);
+                    self.metrics.prewarm(function, now);
+                    self.dirty.push(function);
+                    let kind = InitializationType::OnDemand;
+                    self.provision(now, sandbox, function, overhead_ns, kind)?;
                 }
                 Action::Destroy {
                     sandbox,
@@ -434,17 +449,25 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
+    /// Creates and initializes an environment off any request's path: a provisioned one, or (`OnDemand`) one the
+    /// hybrid keep-alive policy pre-warms.
     fn provision(
         &mut self,
         now: u64,
         id: SandboxId,
         f: FunctionId,
         overhead_ns: u64,
+        kind: InitializationType,
     ) -> Result<(), SimError> {
-        let config = self.sandbox_config(f, id, InitializationType::ProvisionedConcurrency);
+        let provisioned = matches!(kind, InitializationType::ProvisionedConcurrency);
+        let config = self.sandbox_config(f, id, kind);
         let start = now + overhead_ns;
         // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
-        let limit = crate::limits::provisioned_init_limit_ns(self.scenario.functions[f].timeout_ns);
+        let limit = if provisioned {
+            crate::limits::provisioned_init_limit_ns(self.scenario.functions[f].timeout_ns)
+        } else {
+            crate::limits::INIT_LIMIT_NS
+        };
         let (ok, init_ns) = match Sandbox::create(&self.deployment.codes[f], &config) {
             Ok(mut sandbox) => {
                 let report = sandbox.init(CallLimits {
@@ -460,7 +483,11 @@ impl<'a> Sim<'a> {
             Err(SandboxError::Instantiate(_)) => (false, 0),
             Err(e) => return Err(e.into()),
         };
-        self.metrics.provisioned_init(f, start, init_ns);
+        if provisioned {
+            self.metrics.provisioned_init(f, start, init_ns);
+        } else if ok {
+            self.model.init_observed(f, init_ns);
+        }
         self.in_flight += 1;
         self.events
             .push(start + init_ns, Event::Ready { sandbox: id, ok });

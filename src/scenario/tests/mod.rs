@@ -3,6 +3,7 @@
 
 mod errors;
 mod garbage;
+mod keep_alive;
 mod valid;
 mod variants;
 
