@@ -10,6 +10,7 @@
 //! - [`RunReport::write_hlog`]: a standard HdrHistogram interval log (`.hlog`) of end-to-end latency.
 
 mod hlog;
+pub mod html;
 mod json;
 mod summary;
 #[cfg(test)]

@@ -1,0 +1,74 @@
+//! The HTML report: one self-contained file (inline SVG drawn with `plotters`, inline CSS, no script, no
+//! network) that shows runs side by side.
+//!
+//! For each variant (a plain run is one variant) it draws the end-to-end latency distribution — HdrHistogram
+//! style, percentile on a log scale of 1/(1 − p) — for all, cold and warm invocations, and timelines of
+//! environments (busy, alive, idle) and of cold starts and throttles. With several variants it adds one chart
+//! overlaying every variant's distribution; for a sweep, a cost-vs-p99 scatter with the chosen point marked.
+//! The comparison table (formatted by the caller) comes first; without one, a short summary per variant.
+//!
+//! Charts are over all functions of a run together ([`RunReport::total`]). Variants share axes, so equal
+//! heights mean equal values. Output is deterministic: the same input gives the same bytes.
+//!
+//! No font backend is compiled in: `plotters` only estimates text widths for layout and writes `<text>`
+//! elements that the browser renders with its own fonts, so building needs no system font libraries.
+
+mod charts;
+mod page;
+mod series;
+#[cfg(test)]
+mod tests;
+
+use super::RunReport;
+
+/// A table of preformatted cells (the comparison table of variants or sweep points).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One point of a sweep, for the cost-vs-p99 chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// What the point sets, e.g. `memory_mb=512`.
+    pub label: String,
+    pub cost_usd: f64,
+    pub p99_ms: f64,
+    /// The optimum the sweep's strategy picked.
+    pub chosen: bool,
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone)]
+pub struct HtmlInput<'a> {
+    /// The page's title (and first heading).
+    pub title: String,
+    /// One per variant (a plain run is one variant called e.g. "baseline"), in display order.
+    pub variants: Vec<(String, &'a RunReport)>,
+    /// The comparison table (already formatted strings), if any.
+    pub table: Option<Table>,
+    /// For sweeps: one point per sweep point.
+    pub sweep: Option<Vec<SweepPoint>>,
+}
+
+/// Renders the whole HTML document.
+pub fn render(input: &HtmlInput) -> String {
+    page::render(input)
+}
+
+/// Escapes text for HTML element content and double- or single-quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,264 @@
+//! Tests of the HTML report: percentile axis and curve, timeline coarsening, escaping, determinism and the
+//! document's charts.
+
+use hdrhistogram::Histogram;
+
+use super::series::{self, MAX_STEPS, Timeline};
+use super::*;
+use crate::metrics::{InvocationSample, PoolState, RunMetrics, StartKind};
+use crate::model::{ThrottleCause, ThrottleReason};
+use crate::report::{FunctionConfig, RunInfo, TimelineBucket};
+use crate::sandbox::Outcome;
+use crate::scenario::{Architecture, Mode};
+
+const MS: u64 = 1_000_000;
+const S: u64 = 1_000_000_000;
+
+/// A run of `seconds` s of one request every 100 ms (10 ms warm, 300 ms cold every 50th), 3 throttles.
+fn run(name: &str, seconds: u64) -> RunReport {
+    let info = RunInfo {
+        name: name.into(),
+        seed: 7,
+        mode: Mode::Virtual,
+        duration_ns: seconds * S,
+    };
+    let config = FunctionConfig {
+        name: "api".into(),
+        memory_mb: 128,
+        architecture: Architecture::X86_64,
+        reserved_concurrency: None,
+        provisioned_concurrency: 0,
+        provisioned_allocation_delay_ns: 0,
+        code_bytes: 1000,
+        snapshot: false,
+    };
+    let mut m = RunMetrics::with_config(info, vec![config]);
+    for i in 0..seconds * 10 {
+        let t = i * 100 * MS;
+        m.arrival(0, t);
+        if i % 97 == 3 && i < 300 {
+            m.throttled(
+                0,
+                t,
+                ThrottleReason::ConcurrentInvocationLimitExceeded,
+                ThrottleCause::Concurrency,
+            );
+            continue;
+        }
+        let cold = i % 50 == 0;
+        let latency = if cold { 300 * MS } else { (10 + i % 7) * MS };
+        if cold {
+            m.sandbox_created(0, t, false);
+        }
+        m.pool_state(
+            0,
+            t,
+            PoolState {
+                busy: 1 + (i % 4) as u32,
+                idle: 2,
+                initializing: 0,
+            },
+        );
+        m.invocation(
+            0,
+            &InvocationSample {
+                arrival_ns: t,
+                end_ns: t + latency,
+                start: if cold {
+                    StartKind::Cold
+                } else {
+                    StartKind::Warm
+                },
+                overhead_ns: 0,
+                init_ns: cold.then_some(200 * MS),
+                restore_ns: None,
+                duration_ns: latency,
+                billed_ms: latency.div_ceil(MS),
+                outcome: Outcome::Success,
+                peak_memory_bytes: 1 << 20,
+            },
+        );
+    }
+    m.finish(seconds * S + 300 * MS)
+}
+
+fn input<'a>(variants: Vec<(String, &'a RunReport)>) -> HtmlInput<'a> {
+    HtmlInput {
+        title: "Keep-alive <fixed> & \"lambda\"".into(),
+        variants,
+        table: Some(Table {
+            headers: vec!["variant".into(), "p99 ms".into()],
+            rows: vec![
+                vec!["<script>alert(1)</script>".into(), "12.5".into()],
+                vec!["b & c".into(), "13".into()],
+            ],
+        }),
+        sweep: Some(vec![
+            SweepPoint {
+                label: "memory_mb=128".into(),
+                cost_usd: 0.0012,
+                p99_ms: 900.0,
+                chosen: false,
+            },
+            SweepPoint {
+                label: "memory_mb=<512>".into(),
+                cost_usd: 0.0015,
+                p99_ms: 300.0,
+                chosen: true,
+            },
+        ]),
+    }
+}
+
+#[test]
+fn percentile_axis_labels_count_nines() {
+    assert_eq!(series::percentile_label(1.0), "0%");
+    assert_eq!(series::percentile_label(10.0), "90%");
+    assert_eq!(series::percentile_label(100.0), "99%");
+    assert_eq!(series::percentile_label(1000.0), "99.9%");
+    assert_eq!(series::percentile_label(1e5), "99.999%");
+    assert_eq!(series::percentile_axis_max(5), 100.0);
+    assert_eq!(series::percentile_axis_max(1000), 1000.0);
+    assert_eq!(series::percentile_axis_max(1001), 10_000.0);
+    assert_eq!(
+        series::percentile_ticks(1000.0),
+        vec![1.0, 10.0, 100.0, 1000.0]
+    );
+}
+
+#[test]
+fn percentile_curve_runs_from_min_to_max_and_is_monotonic() {
+    let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+    for v in 1..=1000u64 {
+        h.record(v * 1000).unwrap(); // 1..1000 ms in µs
+    }
+    let x_max = series::percentile_axis_max(h.len());
+    let c = series::percentile_curve(&h, 1000.0, x_max);
+    assert_eq!(c.first(), Some(&(1.0, 1.0)), "p0 is the minimum, 1 ms");
+    assert_eq!(
+        c.last(),
+        Some(&(1000.0, 1000.0)),
+        "the maximum at the right edge"
+    );
+    for w in c.windows(2) {
+        assert!(w[1].0 >= w[0].0 && w[1].1 >= w[0].1, "{w:?}");
+    }
+    // At x = 10 (p90) the latency is about 900 ms (within a bucket of HdrHistogram's 3 digits).
+    let p90 = c
+        .iter()
+        .find(|p| (p.0 - 10.0).abs() < 1e-6)
+        .expect("a point at p90");
+    assert!((p90.1 - 900.0).abs() <= 1.5, "{p90:?}");
+    assert!(series::percentile_curve(&Histogram::<u64>::new(3).unwrap(), 0.0, 100.0).is_empty());
+}
+
+#[test]
+fn long_timelines_are_folded_to_bounded_steps_keeping_totals_and_peaks() {
+    let buckets: Vec<TimelineBucket> = (0..10_001u64)
+        .map(|i| TimelineBucket {
+            arrivals: 3,
+            cold_starts: i % 2,
+            throttles: u64::from(i == 5_000),
+            max_concurrency: if i == 7_777 { 99 } else { 2 },
+            alive: (i % 10) as u32,
+            idle: 1,
+        })
+        .collect();
+    let t = Timeline::from_buckets(&buckets, S);
+    assert!(t.steps.len() <= MAX_STEPS, "{}", t.steps.len());
+    assert_eq!(t.step_ns, 11 * S);
+    assert_eq!(t.end_ns, 10_001 * S);
+    let cold: u64 = t.steps.iter().map(|s| s.2.cold_starts).sum();
+    assert_eq!(cold, 5_000, "counts add up");
+    assert_eq!(t.max(|b| b.throttles as f64), 1.0);
+    assert_eq!(
+        t.max(|b| b.max_concurrency as f64),
+        99.0,
+        "the peak survives"
+    );
+    let points = t.series(series::TimeUnit::Seconds, |b| b.alive as f64);
+    assert!(points.len() <= 2 * MAX_STEPS);
+    assert_eq!(points.last().map(|p| p.0), Some(10_001.0));
+    // A short timeline is drawn bucket by bucket.
+    let short = Timeline::from_buckets(&buckets[..10], S);
+    assert_eq!((short.steps.len(), short.step_ns), (10, S));
+}
+
+#[test]
+fn text_is_escaped_everywhere() {
+    assert_eq!(
+        escape("<a href='x'>&\"</a>"),
+        "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+    );
+    let r = run("unit", 60);
+    let html = render(&input(vec![("<b>bold</b>".into(), &r)]));
+    assert!(!html.contains("<script>"), "table cells escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        !html.contains("<b>bold</b>"),
+        "variant names escaped in HTML and SVG"
+    );
+    assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;"));
+    assert!(html.contains("<title>Keep-alive &lt;fixed&gt; &amp; &quot;lambda&quot;</title>"));
+    assert!(
+        html.contains("memory_mb=&lt;512&gt; (chosen)"),
+        "sweep labels escaped in the SVG"
+    );
+}
+
+#[test]
+fn document_has_every_chart_with_data_and_no_external_resource() {
+    let (a, b) = (run("unit", 60), run("unit", 120));
+    let html = render(&input(vec![("a".into(), &a), ("b".into(), &b)]));
+    let count = |needle: &str| html.matches(needle).count();
+    assert_eq!(
+        count("<svg "),
+        8,
+        "sweep + overlay + 2 × (percentiles, environments, events)"
+    );
+    assert_eq!(count("data-chart=\"sweep\""), 1);
+    assert_eq!(count("data-chart=\"percentiles-overlay\""), 1);
+    assert_eq!(count("data-chart=\"percentiles\""), 2);
+    assert_eq!(count("data-chart=\"environments\""), 2);
+    assert_eq!(count("data-chart=\"events\""), 2);
+    assert!(!html.contains("chart could not be drawn"));
+    assert!(
+        count("<polyline") >= 2 + 3 * 2 + 3 * 2 + 2 * 2,
+        "every series drawn"
+    );
+    assert!(
+        !html.contains("src=") && !html.contains("href="),
+        "no external resources"
+    );
+    assert!(!html.contains("<script"));
+    assert!(html.contains("<td>b &amp; c</td>"));
+    assert!(html.contains("99.9%"), "percentile axis labelled in nines");
+    assert!(html.ends_with("</html>\n"));
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let (a, b) = (run("unit", 60), run("unit", 60));
+    let one = render(&input(vec![("a".into(), &a)]));
+    let two = render(&input(vec![("a".into(), &b)]));
+    assert_eq!(one, two);
+}
+
+#[test]
+fn without_a_table_a_summary_is_shown_and_without_a_sweep_no_scatter() {
+    let r = run("unit", 30);
+    let html = render(&HtmlInput {
+        title: "plain".into(),
+        variants: vec![("baseline".into(), &r)],
+        table: None,
+        sweep: None,
+    });
+    assert!(html.contains("<section id=\"summary\">"));
+    assert!(html.contains("<td>baseline</td>"));
+    assert!(!html.contains("data-chart=\"sweep\""));
+    assert!(
+        !html.contains("percentiles-overlay"),
+        "one variant: no overlay"
+    );
+    assert_eq!(html.matches("<svg ").count(), 3);
+}
