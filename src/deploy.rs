@@ -1,7 +1,12 @@
-//! Deploying a scenario's functions: build guest crates, compile (or load cached) modules, size the sandbox pool.
+//! Deploying a scenario's functions: build guest crates, compile (or load cached) modules, size the sandbox pool,
+//! and take the snapshot of every function with `snapshot = true` (its init runs here, once, as SnapStart runs it
+//! when a version is published).
 
-use crate::sandbox::{CodeCache, EngineOptions, FunctionCode, SandboxEngine};
-use crate::scenario::Scenario;
+use crate::sandbox::{
+    ClockMode, CodeCache, EngineOptions, FunctionCode, InitializationType, SandboxConfig,
+    SandboxEngine, Snapshot, SnapshotError,
+};
+use crate::scenario::{FunctionSpec, Scenario};
 
 /// Most sandboxes one run may keep alive at once (each reserves ~4 GiB of address space, not memory).
 pub const MAX_POOL_SLOTS: u32 = 20_000;
@@ -18,6 +23,8 @@ pub enum DeployError {
 pub struct Deployment {
     pub engine: SandboxEngine,
     pub codes: Vec<FunctionCode>,
+    /// Each function's snapshot, if it has `snapshot = true` (scenario order).
+    pub snapshots: Vec<Option<Snapshot>>,
 }
 
 impl Deployment {
@@ -50,6 +57,7 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
     })
     .map_err(|e| DeployError::Engine(e.to_string()))?;
     let mut codes = Vec::with_capacity(scenario.functions.len());
+    let mut snapshots = Vec::with_capacity(scenario.functions.len());
     // Functions that share code share one build.
     let mut built: std::collections::BTreeMap<&std::path::Path, std::path::PathBuf> =
         Default::default();
@@ -69,6 +77,64 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
         let code =
             FunctionCode::load_file(&engine, cache, &wasm).map_err(|e| err(e.to_string()))?;
         codes.push(code);
+        snapshots.push(if f.snapshot {
+            Some(snapshot(&engine, cache, scenario, f, &wasm).map_err(err)?)
+        } else {
+            None
+        });
     }
-    Ok(Deployment { engine, codes })
+    Ok(Deployment {
+        engine,
+        codes,
+        snapshots,
+    })
+}
+
+/// How the snapshot of `f` is taken: its name and memory, the run's CPU speed, and a seed derived from the run's
+/// seed and the function's name (one snapshot per function, as one per published version on Lambda).
+pub fn snapshot_config(scenario: &Scenario, f: &FunctionSpec) -> SandboxConfig {
+    // FNV-1a of the name: stable across runs and independent of the function's position in the file.
+    let name_hash = f.name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    SandboxConfig {
+        function_name: f.name.clone(),
+        memory_mb: f.memory_mb,
+        ps_per_fuel: scenario.simulation.ps_per_fuel,
+        seed: scenario.simulation.seed ^ name_hash,
+        clock: ClockMode::Virtual,
+        initialization_type: InitializationType::SnapStart,
+    }
+}
+
+fn snapshot(
+    engine: &SandboxEngine,
+    cache: &CodeCache,
+    scenario: &Scenario,
+    f: &FunctionSpec,
+    wasm: &std::path::Path,
+) -> Result<Snapshot, String> {
+    let bytes = std::fs::read(wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+    // SnapStart's init limit: 130 s or the function timeout, whichever is higher (lambda-reference.md §3).
+    let limit = crate::limits::provisioned_init_limit_ns(f.timeout_ns);
+    let config = snapshot_config(scenario, f);
+    crate::sandbox::take_snapshot(
+        engine,
+        cache,
+        &wasm.display().to_string(),
+        &bytes,
+        &config,
+        limit,
+    )
+    .map_err(|e| snapshot_error_message(&e))
+}
+
+/// A snapshot failure for a deploy error: what failed, and a failed init's output.
+pub fn snapshot_error_message(e: &SnapshotError) -> String {
+    match e {
+        SnapshotError::InitFailed { log, .. } if !log.trim().is_empty() => {
+            format!("snapshot = true: {e}; init wrote:\n{}", log.trim_end())
+        }
+        _ => format!("snapshot = true: {e}"),
+    }
 }

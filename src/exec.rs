@@ -1,8 +1,10 @@
 //! Running a cold start on sandboxes: create, init, and — when init fails — Lambda's retry of init inside the
-//! invocation on a reset environment (a suppressed init). Shared by every driver.
+//! invocation on a reset environment (a suppressed init); or, for a snapshot function, a restore from its
+//! snapshot with no init at all. Shared by every driver.
 
 use crate::sandbox::{
     CallLimits, CallReport, FunctionCode, Invocation, Sandbox, SandboxConfig, SandboxError,
+    Snapshot,
 };
 
 /// What a cold start produced.
@@ -13,6 +15,8 @@ pub struct ColdStart {
     pub init: Option<CallReport>,
     /// A failed Init phase (INIT_REPORT), after which init ran again inside the invocation.
     pub failed_init: Option<CallReport>,
+    /// A restore from the function's snapshot instead of init: the REPORT's Restore Duration.
+    pub restore_ns: Option<u64>,
     pub report: CallReport,
 }
 
@@ -24,8 +28,87 @@ impl ColdStart {
             .as_ref()
             .or(self.failed_init.as_ref())
             .map_or(0, |r| r.duration_ns);
-        init + self.report.duration_ns
+        init + self.restore_ns.unwrap_or(0) + self.report.duration_ns
     }
+
+    /// How the REPORT line shows the cold part of this invocation.
+    pub fn cold_part(&self) -> crate::logfmt::ColdPart {
+        match (&self.init, self.restore_ns) {
+            (Some(init), _) => crate::logfmt::ColdPart::Init(init.duration_ns),
+            (None, Some(ns)) => crate::logfmt::ColdPart::Restore(ns),
+            (None, None) => crate::logfmt::ColdPart::None,
+        }
+    }
+}
+
+/// A restored environment's `AWS_LAMBDA_INITIALIZATION_TYPE` is always `snap-start`.
+fn snapshot_start(config: &SandboxConfig) -> SandboxConfig {
+    SandboxConfig {
+        initialization_type: crate::sandbox::InitializationType::SnapStart,
+        ..config.clone()
+    }
+}
+
+/// Restores a sandbox from `snapshot` at `start_ns` (virtual time) and runs `invocation` on it once the modelled
+/// Restore Duration has passed. No init runs: it ran when the snapshot was taken.
+pub fn restore_invoke(
+    snapshot: &Snapshot,
+    config: &SandboxConfig,
+    invocation: &Invocation,
+    timeout_ns: u64,
+    start_ns: u64,
+) -> Result<ColdStart, SandboxError> {
+    let config = snapshot_start(config);
+    let mut sandbox = Sandbox::restore(snapshot.code(), &config)?;
+    let restore_ns = snapshot.restore_ns();
+    let report = sandbox.invoke(
+        invocation,
+        CallLimits {
+            timeout_ns,
+            start_ns: start_ns + restore_ns,
+        },
+    )?;
+    Ok(ColdStart {
+        sandbox: (!sandbox.is_destroyed()).then_some(sandbox),
+        init: None,
+        failed_init: None,
+        restore_ns: Some(restore_ns),
+        report,
+    })
+}
+
+/// [`restore_invoke`] for live mode: the restore really takes the modelled Restore Duration (instantiation, then
+/// a sleep for the rest), like the other modelled cold-start overheads.
+pub async fn restore_invoke_async(
+    snapshot: &Snapshot,
+    config: &SandboxConfig,
+    invocation: &Invocation,
+    timeout_ns: u64,
+) -> Result<ColdStart, SandboxError> {
+    let started = std::time::Instant::now();
+    let config = snapshot_start(config);
+    let mut sandbox = Sandbox::restore_async(snapshot.code(), &config).await?;
+    let restore_ns = snapshot.restore_ns();
+    let spent = started.elapsed().as_nanos() as u64;
+    if restore_ns > spent {
+        tokio::time::sleep(std::time::Duration::from_nanos(restore_ns - spent)).await;
+    }
+    let report = sandbox
+        .invoke_async(
+            invocation,
+            CallLimits {
+                timeout_ns,
+                start_ns: 0,
+            },
+        )
+        .await?;
+    Ok(ColdStart {
+        sandbox: (!sandbox.is_destroyed()).then_some(sandbox),
+        init: None,
+        failed_init: None,
+        restore_ns: Some(restore_ns),
+        report,
+    })
 }
 
 /// Creates a sandbox at `start_ns` (virtual time), runs init and then `invocation` on it.
@@ -61,6 +144,7 @@ pub fn cold_invoke(
         sandbox,
         init,
         failed_init,
+        restore_ns: None,
         report,
     })
 }
@@ -93,6 +177,7 @@ pub async fn cold_invoke_async(
         sandbox,
         init,
         failed_init,
+        restore_ns: None,
         report,
     })
 }

@@ -2,6 +2,12 @@
 //!
 //! REPORT fields are tab-separated with a trailing tab. Billed Duration is Duration plus Init Duration rounded up to
 //! the millisecond: 1 ms granularity since 2020-12, and INIT billed for every configuration since 2025-08-01.
+//!
+//! A cold start restored from a snapshot (SnapStart) shows `Restore Duration` and `Billed Restore Duration`
+//! instead of `Init Duration` (lambda-reference.md §7, [S36]). Billed Restore Duration is the time to load the
+//! runtime and run after-restore hooks; restoring the snapshot itself is not billed as duration (it is priced
+//! per GB restored, §8). lambda-sim has neither a runtime to load nor hooks, so it is always 0 ms and Billed
+//! Duration is Duration alone.
 
 use std::fmt::Write as _;
 
@@ -39,15 +45,15 @@ pub enum ColdPart {
     None,
     /// `Init Duration: X ms` (an on-demand cold start).
     Init(u64),
-    /// `Restore Duration: X ms` (a snapshot restore).
+    /// `Restore Duration: X ms\tBilled Restore Duration: 0 ms` (a snapshot restore).
     Restore(u64),
 }
 
 /// The REPORT line of one invocation.
 pub fn report_line(id: RequestId, report: &CallReport, memory_mb: u64, cold: ColdPart) -> String {
     let init = match cold {
-        ColdPart::Init(ns) | ColdPart::Restore(ns) => Some(ns),
-        ColdPart::None => None,
+        ColdPart::Init(ns) => Some(ns),
+        ColdPart::Restore(_) | ColdPart::None => None,
     };
     let mut line = format!(
         "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB\t",
@@ -60,7 +66,11 @@ pub fn report_line(id: RequestId, report: &CallReport, memory_mb: u64, cold: Col
             let _ = write!(line, "Init Duration: {:.2} ms\t", ms(ns));
         }
         ColdPart::Restore(ns) => {
-            let _ = write!(line, "Restore Duration: {:.2} ms\t", ms(ns));
+            let _ = write!(
+                line,
+                "Restore Duration: {:.2} ms\tBilled Restore Duration: 0 ms\t",
+                ms(ns)
+            );
         }
         ColdPart::None => {}
     }
@@ -74,6 +84,19 @@ pub fn invocation_lines(
     id: RequestId,
     report: &CallReport,
     memory_mb: u64,
+    init: Option<&CallReport>,
+    failed_init: Option<&CallReport>,
+) -> String {
+    let cold = init.map_or(ColdPart::None, |i| ColdPart::Init(i.duration_ns));
+    cold_invocation_lines(id, report, memory_mb, cold, init, failed_init)
+}
+
+/// [`invocation_lines`] with the REPORT's cold part given: `ColdPart::Restore` for a snapshot restore.
+pub fn cold_invocation_lines(
+    id: RequestId,
+    report: &CallReport,
+    memory_mb: u64,
+    cold: ColdPart,
     init: Option<&CallReport>,
     failed_init: Option<&CallReport>,
 ) -> String {
@@ -94,7 +117,6 @@ pub fn invocation_lines(
     }
     out.push_str(&end_line(id));
     out.push('\n');
-    let cold = init.map_or(ColdPart::None, |i| ColdPart::Init(i.duration_ns));
     out.push_str(&report_line(id, report, memory_mb, cold));
     out.push('\n');
     out
@@ -160,5 +182,23 @@ mod tests {
                 "REPORT RequestId: {id}\tDuration: 3071.27 ms\tBilled Duration: 3156 ms\tMemory Size: 128 MB\tMax Memory Used: 21 MB\tInit Duration: 84.00 ms\tStatus: timeout\t"
             )
         );
+    }
+
+    #[test]
+    fn restore_replaces_init_and_is_not_billed_as_duration() {
+        let id = RequestId(0x1234);
+        let line = report_line(
+            id,
+            &report(2_570_000, Outcome::Success),
+            1024,
+            ColdPart::Restore(409_110_000),
+        );
+        assert_eq!(
+            line,
+            format!(
+                "REPORT RequestId: {id}\tDuration: 2.57 ms\tBilled Duration: 3 ms\tMemory Size: 1024 MB\tMax Memory Used: 21 MB\tRestore Duration: 409.11 ms\tBilled Restore Duration: 0 ms\t"
+            )
+        );
+        assert!(!line.contains("Init Duration"));
     }
 }

@@ -35,6 +35,10 @@ pub(crate) struct InvokeArgs {
     /// Seed for request ids and the guest's randomness.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Snapshot restore (SnapStart analog): run init once now, snapshot the initialized module, and restore it on
+    /// every cold start (the REPORT shows Restore Duration instead of Init Duration).
+    #[arg(long)]
+    snapshot: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -67,6 +71,46 @@ fn read_payload(arg: &str) -> Result<Bytes, CliError> {
         )));
     }
     Ok(Bytes::from(bytes))
+}
+
+/// Takes the snapshot, and prints what its init logged (with its INIT_REPORT, as SnapStart logs it) to stdout and
+/// what it cost to stderr.
+fn take_snapshot(
+    engine: &crate::sandbox::SandboxEngine,
+    cache: &crate::sandbox::CodeCache,
+    wasm: &std::path::Path,
+    config: &SandboxConfig,
+    timeout_ns: u64,
+) -> Result<crate::sandbox::Snapshot, CliError> {
+    let bytes = std::fs::read(wasm)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", wasm.display())))?;
+    let snapshot = crate::sandbox::take_snapshot(
+        engine,
+        cache,
+        &wasm.display().to_string(),
+        &bytes,
+        config,
+        crate::limits::provisioned_init_limit_ns(timeout_ns),
+    )
+    .map_err(|e| CliError::usage(crate::deploy::snapshot_error_message(&e)))?;
+    let how = match snapshot.source() {
+        crate::sandbox::CodeSource::Compiled => "taken",
+        _ => "loaded from the code cache",
+    };
+    eprintln!(
+        "lambda-sim: snapshot {how}: init {:.2} ms (virtual), {} MB of linear memory, restore {:.2} ms (modelled)",
+        snapshot.init().duration_ns as f64 / 1e6,
+        snapshot.memory_bytes().div_ceil(1 << 20),
+        snapshot.restore_ns() as f64 / 1e6,
+    );
+    let mut out = std::io::stdout().lock();
+    let init = snapshot.init_report();
+    let _ = out.write_all(&init.log);
+    if !init.log.is_empty() && !init.log.ends_with(b"\n") {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = writeln!(out, "{}", crate::logfmt::init_report_line(&init));
+    Ok(snapshot)
 }
 
 pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
@@ -112,7 +156,21 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
         clock,
         initialization_type: InitializationType::OnDemand,
     };
+    let snapshot = if args.snapshot {
+        Some(take_snapshot(
+            &engine,
+            &args.engine.cache(),
+            &wasm,
+            &config,
+            timeout_ns,
+        )?)
+    } else {
+        None
+    };
     let mut function = LocalFunction::new(code, config, timeout_ns);
+    if let Some(snapshot) = snapshot {
+        function = function.with_snapshot(snapshot);
+    }
     let mut failed = false;
     let stdout = std::io::stdout();
     for _ in 0..args.repeat {

@@ -164,7 +164,9 @@ impl LiveService {
                     StartKind::Warm
                 };
                 let log = logfmt::invocation_lines(request_id, &report, memory_mb, None, None);
-                self.finish(f, id, sandbox, arrival, started, kind, 0, None, &report);
+                self.finish(
+                    f, id, sandbox, arrival, started, kind, 0, None, None, &report,
+                );
                 if internal {
                     return LiveOutcome::ServiceError(
                         "lambda-sim could not run the sandbox".into(),
@@ -182,19 +184,40 @@ impl LiveService {
             } => {
                 // Placement and code download: modelled, spent as a real sleep.
                 tokio::time::sleep(Duration::from_nanos(overhead_ns)).await;
-                let config = self.sandbox_config(f, id, InitializationType::OnDemand);
                 let started = self.now_ns();
                 let code = &self.inner.deployment.codes[f];
-                let result =
-                    crate::exec::cold_invoke_async(code, &config, &invocation, timeout_ns).await;
+                // A snapshot function restores its snapshot instead of running init.
+                let result = match self
+                    .inner
+                    .deployment
+                    .snapshots
+                    .get(f)
+                    .and_then(Option::as_ref)
+                {
+                    Some(snapshot) => {
+                        let config = self.sandbox_config(f, id, InitializationType::SnapStart);
+                        crate::exec::restore_invoke_async(
+                            snapshot,
+                            &config,
+                            &invocation,
+                            timeout_ns,
+                        )
+                        .await
+                    }
+                    None => {
+                        let config = self.sandbox_config(f, id, InitializationType::OnDemand);
+                        crate::exec::cold_invoke_async(code, &config, &invocation, timeout_ns).await
+                    }
+                };
                 match result {
                     Ok(cold) => {
                         self.stretch(started, cold.elapsed_ns()).await;
                         let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
-                        let log = logfmt::invocation_lines(
+                        let log = logfmt::cold_invocation_lines(
                             request_id,
                             &cold.report,
                             memory_mb,
+                            cold.cold_part(),
                             cold.init.as_ref(),
                             cold.failed_init.as_ref(),
                         );
@@ -208,6 +231,7 @@ impl LiveService {
                             StartKind::Cold,
                             overhead_ns,
                             init_ns,
+                            cold.restore_ns,
                             &cold.report,
                         );
                         LiveOutcome::Ran {
@@ -226,6 +250,7 @@ impl LiveService {
                             started,
                             StartKind::Cold,
                             overhead_ns,
+                            None,
                             None,
                             &report,
                         );
@@ -255,6 +280,7 @@ impl LiveService {
         start: StartKind,
         overhead_ns: u64,
         init_ns: Option<u64>,
+        restore_ns: Option<u64>,
         report: &CallReport,
     ) {
         let now = self.now_ns();
@@ -272,8 +298,9 @@ impl LiveService {
             st.put_sandbox(id, sandbox);
         }
         let end_ns = now.max(invoke_start_ns);
-        let sample =
+        let mut sample =
             InvocationSample::from_report(arrival_ns, end_ns, start, overhead_ns, init_ns, report);
+        sample.restore_ns = restore_ns;
         st.metrics.invocation(f, &sample);
         if let Some(init_ns) = init_ns {
             st.model.init_observed(f, init_ns);

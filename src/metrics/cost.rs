@@ -6,6 +6,11 @@
 //! - Provisioned capacity: provisioned concurrency × memory GB × the time from allocation start
 //!   (`provisioned_allocation_delay_ns`) to the end of the run, rounded up to 5-minute increments.
 //! - Provisioned init: each provisioned environment's init, rounded up to the ms, at the PC duration price.
+//! - Snapshot restore (SnapStart, as priced for Python and .NET): the cache at $0.0000015046 per GB-s of the
+//!   function's memory from deployment to the end of the run, billed for at least 3 hours (AWS's minimum: a run
+//!   shorter than 3 h is charged as if the snapshot had been kept 3 h, as a version published and deleted within
+//!   3 h would be); each restore at $0.0001397998 per GB of the function's memory. The same prices for both
+//!   architectures (lambda-reference.md §8 lists one figure). Restore time is not billed as duration (§7).
 //! - No free tier (1M requests + 400,000 GB-s a month on AWS; it does not apply to functions with PC).
 //! - Idle GB-s (alive − busy) are reported for insight; they cost nothing on-demand and are covered by the
 //!   capacity charge for provisioned environments.
@@ -54,6 +59,13 @@ impl Prices {
     }
 }
 
+/// SnapStart cache, USD per GB-s of the function's memory (lambda-reference.md §8).
+pub const SNAPSHOT_CACHE_GB_S: f64 = 0.000_001_504_6;
+/// SnapStart restore, USD per GB of the function's memory restored (lambda-reference.md §8).
+pub const SNAPSHOT_RESTORE_GB: f64 = 0.000_139_799_8;
+/// SnapStart's cache is billed for at least 3 hours.
+pub const SNAPSHOT_CACHE_MIN_NS: u64 = 3 * 3600 * 1_000_000_000;
+
 /// Provisioned concurrency is billed in increments of 5 minutes.
 pub const PC_BILLING_INCREMENT_NS: u64 = 300 * 1_000_000_000;
 
@@ -70,6 +82,8 @@ pub(crate) struct Usage {
     pub(crate) provisioned_init_ms: u64,
     pub(crate) idle_on_demand_ns: u128,
     pub(crate) idle_provisioned_ns: u128,
+    /// Cold starts restored from the function's snapshot.
+    pub(crate) restores: u64,
 }
 
 /// Seconds of provisioned capacity billed: from allocation start to `end_ns`, rounded up to 5 minutes; 0
@@ -80,6 +94,15 @@ pub fn provisioned_capacity_seconds(cfg: &FunctionConfig, end_ns: u64) -> u64 {
     }
     let held = end_ns - cfg.provisioned_allocation_delay_ns;
     held.div_ceil(PC_BILLING_INCREMENT_NS) * (PC_BILLING_INCREMENT_NS / 1_000_000_000)
+}
+
+/// Seconds of snapshot cache billed for a run ending at `end_ns`: the run's duration, at least 3 hours; 0 without
+/// a snapshot.
+pub fn snapshot_cache_seconds(cfg: &FunctionConfig, end_ns: u64) -> f64 {
+    if !cfg.snapshot {
+        return 0.0;
+    }
+    end_ns.max(SNAPSHOT_CACHE_MIN_NS) as f64 / 1e9
 }
 
 /// GB-seconds and cost of one function over a run ending at `end_ns`.
@@ -96,6 +119,8 @@ pub(crate) fn function_cost(cfg: &FunctionConfig, u: &Usage, end_ns: u64) -> (Gb
             * provisioned_capacity_seconds(cfg, end_ns) as f64,
         idle_on_demand: ns_gb_s(u.idle_on_demand_ns),
         idle_provisioned: ns_gb_s(u.idle_provisioned_ns),
+        snapshot_cache: gb * snapshot_cache_seconds(cfg, end_ns),
+        snapshot_restored_gb: u.restores as f64 * gb,
     };
     let p = Prices::of(cfg.architecture);
     let requests = u.requests as f64 * p.requests_per_million / 1e6;
@@ -103,12 +128,21 @@ pub(crate) fn function_cost(cfg: &FunctionConfig, u: &Usage, end_ns: u64) -> (Gb
     let provisioned_capacity = gb_s.provisioned_capacity * p.provisioned_capacity_gb_s;
     let provisioned_duration =
         (gb_s.provisioned_invocations + gb_s.provisioned_init) * p.provisioned_duration_gb_s;
+    let snapshot_cache = gb_s.snapshot_cache * SNAPSHOT_CACHE_GB_S;
+    let snapshot_restore = gb_s.snapshot_restored_gb * SNAPSHOT_RESTORE_GB;
     let cost = Cost {
         requests,
         duration,
         provisioned_capacity,
         provisioned_duration,
-        total: requests + duration + provisioned_capacity + provisioned_duration,
+        snapshot_cache,
+        snapshot_restore,
+        total: requests
+            + duration
+            + provisioned_capacity
+            + provisioned_duration
+            + snapshot_cache
+            + snapshot_restore,
     };
     (gb_s, cost)
 }
@@ -128,6 +162,7 @@ mod tests {
             provisioned_concurrency: pc,
             provisioned_allocation_delay_ns: delay_ns,
             code_bytes: 0,
+            snapshot: false,
         }
     }
 
@@ -200,6 +235,35 @@ mod tests {
         let (_, arm) = function_cost(&cfg(1024, Architecture::Arm64, 10, 60 * S), &u, end);
         let want = 0.0002 + 9000.0 * 0.0000033334 + 55.0 * 0.0000077778;
         assert!(close(arm.total, want), "{} vs {want}", arm.total);
+    }
+
+    #[test]
+    fn snapshot_cache_has_a_3_hour_minimum_and_restores_are_priced_per_gb() {
+        let mut c = cfg(2048, Architecture::X86_64, 0, 0);
+        let u = Usage {
+            requests: 10,
+            restores: 4,
+            ..Usage::default()
+        };
+        // Without a snapshot: neither charge.
+        let (gb_s, cost) = function_cost(&c, &u, 60 * S);
+        assert_eq!((gb_s.snapshot_cache, cost.snapshot_cache), (0.0, 0.0));
+
+        c.snapshot = true;
+        // A 1-minute run is billed 3 h of cache: 2 GB × 10,800 s.
+        let (gb_s, cost) = function_cost(&c, &u, 60 * S);
+        assert!(close(gb_s.snapshot_cache, 21_600.0));
+        assert!(close(cost.snapshot_cache, 21_600.0 * 0.0000015046));
+        // 4 restores × 2 GB.
+        assert!(close(gb_s.snapshot_restored_gb, 8.0));
+        assert!(close(cost.snapshot_restore, 8.0 * 0.0001397998));
+        assert!(close(
+            cost.total,
+            cost.requests + cost.snapshot_cache + cost.snapshot_restore
+        ));
+        // Past 3 h the cache is billed for the run's duration.
+        let (gb_s, _) = function_cost(&c, &u, 4 * 3600 * S);
+        assert!(close(gb_s.snapshot_cache, 2.0 * 4.0 * 3600.0));
     }
 
     #[test]

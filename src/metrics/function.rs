@@ -76,6 +76,9 @@ impl FunctionMetrics {
         let c = &mut self.counts;
         c.outcomes.record(s.outcome);
         self.usage.requests += 1;
+        if s.restore_ns.is_some() {
+            self.usage.restores += 1;
+        }
         match s.start {
             StartKind::Cold => {
                 c.cold_starts += 1;

@@ -168,6 +168,8 @@ pub(crate) struct LatencySeries {
     pub(crate) init: Series,
     /// Billed Duration, ms.
     pub(crate) billed: Series,
+    /// Restore Duration of cold starts restored from a snapshot.
+    pub(crate) restore: Series,
 }
 
 impl LatencySeries {
@@ -178,6 +180,7 @@ impl LatencySeries {
             warm: Series::nanos(),
             init: Series::nanos(),
             billed: Series::millis(),
+            restore: Series::nanos(),
         }
     }
 
@@ -193,6 +196,9 @@ impl LatencySeries {
         if let Some(init) = s.init_ns {
             self.init.record(init);
         }
+        if let Some(restore) = s.restore_ns {
+            self.restore.record(restore);
+        }
         self.billed.record(s.billed_ms);
         latency
     }
@@ -203,6 +209,7 @@ impl LatencySeries {
         self.warm.merge(&o.warm);
         self.init.merge(&o.init);
         self.billed.merge(&o.billed);
+        self.restore.merge(&o.restore);
     }
 
     pub(crate) fn summary(&self) -> LatencySummary {
@@ -212,6 +219,7 @@ impl LatencySeries {
             warm: self.warm.percentiles(),
             init: self.init.percentiles(),
             billed: self.billed.percentiles(),
+            restore: self.restore.percentiles(),
         }
     }
 
@@ -222,6 +230,7 @@ impl LatencySeries {
             warm: self.warm.hist,
             init: self.init.hist,
             billed: self.billed.hist,
+            restore: self.restore.hist,
         }
     }
 }
@@ -245,6 +254,7 @@ mod tests {
             start,
             overhead_ns: 0,
             init_ns,
+            restore_ns: None,
             duration_ns: latency_ns,
             billed_ms,
             outcome: Outcome::Success,

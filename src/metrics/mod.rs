@@ -17,7 +17,8 @@ mod run_tests;
 mod timeline;
 
 pub use cost::{
-    ARM64_PRICES, PC_BILLING_INCREMENT_NS, Prices, X86_64_PRICES, provisioned_capacity_seconds,
+    ARM64_PRICES, PC_BILLING_INCREMENT_NS, Prices, SNAPSHOT_CACHE_GB_S, SNAPSHOT_CACHE_MIN_NS,
+    SNAPSHOT_RESTORE_GB, X86_64_PRICES, provisioned_capacity_seconds, snapshot_cache_seconds,
 };
 pub use histograms::{MAX_BILLED_MS, MAX_LATENCY_US, SIGFIG};
 pub use intervals::MAX_INTERVALS;
@@ -49,6 +50,8 @@ pub struct InvocationSample {
     pub overhead_ns: u64,
     /// The Init Duration, for cold starts whose init ran before the invocation.
     pub init_ns: Option<u64>,
+    /// The Restore Duration, for cold starts restored from a snapshot (no init on the request path).
+    pub restore_ns: Option<u64>,
     /// The REPORT Duration.
     pub duration_ns: u64,
     /// The REPORT Billed Duration, ms (includes init).
@@ -73,6 +76,7 @@ impl InvocationSample {
             start,
             overhead_ns,
             init_ns,
+            restore_ns: None,
             duration_ns: report.duration_ns,
             billed_ms: crate::logfmt::billed_ms(report.duration_ns, init_ns),
             outcome: report.outcome,

@@ -65,6 +65,7 @@ impl RunMetrics {
                 provisioned_concurrency: f.provisioned_concurrency,
                 provisioned_allocation_delay_ns: f.provisioned_allocation_delay_ns,
                 code_bytes: wasm_bytes.get(i).copied().unwrap_or(0),
+                snapshot: f.snapshot,
             })
             .collect();
         Self::with_config(run, functions)

@@ -23,6 +23,7 @@ fn config(
         provisioned_concurrency: pc,
         provisioned_allocation_delay_ns: delay_ns,
         code_bytes: 1000,
+        snapshot: false,
     }
 }
 
@@ -49,6 +50,7 @@ fn sample(
         start,
         overhead_ns: 0,
         init_ns: (start == StartKind::Cold).then_some(latency_ns / 2),
+        restore_ns: None,
         duration_ns: latency_ns,
         billed_ms,
         outcome,

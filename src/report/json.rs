@@ -9,7 +9,7 @@
 //!   "conservation": { "arrivals", "outcomes_total", "ok" },                      // all functions
 //!   "functions": { "<fn>": {
 //!       "config": { "memory_mb", "architecture", "reserved_concurrency" (null if none),
-//!                   "provisioned_concurrency", "provisioned_allocation_delay_s", "code_bytes" },
+//!                   "provisioned_concurrency", "provisioned_allocation_delay_s", "code_bytes", "snapshot" },
 //!       "arrivals",
 //!       "outcomes": { "success", "function_error", "timeout", "out_of_memory", "crash", "throttled" },
 //!       "throttles": { "ConcurrentInvocationLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded" },
@@ -18,13 +18,15 @@
 //!       "sandboxes": { "created", "created_provisioned",
 //!                      "destroyed": { "keep_alive", "max_lifetime", "reset", "end_of_run" },
 //!                      "destroyed_provisioned", "provisioned_inits", "prewarms" },
-//!       "latency_ms": { "all"|"cold"|"warm"|"init": { "p50", "p90", "p99", "p999", "max", "mean", "count" } },
+//!       "latency_ms": { "all"|"cold"|"warm"|"init"|"restore": { "p50", "p90", "p99", "p999", "max", "mean",
+//!                                                             "count" } },
 //!       "billed_duration_ms": { "p50", …, "count" },
 //!       "gb_s": { "on_demand", "provisioned_invocations", "provisioned_init", "provisioned_capacity",
-//!                 "idle_on_demand", "idle_provisioned" },
-//!       "cost_usd": { "requests", "duration", "provisioned_capacity", "provisioned_duration", "total" },
+//!                 "idle_on_demand", "idle_provisioned", "snapshot_cache", "snapshot_restored_gb" },
+//!       "cost_usd": { "requests", "duration", "provisioned_capacity", "provisioned_duration", "snapshot_cache",
+//!                     "snapshot_restore", "total" },
 //!       "conservation": { "arrivals", "outcomes_total", "ok" },
-//!       "histograms": { "all"|"cold"|"warm"|"init"|"billed": "<base64 HdrHistogram V2+DEFLATE>" } } },
+//!       "histograms": { "all"|"cold"|"warm"|"init"|"billed"|"restore": "<base64 HdrHistogram V2+DEFLATE>" } } },
 //!   "total": { … },
 //!   "timeline": { "bucket_s", "buckets",
 //!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..],
@@ -153,7 +155,7 @@ impl<'a> ReportJson<'a> {
     }
 }
 
-const LEGEND: [(&str, &str); 5] = [
+const LEGEND: [(&str, &str); 6] = [
     (
         "latency_ms",
         "end-to-end (arrival to response) in ms; warm includes provisioned; percentiles from HdrHistogram \
@@ -164,13 +166,18 @@ const LEGEND: [(&str, &str); 5] = [
         "Init Duration of cold starts whose init ran on the request path",
     ),
     (
+        "restore",
+        "Restore Duration of cold starts restored from a snapshot (modelled; not billed as duration)",
+    ),
+    (
         "histograms",
-        "HdrHistogram V2 compressed (DEFLATE), base64; all/cold/warm/init in microseconds, billed in ms",
+        "HdrHistogram V2 compressed (DEFLATE), base64; all/cold/warm/init/restore in microseconds, billed in ms",
     ),
     (
         "cost_usd",
         "us-east-1 tier-1 prices, no free tier; throttles not billed; provisioned capacity from allocation \
-         start to end_s, rounded up to 5 minutes",
+         start to end_s, rounded up to 5 minutes; snapshot cache from 0 to end_s, at least 3 hours, and \
+         restores per GB of memory (SnapStart prices)",
     ),
     (
         "timeline",
@@ -187,6 +194,7 @@ struct ConfigJson {
     provisioned_concurrency: u32,
     provisioned_allocation_delay_s: f64,
     code_bytes: u64,
+    snapshot: bool,
 }
 
 impl ConfigJson {
@@ -198,6 +206,7 @@ impl ConfigJson {
             provisioned_concurrency: c.provisioned_concurrency,
             provisioned_allocation_delay_s: seconds(c.provisioned_allocation_delay_ns),
             code_bytes: c.code_bytes,
+            snapshot: c.snapshot,
         }
     }
 }
@@ -218,6 +227,7 @@ struct LatencyJson<'a> {
     cold: &'a Percentiles,
     warm: &'a Percentiles,
     init: &'a Percentiles,
+    restore: &'a Percentiles,
 }
 
 #[derive(Serialize)]
@@ -285,6 +295,7 @@ impl<'a> FunctionJson<'a> {
                 cold: &f.latency.cold,
                 warm: &f.latency.warm,
                 init: &f.latency.init,
+                restore: &f.latency.restore,
             },
             billed_duration_ms: &f.latency.billed,
             gb_s: Ordered(vec![
@@ -294,12 +305,16 @@ impl<'a> FunctionJson<'a> {
                 ("provisioned_capacity", sig12(g.provisioned_capacity)),
                 ("idle_on_demand", sig12(g.idle_on_demand)),
                 ("idle_provisioned", sig12(g.idle_provisioned)),
+                ("snapshot_cache", sig12(g.snapshot_cache)),
+                ("snapshot_restored_gb", sig12(g.snapshot_restored_gb)),
             ]),
             cost_usd: Ordered(vec![
                 ("requests", sig12(c.requests)),
                 ("duration", sig12(c.duration)),
                 ("provisioned_capacity", sig12(c.provisioned_capacity)),
                 ("provisioned_duration", sig12(c.provisioned_duration)),
+                ("snapshot_cache", sig12(c.snapshot_cache)),
+                ("snapshot_restore", sig12(c.snapshot_restore)),
                 ("total", sig12(c.total)),
             ]),
             conservation: &f.conservation,
@@ -309,6 +324,7 @@ impl<'a> FunctionJson<'a> {
                 ("warm", encode_histogram(&h.warm)),
                 ("init", encode_histogram(&h.init)),
                 ("billed", encode_histogram(&h.billed)),
+                ("restore", encode_histogram(&h.restore)),
             ]),
         }
     }

@@ -250,6 +250,9 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
     pct_row(out, "cold", &f.latency.cold);
     pct_row(out, "warm", &f.latency.warm);
     pct_row(out, "init", &f.latency.init);
+    if f.latency.restore.count > 0 {
+        pct_row(out, "restore", &f.latency.restore);
+    }
 
     out.push_str(&conservation_line(f));
 
@@ -325,6 +328,10 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
     }
     out.push_str(&l.finish());
 
+    // Snapshot lines only where snapshots are in play, so other summaries read as before.
+    let snapshot = f.config.as_ref().is_some_and(|c| c.snapshot)
+        || f.cost.snapshot_cache > 0.0
+        || f.cost.snapshot_restore > 0.0;
     let c = &f.cost;
     let mut l = Lines::new("cost", LABEL + 2);
     l.push(format!("{} =", usd(c.total)), "");
@@ -338,6 +345,10 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         format!("PC duration {}", usd(c.provisioned_duration)),
         " + ",
     );
+    if snapshot {
+        l.push(format!("snapshot cache {}", usd(c.snapshot_cache)), " + ");
+        l.push(format!("restores {}", usd(c.snapshot_restore)), " + ");
+    }
     out.push_str(&l.finish());
 
     let g = &f.gb_s;
@@ -360,5 +371,15 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         ),
         "; ",
     );
+    if snapshot {
+        l.push(
+            format!(
+                "snapshot cache {} (min 3 h), restored {} GB",
+                num(g.snapshot_cache),
+                num(g.snapshot_restored_gb)
+            ),
+            "; ",
+        );
+    }
     out.push_str(&l.finish());
 }

@@ -28,6 +28,7 @@ fn configs() -> Vec<FunctionConfig> {
             provisioned_concurrency: 0,
             provisioned_allocation_delay_ns: 0,
             code_bytes: 107_000,
+            snapshot: false,
         },
         FunctionConfig {
             name: "my worker".into(), // a space: the hlog tag must be sanitized
@@ -37,6 +38,7 @@ fn configs() -> Vec<FunctionConfig> {
             provisioned_concurrency: 2,
             provisioned_allocation_delay_ns: S,
             code_bytes: 2_600_000,
+            snapshot: false,
         },
     ]
 }
@@ -103,6 +105,7 @@ fn build() -> RunReport {
                 },
                 overhead_ns: 0,
                 init_ns: cold.then_some(200 * MS),
+                restore_ns: None,
                 duration_ns: latency,
                 billed_ms: latency.div_ceil(MS),
                 outcome: if i % 97 == 0 {
@@ -139,6 +142,7 @@ fn build() -> RunReport {
                 start,
                 overhead_ns: 0,
                 init_ns: None,
+                restore_ns: None,
                 duration_ns: 40 * MS,
                 billed_ms: 40,
                 outcome: Outcome::Success,

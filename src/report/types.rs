@@ -47,6 +47,8 @@ pub struct FunctionConfig {
     pub provisioned_allocation_delay_ns: u64,
     /// Size of the function's WebAssembly module.
     pub code_bytes: u64,
+    /// Snapshot restore (SnapStart analog) is on: cold starts restore, and the snapshot cache is billed.
+    pub snapshot: bool,
 }
 
 /// How arrivals ended. Every arrival ends in exactly one of these.
@@ -262,6 +264,8 @@ pub struct LatencySummary {
     pub warm: Percentiles,
     pub init: Percentiles,
     pub billed: Percentiles,
+    /// Restore Duration of cold starts restored from a snapshot.
+    pub restore: Percentiles,
 }
 
 /// The raw HdrHistograms (3 significant digits). Latency and init in microseconds, billed duration in
@@ -273,6 +277,8 @@ pub struct HistogramSet {
     pub warm: Histogram<u64>,
     pub init: Histogram<u64>,
     pub billed: Histogram<u64>,
+    /// Restore Duration, microseconds.
+    pub restore: Histogram<u64>,
 }
 
 /// Compute usage in GB-seconds (memory GB × seconds).
@@ -290,6 +296,10 @@ pub struct GbSeconds {
     pub idle_on_demand: f64,
     /// Time provisioned environments were alive but not running an invocation (covered by capacity).
     pub idle_provisioned: f64,
+    /// Snapshot cache billed: memory GB × the run's duration, at least 3 hours (SnapStart's minimum).
+    pub snapshot_cache: f64,
+    /// Snapshot restores, in GB: memory GB per restore (a quantity in GB, not GB-s).
+    pub snapshot_restored_gb: f64,
 }
 
 impl GbSeconds {
@@ -300,6 +310,8 @@ impl GbSeconds {
         self.provisioned_capacity += o.provisioned_capacity;
         self.idle_on_demand += o.idle_on_demand;
         self.idle_provisioned += o.idle_provisioned;
+        self.snapshot_cache += o.snapshot_cache;
+        self.snapshot_restored_gb += o.snapshot_restored_gb;
     }
 }
 
@@ -314,6 +326,10 @@ pub struct Cost {
     pub provisioned_capacity: f64,
     /// Duration of invocations on provisioned environments plus their init, at the PC duration price.
     pub provisioned_duration: f64,
+    /// Snapshot cache (SnapStart): per GB-s of memory for the run, minimum 3 hours.
+    pub snapshot_cache: f64,
+    /// Snapshot restores (SnapStart): per GB of memory restored.
+    pub snapshot_restore: f64,
     pub total: f64,
 }
 
@@ -323,6 +339,8 @@ impl Cost {
         self.duration += o.duration;
         self.provisioned_capacity += o.provisioned_capacity;
         self.provisioned_duration += o.provisioned_duration;
+        self.snapshot_cache += o.snapshot_cache;
+        self.snapshot_restore += o.snapshot_restore;
         self.total += o.total;
     }
 }

@@ -3,6 +3,9 @@
 //! Compiling with Cranelift costs tens of milliseconds to seconds; a cold start on Lambda does not recompile the
 //! runtime each time, so neither does lambda-sim. Modules are compiled once per content hash and engine settings,
 //! kept in memory, and written as precompiled `.cwasm` files to a cache directory so later runs only load them.
+//! Snapshots (`super::snapshot`) are cached here too: the pre-initialized module and what its init did, keyed by
+//! everything init depends on, and compiled under a key of their own kind so they never share an entry with a
+//! plain module.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +22,15 @@ use super::{SandboxEngine, SandboxError};
 pub const ABI_SECTION: &str = "lambda-sim-abi";
 /// ABI versions this host runs.
 pub const SUPPORTED_ABI_VERSIONS: &[u32] = &[1];
+
+/// What a compiled module is; part of its cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CodeKind {
+    /// A handler module as deployed.
+    Module,
+    /// A pre-initialized module made from one (a snapshot).
+    Snapshot,
+}
 
 /// Where a module's compiled code came from, and what it cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,24 +103,27 @@ impl FunctionCode {
         name: &str,
         bytes: &[u8],
     ) -> Result<Self, SandboxError> {
+        Self::load(engine, cache, name, bytes, CodeKind::Module)
+    }
+
+    /// [`FunctionCode::from_bytes`] for a module of the given kind.
+    pub(crate) fn load(
+        engine: &SandboxEngine,
+        cache: &CodeCache,
+        name: &str,
+        bytes: &[u8],
+        kind: CodeKind,
+    ) -> Result<Self, SandboxError> {
         let load_err = |reason: String| SandboxError::Load {
             module: name.to_string(),
             reason,
         };
-        let binary = if bytes.starts_with(b"\0asm") {
-            std::borrow::Cow::Borrowed(bytes)
-        } else {
-            wat::parse_bytes(bytes).map_err(|e| {
-                load_err(format!(
-                    "not a WebAssembly binary, and not valid WAT text: {e}"
-                ))
-            })?
-        };
+        let binary = to_binary(bytes).map_err(load_err)?;
         let abi_version = abi_version(&binary).map_err(load_err)?;
         let sha256: [u8; 32] = Sha256::digest(&binary).into();
         let started = Instant::now();
         let (module, source) = cache
-            .get_or_compile(engine, &sha256, &binary)
+            .get_or_compile(engine, &sha256, &binary, kind)
             .map_err(load_err)?;
         let load_time = started.elapsed();
         check_imports(&module).map_err(load_err)?;
@@ -134,6 +149,16 @@ impl FunctionCode {
                 load_time,
             }),
         })
+    }
+}
+
+/// The module as a WebAssembly binary: `bytes` itself, or `bytes` parsed as WAT text.
+pub(crate) fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    if bytes.starts_with(b"\0asm") {
+        Ok(std::borrow::Cow::Borrowed(bytes))
+    } else {
+        wat::parse_bytes(bytes)
+            .map_err(|e| format!("not a WebAssembly binary, and not valid WAT text: {e}"))
     }
 }
 
@@ -293,7 +318,12 @@ fn resolve_exports(module: &Module) -> Result<Exports, String> {
 pub struct CodeCache {
     dir: Option<PathBuf>,
     loaded: Mutex<HashMap<[u8; 32], Module>>,
+    /// Snapshot artifacts by snapshot key: (pre-initialized module binary, metadata).
+    snapshots: Mutex<HashMap<[u8; 32], SnapshotArtifact>>,
 }
+
+/// A snapshot as the cache keeps it: the pre-initialized module's binary and its metadata (JSON).
+pub(crate) type SnapshotArtifact = (Arc<[u8]>, Arc<[u8]>);
 
 impl CodeCache {
     /// A cache that writes `.cwasm` files under `dir`.
@@ -301,6 +331,7 @@ impl CodeCache {
         CodeCache {
             dir: Some(dir.into()),
             loaded: Mutex::default(),
+            snapshots: Mutex::default(),
         }
     }
 
@@ -309,6 +340,7 @@ impl CodeCache {
         CodeCache {
             dir: None,
             loaded: Mutex::default(),
+            snapshots: Mutex::default(),
         }
     }
 
@@ -334,11 +366,24 @@ impl CodeCache {
         engine: &SandboxEngine,
         sha256: &[u8; 32],
         binary: &[u8],
+        kind: CodeKind,
     ) -> Result<(Module, CodeSource), String> {
-        let key = cache_key(engine, sha256);
+        let key = cache_key(engine, sha256, kind);
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(module) = loaded.get(&key) {
-            return Ok((module.clone(), CodeSource::MemoryCache));
+            if wasmtime::Engine::same(module.engine(), engine.wasmtime()) {
+                return Ok((module.clone(), CodeSource::MemoryCache));
+            }
+            // Loaded for another engine with the same settings (the key covers them): a module cannot cross
+            // engines, but its compiled code can, without compiling again.
+            if let Ok(serialized) = module.serialize() {
+                // SAFETY: the bytes come from `Module::serialize` in this process, for an engine whose
+                // compatibility hash is part of the key; wasmtime checks the header and settings again.
+                if let Ok(module) = unsafe { Module::deserialize(engine.wasmtime(), &serialized) } {
+                    loaded.insert(key, module.clone());
+                    return Ok((module, CodeSource::MemoryCache));
+                }
+            }
         }
         let file = self
             .dir
@@ -364,13 +409,53 @@ impl CodeCache {
         loaded.insert(key, module.clone());
         Ok((module, CodeSource::Compiled))
     }
+
+    fn snapshot_files(&self, key: &[u8; 32]) -> Option<(PathBuf, PathBuf)> {
+        let dir = self.dir.as_ref()?;
+        let stem = format!("snapshot-{}", hex::encode(&key[..16]));
+        Some((
+            dir.join(format!("{stem}.wasm")),
+            dir.join(format!("{stem}.json")),
+        ))
+    }
+
+    /// A snapshot taken earlier (in this process, or written to the cache directory by an earlier run).
+    pub(crate) fn snapshot_artifact(&self, key: &[u8; 32]) -> Option<SnapshotArtifact> {
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = snapshots.get(key) {
+            return Some(found.clone());
+        }
+        let (wasm, meta) = self.snapshot_files(key)?;
+        // The metadata is written last: if it is there, the module is complete.
+        let meta: Arc<[u8]> = std::fs::read(meta).ok()?.into();
+        let wasm: Arc<[u8]> = std::fs::read(wasm).ok()?.into();
+        snapshots.insert(*key, (wasm.clone(), meta.clone()));
+        Some((wasm, meta))
+    }
+
+    /// Keeps a snapshot for later deployments (best effort on disk: a failed write only costs a new snapshot).
+    pub(crate) fn store_snapshot_artifact(&self, key: &[u8; 32], wasm: &[u8], meta: &[u8]) {
+        if let Some((wasm_file, meta_file)) = self.snapshot_files(key)
+            && write_atomically(&wasm_file, wasm).is_ok()
+        {
+            let _ = write_atomically(&meta_file, meta);
+        }
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(*key, (wasm.into(), meta.into()));
+    }
 }
 
-fn cache_key(engine: &SandboxEngine, sha256: &[u8; 32]) -> [u8; 32] {
+fn cache_key(engine: &SandboxEngine, sha256: &[u8; 32], kind: CodeKind) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(sha256);
     h.update(engine.compatibility_key().to_le_bytes());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    // Plain modules keep the key they always had; a snapshot's is tagged, so the two kinds never collide.
+    if kind == CodeKind::Snapshot {
+        h.update(b"\0snapshot");
+    }
     h.finalize().into()
 }
 

@@ -99,6 +99,8 @@ enum Lifecycle {
 /// One execution environment.
 pub struct Sandbox {
     store: Store<HostState>,
+    /// Kept for taking a snapshot of the initialized instance (`super::snapshot`).
+    instance: wasmtime::Instance,
     handle: TypedFunc<(), i32>,
     init: Option<TypedFunc<(), i32>>,
     initialize: Option<TypedFunc<(), ()>>,
@@ -161,6 +163,29 @@ impl Sandbox {
         let mut parts = Parts::new(code, config)?;
         let instance = code.pre_async.instantiate_async(&mut parts.store).await;
         parts.assemble(code, config, instance, true)
+    }
+
+    /// Restores a sandbox from a pre-initialized (snapshot) module: instantiation only, and the sandbox is ready —
+    /// its init already ran when the snapshot was taken, so it never runs here.
+    pub fn restore(code: &FunctionCode, config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let mut sandbox = Self::create(code, config)?;
+        sandbox.lifecycle = Lifecycle::Ready;
+        Ok(sandbox)
+    }
+
+    /// [`Sandbox::restore`] for live mode (see [`Sandbox::create_async`]).
+    pub async fn restore_async(
+        code: &FunctionCode,
+        config: &SandboxConfig,
+    ) -> Result<Sandbox, SandboxError> {
+        let mut sandbox = Self::create_async(code, config).await?;
+        sandbox.lifecycle = Lifecycle::Ready;
+        Ok(sandbox)
+    }
+
+    /// The store and instance, for reading the initialized state into a snapshot.
+    pub(crate) fn parts_mut(&mut self) -> (&mut Store<HostState>, wasmtime::Instance) {
+        (&mut self.store, self.instance)
     }
 }
 
@@ -297,6 +322,7 @@ impl Parts {
         };
         Ok(Sandbox {
             store,
+            instance,
             handle,
             init,
             initialize,

@@ -3,6 +3,7 @@
 //! This layer knows wasmtime and nothing of scheduling. A driver asks it to create a sandbox from a function's
 //! code, to run its init, to run invocations on it, and to drop it; the sandbox reports what each call did
 //! (outcome, fuel, waits, memory, log). Which sandbox runs what, and when, is the platform model's business.
+//! `snapshot` pre-initializes a module at deploy time so sandboxes can be restored from it without init.
 
 mod abi;
 mod code;
@@ -10,6 +11,7 @@ mod engine;
 mod instance;
 mod log;
 mod outcome;
+mod snapshot;
 
 pub use code::{
     ABI_SECTION, CodeCache, CodeInfo, CodeSource, FunctionCode, SUPPORTED_ABI_VERSIONS,
@@ -18,6 +20,10 @@ pub use engine::{EngineOptions, SandboxEngine};
 pub use instance::{CallLimits, ClockMode, InitializationType, Invocation, Sandbox, SandboxConfig};
 pub use log::LOG_CAPACITY_PER_CALL;
 pub use outcome::{CallReport, ErrorBody, Outcome, RequestId};
+pub use snapshot::{
+    RESTORE_BASE_NS, RESTORE_NS_PER_MIB, Snapshot, SnapshotError, SnapshotInit, restore_ns,
+    take_snapshot,
+};
 
 /// Why a module could not be loaded or a sandbox not created.
 #[derive(Debug, thiserror::Error)]

@@ -130,6 +130,7 @@ fn function(
         None => 0,
         Some(v) => non_negative_u32(src, v, &format!("{what}: provisioned_concurrency"))?,
     };
+    let snapshot = snapshot_flag(src, raw, provisioned_concurrency, &what)?;
 
     let provisioned_allocation_delay_ns = match &raw.provisioned_allocation_delay {
         None => defaults::PROVISIONED_ALLOCATION_DELAY_NS,
@@ -181,7 +182,31 @@ fn function(
         max_lifetime_ns,
         architecture,
         cold_start,
+        snapshot,
     })
+}
+
+/// `snapshot`: SnapStart "is not compatible with" provisioned concurrency (lambda-reference.md §9), so the two
+/// are refused together.
+fn snapshot_flag(
+    src: &Source,
+    raw: &RawFunction,
+    provisioned_concurrency: u32,
+    what: &str,
+) -> Result<bool, ScenarioError> {
+    let Some(v) = &raw.snapshot else {
+        return Ok(false);
+    };
+    if *v.get_ref() && provisioned_concurrency > 0 {
+        return Err(src.err(
+            &v.span(),
+            format!(
+                "{what}: snapshot = true cannot be combined with provisioned_concurrency = {provisioned_concurrency}: \
+                 Lambda SnapStart does not support provisioned concurrency (set one of them to false / 0)"
+            ),
+        ));
+    }
+    Ok(*v.get_ref())
 }
 
 fn code_path(

@@ -16,7 +16,8 @@
 //!   `provisioned_concurrency`, `provisioned_allocation_delay`, `keep_alive` (`{ policy = "lambda" }` (default),
 //!   `{ policy = "none" }`, `{ policy = "fixed", duration }`, `{ policy = "hybrid", fallback = "10m",
 //!   min_samples = 10 }` or `{ policy = "greedy-dual" }`; see `docs/mitigations.md`), `max_lifetime` (a duration
-//!   or `"none"`), `architecture`, `cold_start = { placement_ms, download_mbps }`.
+//!   or `"none"`), `architecture`, `cold_start = { placement_ms, download_mbps }`, `snapshot` (false; not with
+//!   provisioned concurrency).
 //! - `[[traffic]]`: `function`, `pattern` (required), `start`, `duration`, the pattern's own fields (`rate`;
 //!   `from_rate`, `to_rate`; `count`, `window`; `steps`; `mean_rate`, `amplitude`, `period`; `users`,
 //!   `think_time_ms`; `file`), `invocation`, and at most one of `payload`, `payload_file`, `payload_template`.
@@ -156,6 +157,8 @@ pub struct FunctionSpec {
     pub max_lifetime_ns: Option<u64>,
     pub architecture: Architecture,
     pub cold_start: ColdStartOverhead,
+    /// Snapshot restore (SnapStart analog): init runs once at deploy time and cold starts restore the snapshot.
+    pub snapshot: bool,
 }
 
 /// How a traffic phase's requests are invoked.

@@ -69,6 +69,7 @@ pub(super) struct RawFunction {
     pub max_lifetime: Option<Spanned<DurationValue>>,
     pub architecture: Option<Spanned<ArchName>>,
     pub cold_start: Option<Spanned<RawColdStart>>,
+    pub snapshot: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

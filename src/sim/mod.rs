@@ -400,51 +400,62 @@ impl<'a> Sim<'a> {
         let arrival = self.pending[request as usize]
             .as_ref()
             .map_or(now, |p| p.arrival_ns);
-        let config = self.sandbox_config(f, id, InitializationType::OnDemand);
         let timeout_ns = self.scenario.functions[f].timeout_ns;
         let code = &self.deployment.codes[f];
         let init_start = now + overhead_ns;
-        let (sample, reset) =
-            match crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, init_start) {
-                Ok(cold) => {
-                    let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
-                    let invoke_start = init_start + cold.elapsed_ns() - cold.report.duration_ns;
-                    let sample = sample(
-                        arrival,
-                        invoke_start,
-                        StartKind::Cold,
-                        overhead_ns,
-                        init_ns,
-                        &cold.report,
-                    );
-                    let reset = cold.sandbox.is_none();
-                    if let Some(sandbox) = cold.sandbox {
-                        self.put_sandbox(id, sandbox);
-                    }
-                    (sample, reset)
+        // A snapshot function restores its snapshot instead of running init.
+        let cold = match self.deployment.snapshots.get(f).and_then(Option::as_ref) {
+            Some(snapshot) => {
+                let config = self.sandbox_config(f, id, InitializationType::SnapStart);
+                crate::exec::restore_invoke(snapshot, &config, &invocation, timeout_ns, init_start)
+            }
+            None => {
+                let config = self.sandbox_config(f, id, InitializationType::OnDemand);
+                crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, init_start)
+            }
+        };
+        let (sample, reset) = match cold {
+            Ok(cold) => {
+                let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
+                let invoke_start = init_start + cold.elapsed_ns() - cold.report.duration_ns;
+                let mut sample = sample(
+                    arrival,
+                    invoke_start,
+                    StartKind::Cold,
+                    overhead_ns,
+                    init_ns,
+                    &cold.report,
+                );
+                sample.restore_ns = cold.restore_ns;
+                let reset = cold.sandbox.is_none();
+                if let Some(sandbox) = cold.sandbox {
+                    self.put_sandbox(id, sandbox);
                 }
-                // The environment could not even be created (e.g. its initial memory exceeds the memory size).
-                Err(SandboxError::Instantiate(message)) => {
-                    let outcome = if message.contains("OutOfMemory") {
-                        Outcome::OutOfMemory
-                    } else {
-                        Outcome::Crash
-                    };
-                    let s = InvocationSample {
-                        arrival_ns: arrival,
-                        end_ns: init_start,
-                        start: StartKind::Cold,
-                        overhead_ns,
-                        init_ns: None,
-                        duration_ns: 0,
-                        billed_ms: 0,
-                        outcome,
-                        peak_memory_bytes: 0,
-                    };
-                    (s, true)
-                }
-                Err(e) => return Err(e.into()),
-            };
+                (sample, reset)
+            }
+            // The environment could not even be created (e.g. its initial memory exceeds the memory size).
+            Err(SandboxError::Instantiate(message)) => {
+                let outcome = if message.contains("OutOfMemory") {
+                    Outcome::OutOfMemory
+                } else {
+                    Outcome::Crash
+                };
+                let s = InvocationSample {
+                    arrival_ns: arrival,
+                    end_ns: init_start,
+                    start: StartKind::Cold,
+                    overhead_ns,
+                    init_ns: None,
+                    restore_ns: None,
+                    duration_ns: 0,
+                    billed_ms: 0,
+                    outcome,
+                    peak_memory_bytes: 0,
+                };
+                (s, true)
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.finish_request(request, id, sample, reset);
         Ok(())
     }

@@ -77,3 +77,8 @@ pub fn lambda_sim(args: &[&str]) -> std::process::Output {
         .output()
         .expect("runs")
 }
+
+/// Builds (if needed) a guest crate under functions/ and returns its .wasm path.
+pub fn guest_wasm(name: &str) -> PathBuf {
+    lambda_sim::guest::resolve(&root().join("functions").join(name)).expect("guest builds")
+}
