@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod exec;
 pub mod guest;
 pub mod invoke;
+pub mod lab;
 pub mod limits;
 pub mod live;
 pub mod logfmt;

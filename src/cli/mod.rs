@@ -5,8 +5,10 @@
 
 mod calibrate;
 mod invoke;
+mod lab;
 mod run;
 mod serve;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,8 @@ enum Command {
     Invoke(invoke::InvokeArgs),
     /// Replay a scenario's traffic against its functions and report latency, cold starts, throttles and cost.
     Run(run::RunArgs),
+    /// Run a grid of settings (--set KEY=V1,V2,…) on a scenario's traffic and pick the optimum.
+    Sweep(sweep::SweepArgs),
     /// Check scenario files without running them.
     Validate(run::ValidateArgs),
     /// Serve the Lambda API (Invoke and a control-plane subset) for the AWS CLI, boto3 and load generators.
@@ -131,6 +135,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Invoke(args) => invoke::run(args),
         Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Validate(args) => run::validate(args),
         Command::Serve(args) => serve::run(args),
         Command::Calibrate(args) => calibrate::run(args),

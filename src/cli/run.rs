@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{CliError, EngineArgs};
-use crate::scenario::{self, Mode, Scenario};
+use crate::lab::LabInput;
+use crate::lab::compare::Comparison;
+use crate::scenario::{self, Mode, Scenario, Variant};
 use crate::sim::{RunOptions, run_virtual};
 
 #[derive(clap::Args, Debug)]
@@ -14,9 +16,15 @@ pub(crate) struct RunArgs {
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Write an HdrHistogram interval log here.
+    /// Write an HdrHistogram interval log here (with variants: one file per variant, named FILE-<variant>).
     #[arg(long, value_name = "FILE")]
     hlog: Option<PathBuf>,
+    /// Write a self-contained HTML report (plots and the comparison table) here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Variants to run at once [default: the number of cores]. Results do not depend on it.
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
     /// Override the scenario's seed.
     #[arg(long)]
     seed: Option<u64>,
@@ -65,7 +73,11 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
-    let mut scenario = load(&args.scenario)?;
+    let file = scenario::load_file(&args.scenario).map_err(|e| CliError::usage(e.to_string()))?;
+    if !file.variants.is_empty() {
+        return run_variants(args, file.variants);
+    }
+    let mut scenario = file.base;
     if let Some(seed) = args.seed {
         scenario.simulation.seed = seed;
     }
@@ -89,6 +101,16 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     )
     .map_err(|e| CliError::internal(e.to_string()))?;
     super::write_reports(&report, args.json.as_deref(), args.hlog.as_deref())?;
+    if let Some(path) = &args.html {
+        let input = crate::report::html::HtmlInput {
+            title: format!("lambda-sim · {}", report.scenario),
+            variants: vec![(report.scenario.clone(), &report)],
+            table: None,
+            sweep: None,
+        };
+        std::fs::write(path, crate::report::html::render(&input))
+            .map_err(|e| CliError::usage(format!("--html {}: {e}", path.display())))?;
+    }
     if !args.quiet {
         print!("{}", report.summary());
     }
@@ -96,6 +118,92 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         return Err(CliError::internal(
             "conservation check failed: arrivals differ from the sum of outcomes (a lambda-sim bug; please report it)",
         ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run` on a file with `[[variant]]`s: every variant on the same traffic, in parallel, then the comparison.
+fn run_variants(args: RunArgs, mut variants: Vec<Variant>) -> Result<ExitCode, CliError> {
+    let realtime = match args.mode {
+        Some(m) => m == ModeArg::Realtime,
+        None => variants
+            .iter()
+            .any(|v| v.scenario.simulation.mode == Mode::Realtime),
+    };
+    if realtime {
+        return Err(CliError::usage(format!(
+            "{}: variants run in virtual time only (a real-time run of each would take the scenario's duration per variant); use --mode virtual",
+            args.scenario.display()
+        )));
+    }
+    for v in &mut variants {
+        if let Some(seed) = args.seed {
+            v.scenario.simulation.seed = seed;
+        }
+    }
+    let inputs: Vec<LabInput> = variants
+        .iter()
+        .map(|v| LabInput {
+            name: &v.name,
+            overrides: &v.overrides,
+            scenario: &v.scenario,
+        })
+        .collect();
+    let engine_args = EngineArgs {
+        ns_per_fuel: variants[0].scenario.simulation.ps_per_fuel as f64 / 1000.0,
+        cache_dir: args.cache_dir.clone(),
+    };
+    let make_cache = || engine_args.cache();
+    let jobs = args.jobs.unwrap_or_else(crate::lab::default_jobs);
+    if !args.quiet {
+        eprintln!(
+            "lambda-sim: running {} variants on the same traffic, {} at a time…",
+            inputs.len(),
+            jobs.clamp(1, inputs.len())
+        );
+    }
+    let runs = crate::lab::run_all(&inputs, &make_cache, jobs).map_err(|e| match e {
+        crate::lab::LabError::Deploy { .. } => CliError::usage(e.to_string()),
+        crate::lab::LabError::Run { .. } => CliError::internal(e.to_string()),
+    })?;
+    let comparison = Comparison::new(&runs);
+    let title = format!(
+        "lambda-sim · {} · {} variants",
+        runs[0].report.scenario,
+        runs.len()
+    );
+    super::lab::write_files(
+        &runs,
+        &comparison,
+        None,
+        &title,
+        "",
+        &super::lab::LabFiles {
+            json: args.json.as_deref(),
+            hlog: args.hlog.as_deref(),
+            html: args.html.as_deref(),
+        },
+    )?;
+    if !args.quiet {
+        print!(
+            "{}",
+            super::lab::heading(&runs[0].report, &format!("{} variants", runs.len()))
+        );
+        println!();
+        print!("{}", super::lab::overrides(&runs));
+        println!();
+        print!("{}", comparison.text());
+        println!();
+        println!(
+            "Δ: change against \"{}\" (points for cold %); prices: us-east-1 tier 1, no free tier",
+            runs[0].name
+        );
+    }
+    if let Some(bad) = runs.iter().find(|r| !r.report.conservation_ok()) {
+        return Err(CliError::internal(format!(
+            "variant \"{}\": conservation check failed: arrivals differ from the sum of outcomes (a lambda-sim bug; please report it)",
+            bad.name
+        )));
     }
     Ok(ExitCode::SUCCESS)
 }

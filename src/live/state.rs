@@ -161,6 +161,9 @@ impl LiveService {
                     );
                     touched.push(function);
                 }
+                Action::ProvisionedConfigured { function, count } => {
+                    st.metrics.provisioned_configured(function, now, count);
+                }
                 Action::SetTimer { at_ns, timer } => {
                     let service = self.clone();
                     tokio::spawn(async move {

@@ -105,8 +105,70 @@ pub fn snapshot_cache_seconds(cfg: &FunctionConfig, end_ns: u64) -> f64 {
     end_ns.max(SNAPSHOT_CACHE_MIN_NS) as f64 / 1e9
 }
 
-/// GB-seconds and cost of one function over a run ending at `end_ns`.
+/// Provisioned concurrency × seconds billed when the configuration changed during the run (scheduled actions,
+/// target tracking): `changes` are (time, new count) in time order. The static configuration holds from its
+/// allocation start until the first change; each stretch with provisioned concurrency enabled is rounded up to
+/// 5 minutes at its last count.
+pub fn provisioned_concurrency_seconds(
+    cfg: &FunctionConfig,
+    changes: &[(u64, u32)],
+    end_ns: u64,
+) -> f64 {
+    let mut levels: Vec<(u64, u32)> = Vec::with_capacity(changes.len() + 1);
+    if cfg.provisioned_concurrency > 0 {
+        levels.push((
+            cfg.provisioned_allocation_delay_ns,
+            cfg.provisioned_concurrency,
+        ));
+    }
+    for &(t, count) in changes {
+        // A change supersedes whatever was planned after it (the static allocation not yet started).
+        levels.retain(|&(at, _)| at <= t);
+        levels.push((t, count));
+    }
+    let mut total_ns: u128 = 0;
+    let mut span_start: Option<u64> = None;
+    for (i, &(t, count)) in levels.iter().enumerate() {
+        if t >= end_ns {
+            break;
+        }
+        let until = levels
+            .get(i + 1)
+            .map_or(end_ns, |&(next, _)| next.min(end_ns));
+        total_ns += u128::from(count) * u128::from(until.saturating_sub(t));
+        if count > 0 && span_start.is_none() {
+            span_start = Some(t);
+        }
+        let span_ends = count > 0
+            && levels
+                .get(i + 1)
+                .is_none_or(|&(next, c)| c == 0 || next >= end_ns);
+        if let (true, Some(start)) = (span_ends, span_start) {
+            let held = until - start;
+            let billed = held.div_ceil(PC_BILLING_INCREMENT_NS) * PC_BILLING_INCREMENT_NS;
+            total_ns += u128::from(count) * u128::from(billed - held);
+            span_start = None;
+        }
+        if count == 0 {
+            span_start = None;
+        }
+    }
+    total_ns as f64 / 1e9
+}
+
+/// GB-seconds and cost of one function over a run ending at `end_ns`, with static provisioned concurrency.
+#[cfg(test)]
 pub(crate) fn function_cost(cfg: &FunctionConfig, u: &Usage, end_ns: u64) -> (GbSeconds, Cost) {
+    function_cost_with(cfg, u, &[], end_ns)
+}
+
+/// [`function_cost`] with the changes of provisioned concurrency during the run.
+pub(crate) fn function_cost_with(
+    cfg: &FunctionConfig,
+    u: &Usage,
+    provisioned_changes: &[(u64, u32)],
+    end_ns: u64,
+) -> (GbSeconds, Cost) {
     let gb = cfg.memory_mb as f64 / 1024.0;
     let ms_gb_s = |ms: u64| ms as f64 / 1000.0 * gb;
     let ns_gb_s = |ns: u128| ns as f64 / 1e9 * gb;
@@ -114,9 +176,8 @@ pub(crate) fn function_cost(cfg: &FunctionConfig, u: &Usage, end_ns: u64) -> (Gb
         on_demand: ms_gb_s(u.on_demand_billed_ms),
         provisioned_invocations: ms_gb_s(u.provisioned_billed_ms),
         provisioned_init: ms_gb_s(u.provisioned_init_ms),
-        provisioned_capacity: f64::from(cfg.provisioned_concurrency)
-            * gb
-            * provisioned_capacity_seconds(cfg, end_ns) as f64,
+        provisioned_capacity: gb
+            * provisioned_concurrency_seconds(cfg, provisioned_changes, end_ns),
         idle_on_demand: ns_gb_s(u.idle_on_demand_ns),
         idle_provisioned: ns_gb_s(u.idle_provisioned_ns),
         snapshot_cache: gb * snapshot_cache_seconds(cfg, end_ns),

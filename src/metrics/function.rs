@@ -3,15 +3,15 @@
 
 use hdrhistogram::Histogram;
 
-use super::cost::{Usage, function_cost};
+use super::cost::{Usage, function_cost_with};
 use super::histograms::{LatencySeries, ns_to_us};
 use super::intervals::Intervals;
 use super::timeline::Timeline;
 use super::{InvocationSample, StartKind};
 use crate::model::{DestroyReason, ThrottleCause, ThrottleReason};
 use crate::report::{
-    Conservation, Cost, FunctionConfig, FunctionReport, GbSeconds, OutcomeCounts, SandboxCounts,
-    ThrottleCounts, TimelineBucket,
+    Conservation, Cost, FunctionConfig, FunctionReport, GbSeconds, OutcomeCounts, PingCounts,
+    SandboxCounts, ThrottleCounts, TimelineBucket,
 };
 
 /// Plain counters, summable across functions.
@@ -24,6 +24,7 @@ pub(crate) struct Counts {
     pub(crate) warm_starts: u64,
     pub(crate) provisioned_starts: u64,
     pub(crate) sandboxes: SandboxCounts,
+    pub(crate) pings: PingCounts,
 }
 
 impl Counts {
@@ -35,6 +36,7 @@ impl Counts {
         self.warm_starts += o.warm_starts;
         self.provisioned_starts += o.provisioned_starts;
         self.sandboxes.add(&o.sandboxes);
+        self.pings.add(&o.pings);
     }
 }
 
@@ -48,6 +50,8 @@ pub(crate) struct FunctionMetrics {
     pub(crate) latency: LatencySeries,
     pub(crate) timeline: Timeline,
     pub(crate) intervals: Intervals,
+    /// Changes of the configured provisioned concurrency during the run: (time, count).
+    pub(crate) provisioned_changes: Vec<(u64, u32)>,
 }
 
 impl FunctionMetrics {
@@ -60,6 +64,7 @@ impl FunctionMetrics {
             latency: LatencySeries::new(),
             timeline: Timeline::new(expected_s),
             intervals: Intervals::new(),
+            provisioned_changes: Vec::new(),
         }
     }
 
@@ -97,6 +102,29 @@ impl FunctionMetrics {
         let latency = self.latency.record(s);
         let hint = self.latency.all.max_hist_value();
         self.intervals.record(s.end_ns, ns_to_us(latency), hint);
+    }
+
+    /// Records a finished warmer ping: billed, counted apart, in no latency figure.
+    pub(crate) fn ping(&mut self, s: &InvocationSample) {
+        let p = &mut self.counts.pings;
+        self.usage.requests += 1;
+        if s.outcome != crate::sandbox::Outcome::Success {
+            p.failed += 1;
+        }
+        match s.start {
+            StartKind::Cold => {
+                p.cold_starts += 1;
+                self.usage.on_demand_billed_ms += s.billed_ms;
+            }
+            StartKind::Warm => {
+                p.warm_starts += 1;
+                self.usage.on_demand_billed_ms += s.billed_ms;
+            }
+            StartKind::Provisioned => {
+                p.warm_starts += 1;
+                self.usage.provisioned_billed_ms += s.billed_ms;
+            }
+        }
     }
 
     pub(crate) fn sandbox_created(&mut self, provisioned: bool) {
@@ -144,7 +172,8 @@ pub(crate) struct ReportParts {
 impl FunctionMetrics {
     /// Splits into report parts; `timeline` and `intervals` must already be aligned.
     pub(crate) fn into_parts(self, end_ns: u64, intervals_len: usize) -> ReportParts {
-        let (gb_s, cost) = function_cost(&self.config, &self.usage, end_ns);
+        let (gb_s, cost) =
+            function_cost_with(&self.config, &self.usage, &self.provisioned_changes, end_ns);
         ReportParts {
             name: self.config.name.clone(),
             config: Some(self.config),
@@ -171,6 +200,7 @@ impl ReportParts {
             cold_starts: c.cold_starts,
             warm_starts: c.warm_starts,
             provisioned_starts: c.provisioned_starts,
+            pings: c.pings,
             peak_concurrency: self.peak_concurrency,
             sandboxes: c.sandboxes,
             latency: self.latency.summary(),

@@ -117,6 +117,27 @@ impl RunMetrics {
         }
     }
 
+    /// The function's configured provisioned concurrency changed to `count` (scheduled action, target tracking
+    /// or the control plane); capacity is billed by these changes.
+    pub fn provisioned_configured(&mut self, f: FunctionId, t_ns: u64, count: u32) {
+        self.functions[f].provisioned_changes.push((t_ns, count));
+    }
+
+    /// A warmer ping arrived (counted apart from real traffic).
+    pub fn ping_arrival(&mut self, f: FunctionId, _t_ns: u64) {
+        self.functions[f].counts.pings.sent += 1;
+    }
+
+    /// A warmer ping was throttled.
+    pub fn ping_throttled(&mut self, f: FunctionId, _t_ns: u64) {
+        self.functions[f].counts.pings.throttled += 1;
+    }
+
+    /// A warmer ping finished: billed, but in no latency histogram or start count.
+    pub fn ping(&mut self, f: FunctionId, s: &InvocationSample) {
+        self.functions[f].ping(s);
+    }
+
     /// An execution environment was created (`provisioned`: for provisioned concurrency).
     pub fn sandbox_created(&mut self, f: FunctionId, _t_ns: u64, provisioned: bool) {
         self.functions[f].sandbox_created(provisioned);

@@ -137,6 +137,8 @@ fn rules(keep_alive: KeepAlivePolicy, memory_mb: u64) -> FunctionRules {
         memory_mb,
         placement_ms: Distribution::Constant { value: 100.0 },
         download_ns: 5 * MS,
+        schedule: Vec::new(),
+        autoscaling: None,
     }
 }
 
@@ -214,7 +216,9 @@ impl Driver {
                     self.out.destroyed.push((now, function, reason));
                 }
                 Action::SetTimer { at_ns, timer } => self.at(at_ns, Ev::Timer(timer)),
-                Action::Throttle { .. } | Action::Provision { .. } => {}
+                Action::Throttle { .. }
+                | Action::Provision { .. }
+                | Action::ProvisionedConfigured { .. } => {}
             }
         }
     }

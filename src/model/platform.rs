@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+mod autoscale;
 mod control;
 mod idle;
 
@@ -69,6 +70,8 @@ pub enum Action {
     },
     /// Call [`Platform::timer`] with `timer` at `at_ns`.
     SetTimer { at_ns: u64, timer: Timer },
+    /// The function's configured provisioned concurrency is now `count` (billed from now on).
+    ProvisionedConfigured { function: FunctionId, count: u32 },
 }
 
 /// A timer the model asked for.
@@ -87,6 +90,10 @@ pub enum Timer {
         epoch: u64,
         keep_alive_ns: u64,
     },
+    /// The `index`-th scheduled action of `function`'s provisioned concurrency schedule.
+    ScheduledProvisioned { function: FunctionId, index: usize },
+    /// A minute of `function`'s provisioned concurrency utilization is over: target tracking evaluates it.
+    EvaluateTargetTracking { function: FunctionId },
 }
 
 /// The settings of one function the model needs.
@@ -102,6 +109,10 @@ pub struct FunctionRules {
     pub placement_ms: crate::scenario::Distribution,
     /// Code download time of a cold start (module size ÷ bandwidth).
     pub download_ns: u64,
+    /// Scheduled provisioned concurrency changes: (time from start, count).
+    pub schedule: Vec<(u64, u32)>,
+    /// Target tracking of provisioned concurrency utilization.
+    pub autoscaling: Option<crate::scenario::TargetTracking>,
 }
 
 impl FunctionRules {
@@ -117,6 +128,8 @@ impl FunctionRules {
             placement_ms: spec.cold_start.placement_ms.clone(),
             download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw))
                 .unwrap_or(u64::MAX),
+            schedule: spec.provisioned_schedule.clone(),
+            autoscaling: spec.provisioned_autoscaling,
         }
     }
 }
@@ -150,6 +163,8 @@ pub struct Platform {
     rng: StdRng,
     /// What the learning keep-alive policies know (hybrid histograms, greedy-dual cache).
     keep: KeepAlive,
+    /// Target tracking's measurements, per function.
+    utilization: Vec<autoscale::Utilization>,
     out: VecDeque<Action>,
 }
 
@@ -174,6 +189,7 @@ impl Platform {
         };
         let reserved_total = rules.iter().filter_map(|r| r.reserved).sum();
         let state = rules.iter().map(|_| FunctionState::default()).collect();
+        let n = rules.len();
         let keep = KeepAlive::new(
             rules.iter().map(|r| &r.keep_alive),
             account.keep_alive_memory_mb,
@@ -189,6 +205,7 @@ impl Platform {
             legacy,
             rng: StdRng::seed_from_u64(seed ^ 0x6c61_6d62_6461),
             keep,
+            utilization: vec![Default::default(); n],
             out: VecDeque::new(),
         }
     }
@@ -208,6 +225,7 @@ impl Platform {
                 });
             }
         }
+        self.start_autoscaling(now_ns);
     }
 
     /// Concurrency a function uses: provisioned environments (busy or not) plus on-demand ones running or starting.
@@ -257,6 +275,8 @@ impl Platform {
 
     /// A request for function `f` arrived.
     pub fn invoke(&mut self, now_ns: u64, f: FunctionId, request: RequestToken) {
+        self.observe_utilization(f, now_ns);
+        self.count_invocation(f);
         let running = self.state[f].busy_on_demand + self.state[f].busy_provisioned > 0;
         self.keep.arrival(f, now_ns, running);
         // Provisioned environments first: they are already paid for and counted.
@@ -354,10 +374,13 @@ impl Platform {
     /// An invocation on `sandbox` ended; `reset` when it timed out, crashed or ran out of memory (the driver has
     /// dropped the environment).
     pub fn invocation_finished(&mut self, now_ns: u64, sandbox: SandboxId, reset: bool) {
+        let Some(f) = self.function_of(sandbox) else {
+            return;
+        };
+        self.observe_utilization(f, now_ns);
         let Some(env) = self.envs.get_mut(sandbox) else {
             return;
         };
-        let f = env.function;
         let provisioned = env.provisioned;
         env.busy_ns += now_ns.saturating_sub(env.busy_since_ns);
         let retire = env.retire;
@@ -467,6 +490,9 @@ impl Platform {
 
     /// A provisioned or pre-warmed environment finished its init (`ok`), or failed it.
     pub fn sandbox_ready(&mut self, now_ns: u64, sandbox: SandboxId, ok: bool) {
+        if let Some(f) = self.function_of(sandbox) {
+            self.observe_utilization(f, now_ns);
+        }
         let Some(env) = self.envs.get_mut(sandbox) else {
             return;
         };
@@ -537,6 +563,7 @@ impl Platform {
                 match env.state {
                     EnvState::Idle => {
                         let (f, provisioned) = (env.function, env.provisioned);
+                        self.observe_utilization(f, now_ns);
                         self.destroy(sandbox, DestroyReason::MaxLifetime);
                         if provisioned {
                             self.replace_provisioned(now_ns, f);
@@ -556,6 +583,12 @@ impl Platform {
                 epoch,
                 keep_alive_ns,
             } => self.prewarm(now_ns, function, epoch, keep_alive_ns),
+            Timer::ScheduledProvisioned { function, index } => {
+                self.scheduled_action(now_ns, function, index)
+            }
+            Timer::EvaluateTargetTracking { function } => {
+                self.evaluate_target_tracking(now_ns, function)
+            }
         }
     }
 

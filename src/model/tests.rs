@@ -27,6 +27,8 @@ fn rules() -> FunctionRules {
         memory_mb: 128,
         placement_ms: Distribution::Constant { value: 100.0 },
         download_ns: 5_000_000,
+        schedule: Vec::new(),
+        autoscaling: None,
     }
 }
 

@@ -14,7 +14,9 @@
 //!       "outcomes": { "success", "function_error", "timeout", "out_of_memory", "crash", "throttled" },
 //!       "throttles": { "ConcurrentInvocationLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded" },
 //!       "throttle_causes": { "concurrency", "scaling_rate" },
-//!       "cold_starts", "warm_starts", "provisioned_starts", "cold_start_pct", "peak_concurrency",
+//!       "cold_starts", "warm_starts", "provisioned_starts",
+//!       "pings": { "sent", "cold_starts", "warm_starts", "throttled", "failed" },
+//!       "cold_start_pct", "peak_concurrency",
 //!       "sandboxes": { "created", "created_provisioned",
 //!                      "destroyed": { "keep_alive", "max_lifetime", "reset", "end_of_run" },
 //!                      "destroyed_provisioned", "provisioned_inits", "prewarms" },
@@ -50,8 +52,8 @@ use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde_json::ser::Formatter;
 
 use super::{
-    Conservation, FunctionConfig, FunctionReport, OutcomeCounts, Percentiles, RunReport,
-    TimelineBucket, architecture_str,
+    Conservation, FunctionConfig, FunctionReport, OutcomeCounts, Percentiles, PingCounts,
+    RunReport, TimelineBucket, architecture_str,
 };
 use crate::model::{DestroyReason, ThrottleCause, ThrottleReason};
 
@@ -241,6 +243,7 @@ struct FunctionJson<'a> {
     cold_starts: u64,
     warm_starts: u64,
     provisioned_starts: u64,
+    pings: &'a PingCounts,
     cold_start_pct: f64,
     peak_concurrency: u32,
     sandboxes: SandboxesJson,
@@ -276,6 +279,7 @@ impl<'a> FunctionJson<'a> {
             cold_starts: f.cold_starts,
             warm_starts: f.warm_starts,
             provisioned_starts: f.provisioned_starts,
+            pings: &f.pings,
             cold_start_pct: round3(f.cold_start_ratio() * 100.0),
             peak_concurrency: f.peak_concurrency,
             sandboxes: SandboxesJson {

@@ -39,6 +39,8 @@ pub struct FunctionReport {
     pub warm_starts: u64,
     /// Invocations that ran on a provisioned environment.
     pub provisioned_starts: u64,
+    /// Warmer pings, apart from the real traffic every other figure describes (except cost, which includes them).
+    pub pings: PingCounts,
     /// Highest number of busy environments at any moment (for the total: of all functions at once).
     pub peak_concurrency: u32,
     pub sandboxes: SandboxCounts,

@@ -292,6 +292,17 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
     l.push(format!("peak concurrency {}", f.peak_concurrency), "; ");
     out.push_str(&l.finish());
 
+    let p = &f.pings;
+    if p.sent > 0 {
+        let mut l = Lines::new("warmer pings", LABEL + 2);
+        l.push(format!("{} sent (not in the figures above)", p.sent), "");
+        l.push(format!("cold {}", p.cold_starts), ": ");
+        l.push(format!("warm {}", p.warm_starts), ", ");
+        l.push(format!("throttled {}", p.throttled), ", ");
+        l.push(format!("failed {}", p.failed), ", ");
+        out.push_str(&l.finish());
+    }
+
     let s = &f.sandboxes;
     let mut l = Lines::new("sandboxes", LABEL + 2);
     l.push(

@@ -176,6 +176,31 @@ impl ThrottleCounts {
     }
 }
 
+/// Warmer pings (see `docs/mitigations.md`): counted apart from real traffic — they are in no latency histogram,
+/// outcome or start count — but billed like any invocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PingCounts {
+    /// Pings sent.
+    pub sent: u64,
+    /// Pings that created a new environment (a cold start the warmer paid for).
+    pub cold_starts: u64,
+    /// Pings that found an idle environment (on-demand or provisioned).
+    pub warm_starts: u64,
+    pub throttled: u64,
+    /// Pings whose invocation failed (function error, timeout, out of memory, crash).
+    pub failed: u64,
+}
+
+impl PingCounts {
+    pub(crate) fn add(&mut self, o: &Self) {
+        self.sent += o.sent;
+        self.cold_starts += o.cold_starts;
+        self.warm_starts += o.warm_starts;
+        self.throttled += o.throttled;
+        self.failed += o.failed;
+    }
+}
+
 /// Execution environments created and destroyed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SandboxCounts {

@@ -183,6 +183,23 @@ fn function(
         architecture,
         cold_start,
         snapshot,
+        warmer: match &raw.warmer {
+            None => None,
+            Some(w) => Some(super::mitigations::warmer(src, w, &what)?),
+        },
+        provisioned_schedule: match &raw.provisioned_schedule {
+            None => Vec::new(),
+            Some(s) => super::mitigations::schedule(src, s, reserved_concurrency, &what)?,
+        },
+        provisioned_autoscaling: match &raw.provisioned_autoscaling {
+            None => None,
+            Some(t) => Some(super::mitigations::target_tracking(
+                src,
+                t,
+                reserved_concurrency,
+                &what,
+            )?),
+        },
     })
 }
 

@@ -62,7 +62,25 @@ pub(super) fn build(
     let simulation = settings::simulation(src, path, raw.simulation.as_ref())?;
     let account = settings::account(src, raw.account.as_ref())?;
     let functions = functions::functions(src, path, &raw.functions, &account)?;
-    let traffic = phases::phases(src, path, &raw.traffic, &functions, &simulation)?;
+    let mut traffic = phases::phases(src, path, &raw.traffic, &functions, &simulation)?;
+    // Warmers' pings are phases of their own, after the file's, so the file's phases keep their indices (and
+    // their random streams) whether or not a variant adds a warmer.
+    for (function, f) in functions.iter().enumerate() {
+        if let Some(w) = &f.warmer {
+            traffic.push(super::TrafficPhase {
+                function,
+                start_ns: 0,
+                end_ns: simulation.duration_ns,
+                pattern: super::Pattern::Periodic {
+                    every_ns: w.every_ns,
+                    count: w.concurrency,
+                },
+                payload: super::PayloadSpec::Fixed(w.payload.clone()),
+                invocation: super::InvocationType::RequestResponse,
+                ping: true,
+            });
+        }
+    }
     Ok(Scenario {
         path: path.to_path_buf(),
         simulation,

@@ -159,6 +159,33 @@ pub struct FunctionSpec {
     pub cold_start: ColdStartOverhead,
     /// Snapshot restore (SnapStart analog): init runs once at deploy time and cold starts restore the snapshot.
     pub snapshot: bool,
+    /// Periodic ping invocations that keep environments warm.
+    pub warmer: Option<Warmer>,
+    /// Scheduled actions setting provisioned concurrency (time from the start, count), in time order.
+    pub provisioned_schedule: Vec<(u64, u32)>,
+    /// Target tracking of provisioned concurrency utilization (Application Auto Scaling).
+    pub provisioned_autoscaling: Option<TargetTracking>,
+}
+
+/// Application Auto Scaling target tracking on `LambdaProvisionedConcurrencyUtilization` (per-minute datapoints).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetTracking {
+    pub min: u32,
+    pub max: u32,
+    /// Target utilization, 0.1–0.9.
+    pub target: f64,
+    /// Consecutive datapoints above the target before scaling out (AWS: 3).
+    pub scale_out_datapoints: u32,
+    /// Consecutive datapoints below 90 % of the target before scaling in (AWS: 15).
+    pub scale_in_datapoints: u32,
+}
+
+/// A warmer (like serverless-plugin-warmup): every `every_ns`, `concurrency` simultaneous pings with `payload`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warmer {
+    pub every_ns: u64,
+    pub concurrency: u32,
+    pub payload: String,
 }
 
 /// How a traffic phase's requests are invoked.
@@ -178,6 +205,8 @@ pub struct TrafficPhase {
     pub pattern: Pattern,
     pub payload: PayloadSpec,
     pub invocation: InvocationType,
+    /// Warmer pings (generated from a function's `warmer`), reported apart from real traffic.
+    pub ping: bool,
 }
 
 /// Arrival processes. Rates are requests per second.
@@ -204,6 +233,8 @@ pub enum Pattern {
         users: u32,
         think_time_ms: Distribution,
     },
+    /// `count` requests at the same instant every `every_ns`, from the phase start (a warmer's pings).
+    Periodic { every_ns: u64, count: u32 },
     /// Timestamps (seconds from phase start) read from a CSV file; an optional column names a payload file.
     Replay { file: PathBuf },
 }
@@ -246,6 +277,7 @@ mod distribution;
 mod error;
 mod functions;
 mod load;
+mod mitigations;
 mod node;
 mod phases;
 mod raw;

@@ -107,6 +107,7 @@ fn phase(
         pattern,
         payload,
         invocation,
+        ping: false,
     })
 }
 

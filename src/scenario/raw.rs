@@ -70,6 +70,9 @@ pub(super) struct RawFunction {
     pub architecture: Option<Spanned<ArchName>>,
     pub cold_start: Option<Spanned<RawColdStart>>,
     pub snapshot: Option<Spanned<bool>>,
+    pub warmer: Option<Spanned<RawWarmer>>,
+    pub provisioned_schedule: Option<Spanned<Vec<Spanned<RawScheduledAction>>>>,
+    pub provisioned_autoscaling: Option<Spanned<RawTargetTracking>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,4 +233,29 @@ impl<'de> Deserialize<'de> for DurationValue {
         }
         deserializer.deserialize_any(V)
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWarmer {
+    pub every: Option<Spanned<DurationValue>>,
+    pub concurrency: Option<Spanned<i64>>,
+    pub payload: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScheduledAction {
+    pub at: Option<Spanned<DurationValue>>,
+    pub count: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTargetTracking {
+    pub min: Option<Spanned<i64>>,
+    pub max: Option<Spanned<i64>>,
+    pub target: Option<Spanned<f64>>,
+    pub scale_out_datapoints: Option<Spanned<i64>>,
+    pub scale_in_datapoints: Option<Spanned<i64>>,
 }

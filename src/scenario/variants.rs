@@ -291,7 +291,7 @@ fn traffic_table<'a, 'i>(
             ),
         ));
     };
-    match phases.iter_mut().nth(i).map(|v| v.get_mut()) {
+    match phases.get_mut(i).map(|v| v.get_mut()) {
         Some(DeValue::Table(t)) => Ok(t),
         _ => Err(src.err(
             &index.span(),

@@ -56,6 +56,8 @@ struct Pending {
     arrival_ns: u64,
     payload: Bytes,
     user: Option<UserId>,
+    /// A warmer's ping (counted apart from real traffic).
+    ping: bool,
     /// Filled once it has run.
     sample: Option<InvocationSample>,
     sandbox: SandboxId,
@@ -147,6 +149,7 @@ impl<'a> Sim<'a> {
                     arrival.function,
                     arrival.payload,
                     arrival.user,
+                    arrival.ping,
                 )?;
             }
             steps += 1;
@@ -170,8 +173,13 @@ impl<'a> Sim<'a> {
         f: FunctionId,
         payload: Bytes,
         user: Option<UserId>,
+        ping: bool,
     ) -> Result<(), SimError> {
-        self.metrics.arrival(f, now);
+        if ping {
+            self.metrics.ping_arrival(f, now);
+        } else {
+            self.metrics.arrival(f, now);
+        }
         let slot = self.free_pending.pop().unwrap_or_else(|| {
             self.pending.push(None);
             (self.pending.len() - 1) as u64
@@ -181,6 +189,7 @@ impl<'a> Sim<'a> {
             arrival_ns: now,
             payload,
             user,
+            ping,
             sample: None,
             sandbox: SandboxId(u64::MAX),
             reset: false,
@@ -199,7 +208,11 @@ impl<'a> Sim<'a> {
                 };
                 self.free_pending.push(request);
                 if let Some(sample) = &p.sample {
-                    self.metrics.invocation(p.function, sample);
+                    if p.ping {
+                        self.metrics.ping(p.function, sample);
+                    } else {
+                        self.metrics.invocation(p.function, sample);
+                    }
                     if let Some(init_ns) = sample.init_ns {
                         self.model.init_observed(p.function, init_ns);
                     }
@@ -265,7 +278,14 @@ impl<'a> Sim<'a> {
                     reason,
                     cause,
                 } => {
-                    self.metrics.throttled(function, now, reason, cause);
+                    let ping = self.pending[request as usize]
+                        .as_ref()
+                        .is_some_and(|p| p.ping);
+                    if ping {
+                        self.metrics.ping_throttled(function, now);
+                    } else {
+                        self.metrics.throttled(function, now, reason, cause);
+                    }
                     if let Some(p) = self.pending[request as usize].take() {
                         self.free_pending.push(request);
                         if let Some(user) = p.user {
@@ -313,6 +333,9 @@ impl<'a> Sim<'a> {
                     self.dirty.push(function);
                 }
                 Action::SetTimer { at_ns, timer } => self.events.push(at_ns, Event::Timer(timer)),
+                Action::ProvisionedConfigured { function, count } => {
+                    self.metrics.provisioned_configured(function, now, count);
+                }
             }
         }
         while let Some(f) = self.dirty.pop() {

@@ -47,6 +47,7 @@ struct PhaseState {
     kind: Kind,
     /// Payload of the pending arrival when its replayed row named a file.
     pending_payload: Option<Bytes>,
+    ping: bool,
 }
 
 #[derive(Debug)]
@@ -110,6 +111,7 @@ impl TrafficGenerator {
                 payload: PayloadSource::new(&phase.payload),
                 kind,
                 pending_payload: None,
+                ping: phase.ping,
             });
             let state = &mut generator.phases[index];
             match &mut state.kind {
@@ -157,6 +159,7 @@ impl TrafficGenerator {
                 phase: pending.phase,
                 user: pending.user,
             }),
+            ping: state.ping,
         };
         if matches!(state.kind, Kind::Open(_)) {
             self.schedule_open(index);

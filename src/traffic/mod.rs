@@ -14,6 +14,8 @@ pub struct Arrival {
     pub payload: Bytes,
     /// For closed-loop phases: the virtual user that sent it (to pass back to `on_response`).
     pub user: Option<UserId>,
+    /// A warmer's ping, not real traffic.
+    pub ping: bool,
 }
 
 /// A closed-loop virtual user: (phase index, user number).

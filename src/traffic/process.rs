@@ -92,6 +92,14 @@ pub(super) enum Process {
         x: f64,
     },
     Replay(Box<ReplayStream>),
+    /// `count` arrivals at start, start + every, start + 2·every, …
+    Periodic {
+        start: u64,
+        every_ns: u64,
+        count: u32,
+        k: u64,
+        left: u32,
+    },
     /// No (more) arrivals.
     Done,
 }
@@ -148,6 +156,13 @@ impl Process {
                 window_ns: *window_ns,
                 remaining: *count,
                 x: 0.0,
+            },
+            Pattern::Periodic { every_ns, count } => Process::Periodic {
+                start,
+                every_ns: (*every_ns).max(1),
+                count: *count,
+                k: 0,
+                left: *count,
             },
             Pattern::Replay { .. } | Pattern::ClosedLoop { .. } => Process::Done,
         }
@@ -243,6 +258,24 @@ impl Process {
                 *remaining -= 1;
                 let offset = ((*x * *window_ns as f64) as u64).min(*window_ns - 1);
                 Some((*start + offset, None))
+            }
+            Process::Periodic {
+                start,
+                every_ns,
+                count,
+                k,
+                left,
+            } => {
+                if *count == 0 {
+                    return Ok(None);
+                }
+                if *left == 0 {
+                    *k += 1;
+                    *left = *count;
+                }
+                *left -= 1;
+                let offset = k.checked_mul(*every_ns);
+                offset.map(|o| (start.saturating_add(o), None))
             }
             Process::Replay(stream) => stream.next()?,
             Process::Done => None,

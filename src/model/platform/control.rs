@@ -97,6 +97,7 @@ impl Platform {
                 )));
             }
         }
+        self.observe_utilization(f, now_ns);
         let old_used = i64::from(self.used(f));
         self.rules[f].provisioned = count;
         let alive = self.state[f].provisioned_alive;
@@ -136,6 +137,8 @@ impl Platform {
         }
         let new_used = i64::from(self.used(f));
         self.add_used(f, new_used - old_used);
+        self.out
+            .push_back(Action::ProvisionedConfigured { function: f, count });
         Ok(())
     }
 

@@ -1,0 +1,150 @@
+//! Output of lab runs (`run` on a file with `[[variant]]`s, and `sweep`): the comparison on the terminal, and the
+//! `--json`, `--hlog` and `--html` files.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use super::CliError;
+use crate::lab::LabRun;
+use crate::lab::compare::Comparison;
+use crate::report::RunReport;
+
+/// Files a lab run writes.
+#[derive(Debug, Default)]
+pub(crate) struct LabFiles<'a> {
+    pub json: Option<&'a Path>,
+    pub hlog: Option<&'a Path>,
+    pub html: Option<&'a Path>,
+}
+
+/// The heading of a lab's terminal output.
+pub(crate) fn heading(report: &RunReport, what: &str) -> String {
+    format!(
+        "lambda-sim · scenario \"{}\" · seed {} · {} · {} s simulated · {what}\n",
+        report.scenario,
+        report.seed,
+        report.mode_str(),
+        report.duration_ns as f64 / 1e9
+    )
+}
+
+/// What each run changed, one line each.
+pub(crate) fn overrides(runs: &[LabRun]) -> String {
+    let mut out = String::new();
+    for r in runs {
+        let what = if r.overrides.is_empty() {
+            "the file as written".to_string()
+        } else {
+            r.overrides.join(", ")
+        };
+        let _ = writeln!(out, "  {}: {what}", r.name);
+    }
+    out
+}
+
+/// The JSON document of a lab: `{"scenario", "seed", "runs": [{"name", "overrides", "report"}], …extra}`; each
+/// report is [`RunReport::to_json`]'s. `extra` is inserted verbatim as further members (`"key": value, …`).
+pub(crate) fn json(runs: &[LabRun], extra: &str) -> String {
+    let mut out = String::from("{\n");
+    if let Some(first) = runs.first() {
+        let _ = writeln!(
+            out,
+            "  \"scenario\": {},",
+            serde_json::Value::from(first.report.scenario.as_str())
+        );
+        let _ = writeln!(out, "  \"seed\": {},", first.report.seed);
+    }
+    if !extra.is_empty() {
+        let _ = writeln!(out, "  {extra},");
+    }
+    out.push_str("  \"runs\": [\n");
+    for (i, r) in runs.iter().enumerate() {
+        let overrides: Vec<serde_json::Value> = r
+            .overrides
+            .iter()
+            .map(|o| serde_json::Value::from(o.as_str()))
+            .collect();
+        let _ = write!(
+            out,
+            "    {{\"name\": {}, \"overrides\": {}, \"report\": {}}}",
+            serde_json::Value::from(r.name.as_str()),
+            serde_json::Value::from(overrides),
+            r.report.to_json().trim_end()
+        );
+        out.push_str(if i + 1 < runs.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("  ]\n}\n");
+    out
+}
+
+/// `path` with `-name` before its extension (`out.hlog` → `out-pc-10.hlog`), for per-run files.
+fn per_run(path: &Path, name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let file = match path.extension() {
+        Some(ext) => format!("{stem}-{safe}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{safe}"),
+    };
+    path.with_file_name(file)
+}
+
+/// Writes the files of a lab run.
+pub(crate) fn write_files(
+    runs: &[LabRun],
+    comparison: &Comparison,
+    sweep: Option<Vec<crate::report::html::SweepPoint>>,
+    title: &str,
+    json_extra: &str,
+    files: &LabFiles<'_>,
+) -> Result<(), CliError> {
+    if let Some(path) = files.json {
+        std::fs::write(path, json(runs, json_extra))
+            .map_err(|e| CliError::usage(format!("--json {}: {e}", path.display())))?;
+    }
+    if let Some(path) = files.hlog {
+        for r in runs {
+            let file = per_run(path, &r.name);
+            super::write_reports(&r.report, None, Some(&file))?;
+        }
+    }
+    if let Some(path) = files.html {
+        let table = comparison.table();
+        let input = crate::report::html::HtmlInput {
+            title: title.to_string(),
+            variants: runs.iter().map(|r| (r.name.clone(), &r.report)).collect(),
+            table: Some(crate::report::html::Table {
+                headers: table.headers,
+                rows: table.rows,
+            }),
+            sweep,
+        };
+        std::fs::write(path, crate::report::html::render(&input))
+            .map_err(|e| CliError::usage(format!("--html {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_run_files_get_the_run_name_before_the_extension() {
+        assert_eq!(
+            per_run(Path::new("out/lat.hlog"), "memory_mb=512 x"),
+            PathBuf::from("out/lat-memory_mb_512_x.hlog")
+        );
+        assert_eq!(per_run(Path::new("lat"), "a"), PathBuf::from("lat-a"));
+    }
+}
