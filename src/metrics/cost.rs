@@ -339,4 +339,35 @@ mod tests {
         assert!(close(gb_s.idle_provisioned, 8.0));
         assert_eq!(c.total, 0.0);
     }
+
+    #[test]
+    fn changing_provisioned_concurrency_bills_each_level_and_rounds_each_enabled_stretch() {
+        let m = 60 * S;
+        let none = cfg(1024, Architecture::X86_64, 0, 0);
+        // 10 from 10 min to 40 min (30 min, a multiple of 5), then 0: 10 × 1800 s.
+        let s = provisioned_concurrency_seconds(&none, &[(10 * m, 10), (40 * m, 0)], 60 * m);
+        assert!(close(s, 18_000.0), "{s}");
+        // 4 for 7 min then off: rounded up to 10 min at the last level (4 × 600 s).
+        let s = provisioned_concurrency_seconds(&none, &[(0, 4), (7 * m, 0)], 60 * m);
+        assert!(close(s, 2_400.0), "{s}");
+        // 2 for 3 min, 6 for 3 min, off: 2×180 + 6×180, rounded to 10 min at the last level (+6×240).
+        let s = provisioned_concurrency_seconds(&none, &[(0, 2), (3 * m, 6), (6 * m, 0)], 60 * m);
+        assert!(close(s, 360.0 + 1080.0 + 1440.0), "{s}");
+        // Still on at the end: billed to the end, rounded.
+        let s = provisioned_concurrency_seconds(&none, &[(0, 1)], 61 * m);
+        assert!(close(s, 65.0 * 60.0), "{s}");
+        // Static PC of 5 from its allocation at 1 min, replaced at 11 min by 0: 5 × 600 s.
+        let fixed = cfg(1024, Architecture::X86_64, 5, m);
+        let s = provisioned_concurrency_seconds(&fixed, &[(11 * m, 0)], 60 * m);
+        assert!(close(s, 3_000.0), "{s}");
+        // A change before the static allocation started supersedes it.
+        let s = provisioned_concurrency_seconds(&fixed, &[(0, 2)], 10 * m);
+        assert!(close(s, 1_200.0), "{s}");
+        // Without changes, the static rule.
+        let s = provisioned_concurrency_seconds(&fixed, &[], 61 * m);
+        assert!(
+            close(s, 5.0 * provisioned_capacity_seconds(&fixed, 61 * m) as f64),
+            "{s}"
+        );
+    }
 }

@@ -170,6 +170,9 @@ fn function(
         Some(c) => cold_start(src, c.get_ref(), &what)?,
     };
 
+    let (provisioned_schedule, provisioned_autoscaling) =
+        super::mitigations::dynamic_provisioned(src, raw, reserved_concurrency, snapshot, &what)?;
+
     Ok(FunctionSpec {
         name,
         code,
@@ -187,19 +190,8 @@ fn function(
             None => None,
             Some(w) => Some(super::mitigations::warmer(src, w, &what)?),
         },
-        provisioned_schedule: match &raw.provisioned_schedule {
-            None => Vec::new(),
-            Some(s) => super::mitigations::schedule(src, s, reserved_concurrency, &what)?,
-        },
-        provisioned_autoscaling: match &raw.provisioned_autoscaling {
-            None => None,
-            Some(t) => Some(super::mitigations::target_tracking(
-                src,
-                t,
-                reserved_concurrency,
-                &what,
-            )?),
-        },
+        provisioned_schedule,
+        provisioned_autoscaling,
     })
 }
 

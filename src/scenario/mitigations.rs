@@ -4,7 +4,7 @@
 use toml::Spanned;
 
 use super::error::Source;
-use super::raw::{RawScheduledAction, RawTargetTracking, RawWarmer};
+use super::raw::{RawFunction, RawScheduledAction, RawTargetTracking, RawWarmer};
 use super::values::{duration_ns, positive_duration_ns};
 use super::{ScenarioError, TargetTracking, Warmer};
 
@@ -60,8 +60,53 @@ pub(super) fn warmer(
     })
 }
 
+/// A function's `provisioned_schedule` and `provisioned_autoscaling`: at most one of them, and neither with
+/// `snapshot = true` (SnapStart does not support provisioned concurrency).
+pub(super) fn dynamic_provisioned(
+    src: &Source,
+    raw: &RawFunction,
+    reserved: Option<u32>,
+    snapshot: bool,
+    what: &str,
+) -> Result<(Vec<(u64, u32)>, Option<TargetTracking>), ScenarioError> {
+    if let (Some(_), Some(t)) = (&raw.provisioned_schedule, &raw.provisioned_autoscaling) {
+        return Err(src.err(
+            &t.span(),
+            format!("{what}: provisioned_schedule and provisioned_autoscaling cannot both be set; use one of them"),
+        ));
+    }
+    let schedule = match &raw.provisioned_schedule {
+        None => Vec::new(),
+        Some(s) => schedule(src, s, reserved, what)?,
+    };
+    let autoscaling = match &raw.provisioned_autoscaling {
+        None => None,
+        Some(t) => Some(target_tracking(src, t, reserved, what)?),
+    };
+    if snapshot {
+        let span = match (&raw.provisioned_schedule, &raw.provisioned_autoscaling) {
+            (Some(s), _)
+                if s.get_ref()
+                    .iter()
+                    .any(|a| a.get_ref().count.as_ref().is_some_and(|c| *c.get_ref() > 0)) =>
+            {
+                Some(s.span())
+            }
+            (_, Some(t)) => Some(t.span()),
+            _ => None,
+        };
+        if let Some(span) = span {
+            return Err(src.err(
+                &span,
+                format!("{what}: snapshot = true cannot be combined with provisioned concurrency (schedule or auto scaling): Lambda SnapStart does not support provisioned concurrency"),
+            ));
+        }
+    }
+    Ok((schedule, autoscaling))
+}
+
 /// `provisioned_schedule = [{ at = "30m", count = 20 }, …]`: scheduled actions, strictly increasing in time.
-pub(super) fn schedule(
+fn schedule(
     src: &Source,
     raw: &Spanned<Vec<Spanned<RawScheduledAction>>>,
     reserved: Option<u32>,
@@ -99,7 +144,7 @@ pub(super) fn schedule(
 }
 
 /// `provisioned_autoscaling = { min = 1, max = 50, target = 0.7 }`.
-pub(super) fn target_tracking(
+fn target_tracking(
     src: &Source,
     raw: &Spanned<RawTargetTracking>,
     reserved: Option<u32>,

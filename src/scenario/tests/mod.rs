@@ -4,6 +4,7 @@
 mod errors;
 mod garbage;
 mod keep_alive;
+mod mitigations;
 mod valid;
 mod variants;
 
