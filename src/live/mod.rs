@@ -115,14 +115,25 @@ impl LiveService {
 
     /// Invokes function `f` with `event` and waits for the outcome.
     pub async fn invoke(&self, f: FunctionId, event: Bytes) -> LiveOutcome {
+        self.invoke_as(f, event, false).await
+    }
+
+    /// Invokes function `f`; `ping` marks a warmer's ping, counted apart from real traffic.
+    pub async fn invoke_as(&self, f: FunctionId, event: Bytes, ping: bool) -> LiveOutcome {
         let arrival = self.now_ns();
         let (decision, request_id) = {
             let mut st = self.lock();
-            st.metrics.arrival(f, arrival);
+            if ping {
+                st.metrics.ping_arrival(f, arrival);
+            } else {
+                st.metrics.arrival(f, arrival);
+            }
             let token = st.next_token();
             let request_id = st.next_request_id();
+            st.deciding_ping = ping;
             st.model.invoke(arrival, f, token);
             let decision = self.drain(&mut st, arrival, Some(token));
+            st.deciding_ping = false;
             (decision, request_id)
         };
         let invocation = Invocation { request_id, event };
@@ -165,7 +176,7 @@ impl LiveService {
                 };
                 let log = logfmt::invocation_lines(request_id, &report, memory_mb, None, None);
                 self.finish(
-                    f, id, sandbox, arrival, started, kind, 0, None, None, &report,
+                    f, id, sandbox, arrival, started, kind, 0, None, None, &report, ping,
                 );
                 if internal {
                     return LiveOutcome::ServiceError(
@@ -233,6 +244,7 @@ impl LiveService {
                             init_ns,
                             cold.restore_ns,
                             &cold.report,
+                            ping,
                         );
                         LiveOutcome::Ran {
                             request_id,
@@ -253,6 +265,7 @@ impl LiveService {
                             None,
                             None,
                             &report,
+                            ping,
                         );
                         LiveOutcome::ServiceError("lambda-sim could not create the sandbox".into())
                     }
@@ -282,6 +295,7 @@ impl LiveService {
         init_ns: Option<u64>,
         restore_ns: Option<u64>,
         report: &CallReport,
+        ping: bool,
     ) {
         let now = self.now_ns();
         tracing::debug!(
@@ -301,7 +315,11 @@ impl LiveService {
         let mut sample =
             InvocationSample::from_report(arrival_ns, end_ns, start, overhead_ns, init_ns, report);
         sample.restore_ns = restore_ns;
-        st.metrics.invocation(f, &sample);
+        if ping {
+            st.metrics.ping(f, &sample);
+        } else {
+            st.metrics.invocation(f, &sample);
+        }
         if let Some(init_ns) = init_ns {
             st.model.init_observed(f, init_ns);
         }
@@ -395,7 +413,9 @@ pub async fn run_realtime(
         };
         let (service, traffic) = (service.clone(), traffic.clone());
         tasks.spawn(async move {
-            service.invoke(arrival.function, arrival.payload).await;
+            service
+                .invoke_as(arrival.function, arrival.payload, arrival.ping)
+                .await;
             if let Some(user) = arrival.user {
                 let now = service.now_ns();
                 traffic

@@ -34,6 +34,8 @@ pub(crate) struct LiveState {
     sandboxes: crate::exec::SandboxSlots,
     next_token: u64,
     rng: StdRng,
+    /// The request being decided (under this lock) is a warmer's ping.
+    pub deciding_ping: bool,
 }
 
 impl LiveState {
@@ -44,6 +46,7 @@ impl LiveState {
             sandboxes: Default::default(),
             next_token: 0,
             rng: StdRng::seed_from_u64(seed),
+            deciding_ping: false,
         }
     }
 
@@ -110,7 +113,11 @@ impl LiveService {
                     reason,
                     cause,
                 } if Some(request) == token => {
-                    st.metrics.throttled(function, now, reason, cause);
+                    if st.deciding_ping {
+                        st.metrics.ping_throttled(function, now);
+                    } else {
+                        st.metrics.throttled(function, now, reason, cause);
+                    }
                     decision = Decision::Throttle { reason, cause };
                 }
                 Action::RunWarm { .. } | Action::ColdStart { .. } | Action::Throttle { .. } => {
