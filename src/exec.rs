@@ -42,7 +42,7 @@ impl ColdStart {
 }
 
 /// A restored environment's `AWS_LAMBDA_INITIALIZATION_TYPE` is always `snap-start`.
-fn snapshot_start(config: &SandboxConfig) -> SandboxConfig {
+pub fn snapshot_start(config: &SandboxConfig) -> SandboxConfig {
     SandboxConfig {
         initialization_type: crate::sandbox::InitializationType::SnapStart,
         ..config.clone()

@@ -210,7 +210,17 @@ impl LiveService {
             };
             let started = service.now_ns();
             let code = &service.inner.deployment.codes[f];
+            let snapshot = service.inner.deployment.snapshots[f].as_ref();
             let result = async {
+                // A pre-warmed environment of a snapshot function is restored, like its cold starts.
+                if let (false, Some(snapshot)) = (provisioned, snapshot) {
+                    let config = crate::exec::snapshot_start(&config);
+                    let sandbox = Sandbox::restore_async(snapshot.code(), &config)
+                        .await
+                        .ok()?;
+                    tokio::time::sleep(Duration::from_nanos(snapshot.restore_ns())).await;
+                    return Some((sandbox, snapshot.restore_ns()));
+                }
                 let mut sandbox = Sandbox::create_async(code, &config).await.ok()?;
                 let report = sandbox
                     .init_async(CallLimits {

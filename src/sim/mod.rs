@@ -496,6 +496,28 @@ impl<'a> Sim<'a> {
         let provisioned = matches!(kind, InitializationType::ProvisionedConcurrency);
         let config = self.sandbox_config(f, id, kind);
         let start = now + overhead_ns;
+        // A pre-warmed environment of a snapshot function is restored, like its cold starts.
+        if let (false, Some(snapshot)) = (provisioned, &self.deployment.snapshots[f]) {
+            let config = crate::exec::snapshot_start(&config);
+            let ok = match Sandbox::restore(snapshot.code(), &config) {
+                Ok(sandbox) => {
+                    self.put_sandbox(id, sandbox);
+                    true
+                }
+                Err(SandboxError::Instantiate(_)) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if ok {
+                // For greedy-dual, a cold start of this function costs a restore.
+                self.model.init_observed(f, snapshot.restore_ns());
+            }
+            self.in_flight += 1;
+            self.events.push(
+                start + snapshot.restore_ns(),
+                Event::Ready { sandbox: id, ok },
+            );
+            return Ok(());
+        }
         // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
         let limit = if provisioned {
             crate::limits::provisioned_init_limit_ns(self.scenario.functions[f].timeout_ns)
