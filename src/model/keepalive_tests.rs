@@ -401,7 +401,7 @@ fn evicted(actions: &[Action]) -> Vec<SandboxId> {
         .filter_map(|a| match a {
             Action::Destroy {
                 sandbox,
-                reason: DestroyReason::KeepAlive,
+                reason: DestroyReason::Evicted,
                 ..
             } => Some(*sandbox),
             _ => None,

@@ -52,6 +52,8 @@ impl ThrottleCause {
 pub enum DestroyReason {
     /// Idle past its keep-alive.
     KeepAlive,
+    /// Evicted while idle to make room under the greedy-dual keep-alive memory budget.
+    Evicted,
     /// Recycled at its maximum lifetime.
     MaxLifetime,
     /// Reset after a timeout, crash or out-of-memory error (or a failed init).
@@ -64,8 +66,9 @@ pub enum DestroyReason {
 
 impl DestroyReason {
     /// Every reason, in report order.
-    pub const ALL: [DestroyReason; 5] = [
+    pub const ALL: [DestroyReason; 6] = [
         DestroyReason::KeepAlive,
+        DestroyReason::Evicted,
         DestroyReason::MaxLifetime,
         DestroyReason::Reset,
         DestroyReason::Deprovisioned,
@@ -75,6 +78,7 @@ impl DestroyReason {
     pub fn as_str(self) -> &'static str {
         match self {
             DestroyReason::KeepAlive => "keep_alive",
+            DestroyReason::Evicted => "evicted",
             DestroyReason::MaxLifetime => "max_lifetime",
             DestroyReason::Reset => "reset",
             DestroyReason::Deprovisioned => "deprovisioned",

@@ -208,6 +208,8 @@ pub struct SandboxCounts {
     pub created: u64,
     pub created_provisioned: u64,
     pub destroyed_keep_alive: u64,
+    /// Evicted under the greedy-dual keep-alive memory budget.
+    pub destroyed_evicted: u64,
     pub destroyed_max_lifetime: u64,
     pub destroyed_reset: u64,
     pub destroyed_end_of_run: u64,
@@ -224,6 +226,7 @@ impl SandboxCounts {
     pub fn destroyed(&self, r: DestroyReason) -> u64 {
         match r {
             DestroyReason::KeepAlive => self.destroyed_keep_alive,
+            DestroyReason::Evicted => self.destroyed_evicted,
             DestroyReason::MaxLifetime => self.destroyed_max_lifetime,
             DestroyReason::Reset => self.destroyed_reset,
             DestroyReason::EndOfRun => self.destroyed_end_of_run,
@@ -233,6 +236,7 @@ impl SandboxCounts {
 
     pub fn destroyed_total(&self) -> u64 {
         self.destroyed_keep_alive
+            + self.destroyed_evicted
             + self.destroyed_max_lifetime
             + self.destroyed_reset
             + self.destroyed_end_of_run
@@ -242,6 +246,7 @@ impl SandboxCounts {
     pub(crate) fn record_destroyed(&mut self, r: DestroyReason, provisioned: bool) {
         match r {
             DestroyReason::KeepAlive => self.destroyed_keep_alive += 1,
+            DestroyReason::Evicted => self.destroyed_evicted += 1,
             DestroyReason::MaxLifetime => self.destroyed_max_lifetime += 1,
             DestroyReason::Reset => self.destroyed_reset += 1,
             DestroyReason::EndOfRun => self.destroyed_end_of_run += 1,
@@ -256,6 +261,7 @@ impl SandboxCounts {
         self.created += o.created;
         self.created_provisioned += o.created_provisioned;
         self.destroyed_keep_alive += o.destroyed_keep_alive;
+        self.destroyed_evicted += o.destroyed_evicted;
         self.destroyed_max_lifetime += o.destroyed_max_lifetime;
         self.destroyed_reset += o.destroyed_reset;
         self.destroyed_end_of_run += o.destroyed_end_of_run;

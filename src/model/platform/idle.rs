@@ -129,7 +129,7 @@ impl Platform {
                 // The clock never moves back (a falling mean init cost can lower an old priority).
                 self.keep.clock = self.keep.clock.max(priority);
                 self.keep.stats.evictions += 1;
-                self.destroy(victim, DestroyReason::KeepAlive);
+                self.destroy(victim, DestroyReason::Evicted);
             }
             if self.keep.cached_mb.saturating_add(size) > budget {
                 self.keep.stats.overflows += 1;
