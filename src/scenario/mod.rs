@@ -4,8 +4,9 @@
 //! Times are nanoseconds (u64) everywhere after parsing. Every user error names the file, line and column, the
 //! field, the value and the allowed range (see [`ScenarioError`]).
 //!
-//! Entry points: [`load`] (a file), [`parse`] (text), [`resolve_path`] (paths written in a scenario). Defaults are
-//! in [`defaults`]. The file has four kinds of table, all rejecting unknown keys:
+//! Entry points: [`load`] / [`parse`] (the scenario as written), [`load_file`] / [`parse_file`] (with its
+//! `[[variant]]`s), [`resolve_path`] (paths written in a scenario). Defaults are in [`defaults`]. The file has five
+//! kinds of table, all rejecting unknown keys:
 //!
 //! - `[simulation]`: `duration` (required), `name` (default: the file stem), `seed` (1), `mode` (`virtual` |
 //!   `realtime`), `ns_per_fuel` (0, 1000].
@@ -17,10 +18,16 @@
 //!   `{ policy = "none" }`, `{ policy = "fixed", duration }`, `{ policy = "hybrid", fallback = "10m",
 //!   min_samples = 10 }` or `{ policy = "greedy-dual" }`; see `docs/mitigations.md`), `max_lifetime` (a duration
 //!   or `"none"`), `architecture`, `cold_start = { placement_ms, download_mbps }`, `snapshot` (false; not with
-//!   provisioned concurrency).
+//!   provisioned concurrency), `warmer = { every, concurrency = 1, payload }`, and at most one of
+//!   `provisioned_schedule = [{ at, count }, …]` and `provisioned_autoscaling = { min, max, target = 0.7,
+//!   scale_out_datapoints = 3, scale_in_datapoints = 15 }` (see `docs/mitigations.md`).
 //! - `[[traffic]]`: `function`, `pattern` (required), `start`, `duration`, the pattern's own fields (`rate`;
 //!   `from_rate`, `to_rate`; `count`, `window`; `steps`; `mean_rate`, `amplitude`, `period`; `users`,
 //!   `think_time_ms`; `file`), `invocation`, and at most one of `payload`, `payload_file`, `payload_template`.
+//! - `[[variant]]`: `name`, `description`, and overrides `account.<key>`, `function.<name>.<key>`,
+//!   `traffic.<index>.<key>` (see `variants.rs`).
+//!
+//! A function's `warmer` becomes a traffic phase of pings after the file's own phases.
 //!
 //! Durations are humantime strings (`"90s"`, `"1h 30m"`, `"250ms"`) or numbers of seconds. Distributions are tables
 //! `{ distribution = "constant" | "uniform" | "exponential" | "normal" | "lognormal" | "empirical", … }`.
