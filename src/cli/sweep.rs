@@ -123,7 +123,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     let mut comparison = Comparison::new(&runs);
     let best = optimum(&comparison.figures, strategy);
     if let Some(b) = best {
-        comparison.marks[b] = Some("◀ optimum".to_string());
+        comparison.marks[b] = Some("optimum".to_string());
     }
     let strategy_text = match strategy {
         Strategy::Cost => "cost".to_string(),

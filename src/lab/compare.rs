@@ -79,16 +79,28 @@ impl Comparison {
 
     /// Plain text for a terminal: a latency table and a counts-and-cost table, with a Δ line under every row
     /// after the first.
+    /// Rows longer than [`NAME_WIDTH`] are numbered (`#1`, `#2`, …) with the full names listed above the tables;
+    /// marked rows carry `▶` in the margin and the marks are explained below.
     pub fn text(&self) -> String {
         let mut out = String::new();
-        let name_w = self
-            .names
+        let numbered = self.names.iter().any(|n| n.chars().count() > NAME_WIDTH);
+        let labels: Vec<String> = if numbered {
+            (1..=self.names.len()).map(|i| format!("#{i}")).collect()
+        } else {
+            self.names.clone()
+        };
+        if numbered {
+            for (label, name) in labels.iter().zip(&self.names) {
+                let _ = writeln!(out, "  {label:<4} {name}");
+            }
+            out.push('\n');
+        }
+        let name_w = labels
             .iter()
-            .zip(&self.marks)
-            .map(|(n, m)| n.chars().count() + m.as_ref().map_or(0, |m| m.chars().count() + 1))
+            .map(|n| n.chars().count())
             .max()
             .unwrap_or(0)
-            .clamp(8, 20);
+            .clamp(6, NAME_WIDTH);
         let latency: [Column; 7] = [
             ("cold %", |f| f.cold_pct, Fmt::Pct),
             ("p50", |f| f.p50_ms, Fmt::Ms),
@@ -107,14 +119,26 @@ impl Comparison {
             ("idle GB-s", |f| f.idle_gb_s, Fmt::Plain),
         ];
         out.push_str("latency, ms (all invocations and cold starts)\n");
-        self.section(&mut out, name_w, &latency, 11);
+        self.section(&mut out, &labels, name_w, &latency, 11);
         out.push('\n');
         out.push_str("counts and cost\n");
-        self.section(&mut out, name_w, &counts, 12);
+        self.section(&mut out, &labels, name_w, &counts, 12);
+        let mut marks: Vec<&str> = self.marks.iter().flatten().map(String::as_str).collect();
+        marks.dedup();
+        if !marks.is_empty() {
+            let _ = writeln!(out, "\n▶ {}", marks.join(", "));
+        }
         out
     }
 
-    fn section(&self, out: &mut String, name_w: usize, cols: &[Column], w: usize) {
+    fn section(
+        &self,
+        out: &mut String,
+        labels: &[String],
+        name_w: usize,
+        cols: &[Column],
+        w: usize,
+    ) {
         let _ = write!(out, "  {:<name_w$}", "");
         for (title, _, _) in cols {
             let _ = write!(out, "{title:>w$}");
@@ -122,11 +146,12 @@ impl Comparison {
         out.push('\n');
         let base = self.figures.first().copied();
         for (i, f) in self.figures.iter().enumerate() {
-            let name = match &self.marks[i] {
-                Some(m) => format!("{} {m}", self.names[i]),
-                None => self.names[i].clone(),
+            let gutter = if self.marks[i].is_some() {
+                "▶ "
+            } else {
+                "  "
             };
-            let _ = write!(out, "  {:<name_w$}", truncate(&name, name_w));
+            let _ = write!(out, "{gutter}{:<name_w$}", truncate(&labels[i], name_w));
             for (_, get, fmt) in cols {
                 let _ = write!(out, "{:>w$}", fmt.show(get(f)));
             }
@@ -193,6 +218,9 @@ fn truncate(s: &str, w: usize) -> String {
         t
     }
 }
+
+/// Widest row name the terminal tables show; longer names are numbered.
+pub const NAME_WIDTH: usize = 21;
 
 /// A column: its title, how to read the figure, how to show it.
 type Column = (&'static str, fn(&Figures) -> f64, Fmt);

@@ -62,7 +62,7 @@ impl SetSpec {
                 "key `{key}` must be function.<name>.<setting>, account.<setting> or traffic.<index>.<setting>"
             )));
         }
-        let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
+        let values = split_values(values);
         if values.iter().any(|v| v.is_empty()) {
             return Err(err(
                 "a value is empty (write V1,V2,… without empty entries)".to_string(),
@@ -83,6 +83,31 @@ impl SetSpec {
         };
         parts[skip..].join(".")
     }
+}
+
+/// Splits `V1,V2,…` at commas outside quotes, braces and brackets, so inline tables can be values
+/// (`{ policy = "fixed", duration = "5m" },{ policy = "hybrid" }`).
+fn split_values(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut current) = (0i32, None::<char>, String::new());
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => depth += 1,
+            (None, '}' | ']') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(current.trim().to_string());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    out.push(current.trim().to_string());
+    out
 }
 
 /// Every combination of the specs' values, first spec outermost.
@@ -274,6 +299,19 @@ mod tests {
             grid(&[big.clone(), big]),
             Err(SweepError::TooManyPoints { points: 1600 })
         ));
+    }
+
+    #[test]
+    fn values_split_at_commas_outside_tables_and_quotes() {
+        assert_eq!(
+            split_values(r#"{ policy = "fixed", duration = "5m" },{ policy = "hybrid" }, "a,b""#),
+            vec![
+                r#"{ policy = "fixed", duration = "5m" }"#,
+                r#"{ policy = "hybrid" }"#,
+                r#""a,b""#
+            ]
+        );
+        assert_eq!(split_values("1, 2,3"), vec!["1", "2", "3"]);
     }
 
     #[test]

@@ -167,6 +167,7 @@ pub(crate) struct ReportParts {
     pub(crate) cost: Cost,
     pub(crate) timeline: Vec<TimelineBucket>,
     pub(crate) intervals: Vec<Option<Histogram<u64>>>,
+    pub(crate) provisioned_changes: Vec<(u64, u32)>,
 }
 
 impl FunctionMetrics {
@@ -184,6 +185,7 @@ impl FunctionMetrics {
             cost,
             timeline: self.timeline.into_buckets(),
             intervals: self.intervals.into_slots(intervals_len),
+            provisioned_changes: self.provisioned_changes,
         }
     }
 }
@@ -210,6 +212,7 @@ impl ReportParts {
             conservation: Conservation::new(c.arrivals, c.outcomes.total()),
             timeline: self.timeline,
             intervals: self.intervals,
+            provisioned_changes: self.provisioned_changes,
         }
     }
 }

@@ -268,6 +268,7 @@ impl RunMetrics {
             cost,
             timeline: self.total_timeline.into_buckets(),
             intervals,
+            provisioned_changes: Vec::new(),
         }
         .into_report();
 

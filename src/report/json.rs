@@ -17,6 +17,7 @@
 //!       "cold_starts", "warm_starts", "provisioned_starts",
 //!       "pings": { "sent", "cold_starts", "warm_starts", "throttled", "failed" },
 //!       "cold_start_pct", "peak_concurrency",
+//!       "provisioned_changes": [ { "at_s", "count" }, … ],
 //!       "sandboxes": { "created", "created_provisioned",
 //!                      "destroyed": { "keep_alive", "evicted", "max_lifetime", "reset",
 //!                                     "deprovisioned", "end_of_run" },
@@ -234,6 +235,12 @@ struct LatencyJson<'a> {
 }
 
 #[derive(Serialize)]
+struct ProvisionedChangeJson {
+    at_s: f64,
+    count: u32,
+}
+
+#[derive(Serialize)]
 struct FunctionJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     config: Option<ConfigJson>,
@@ -247,6 +254,7 @@ struct FunctionJson<'a> {
     pings: &'a PingCounts,
     cold_start_pct: f64,
     peak_concurrency: u32,
+    provisioned_changes: Vec<ProvisionedChangeJson>,
     sandboxes: SandboxesJson,
     latency_ms: LatencyJson<'a>,
     billed_duration_ms: &'a Percentiles,
@@ -283,6 +291,14 @@ impl<'a> FunctionJson<'a> {
             pings: &f.pings,
             cold_start_pct: round3(f.cold_start_ratio() * 100.0),
             peak_concurrency: f.peak_concurrency,
+            provisioned_changes: f
+                .provisioned_changes
+                .iter()
+                .map(|&(t, count)| ProvisionedChangeJson {
+                    at_s: round3(t as f64 / 1e9),
+                    count,
+                })
+                .collect(),
             sandboxes: SandboxesJson {
                 created: f.sandboxes.created,
                 created_provisioned: f.sandboxes.created_provisioned,

@@ -52,6 +52,9 @@ pub struct FunctionReport {
     /// Per-bucket timeline; every function and the total have the same length and bucket width
     /// ([`RunReport::timeline_bucket_ns`]).
     pub timeline: Vec<TimelineBucket>,
+    /// Changes of the configured provisioned concurrency during the run — scheduled actions, target tracking,
+    /// the control plane — as (time, new count); empty for the total.
+    pub provisioned_changes: Vec<(u64, u32)>,
     /// End-to-end latency (µs) per hlog interval of [`RunReport::hlog_interval_ns`], by invocation end time;
     /// `None` where no invocation ended.
     pub intervals: Vec<Option<Histogram<u64>>>,

@@ -303,6 +303,26 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         out.push_str(&l.finish());
     }
 
+    if !f.provisioned_changes.is_empty() {
+        let mut l = Lines::new("provisioned", LABEL + 2);
+        let n = f.provisioned_changes.len();
+        l.push(
+            format!("configured {n} time{}:", if n == 1 { "" } else { "s" }),
+            "",
+        );
+        const SHOWN: usize = 8;
+        for (i, &(t, count)) in f.provisioned_changes.iter().take(SHOWN).enumerate() {
+            l.push(
+                format!("{count} at {} s", secs(t)),
+                if i == 0 { " " } else { ", " },
+            );
+        }
+        if n > SHOWN {
+            l.push(format!("… ({} more in the JSON report)", n - SHOWN), ", ");
+        }
+        out.push_str(&l.finish());
+    }
+
     let s = &f.sandboxes;
     let mut l = Lines::new("sandboxes", LABEL + 2);
     l.push(

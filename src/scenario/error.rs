@@ -34,7 +34,13 @@ impl<'a> Source<'a> {
     /// Converts one of toml's errors (syntax, unknown field, wrong type), keeping its position and naming the key
     /// path when toml knows it.
     pub fn toml_error(&self, error: &toml::de::Error) -> ScenarioError {
-        let mut message = error.message().trim_end().to_string();
+        // serde names Rust types; say what a scenario author writes.
+        let mut message = error
+            .message()
+            .trim_end()
+            .replace("expected i64", "expected an integer")
+            .replace("expected f64", "expected a number")
+            .replace("expected u64", "expected a non-negative integer");
         // toml names the key path only in its `Display` without input ("…\nin `a.b`").
         let mut bare = error.clone();
         bare.set_input(None);

@@ -60,6 +60,9 @@ pub(super) fn warmer(
     })
 }
 
+/// Scheduled actions (time, count) and target tracking, as `FunctionSpec` holds them.
+pub(super) type DynamicProvisioned = (Vec<(u64, u32)>, Option<TargetTracking>);
+
 /// A function's `provisioned_schedule` and `provisioned_autoscaling`: at most one of them, and neither with
 /// `snapshot = true` (SnapStart does not support provisioned concurrency).
 pub(super) fn dynamic_provisioned(
@@ -68,7 +71,7 @@ pub(super) fn dynamic_provisioned(
     reserved: Option<u32>,
     snapshot: bool,
     what: &str,
-) -> Result<(Vec<(u64, u32)>, Option<TargetTracking>), ScenarioError> {
+) -> Result<DynamicProvisioned, ScenarioError> {
     if let (Some(_), Some(t)) = (&raw.provisioned_schedule, &raw.provisioned_autoscaling) {
         return Err(src.err(
             &t.span(),

@@ -142,6 +142,18 @@ fn variant(
                         ));
                     }
                     let base = function_table(src, &what, merged.get_mut(), &fname)?;
+                    // Keys of a table the file leaves at its default can't merge into it: say what to write.
+                    for kind_table in ["keep_alive"] {
+                        if let (None, Some(v)) = (base.get(kind_table), fover.get(kind_table))
+                            && let DeValue::Table(t) = v.get_ref()
+                            && !t.contains_key("policy")
+                        {
+                            return Err(src.err(
+                                &v.span(),
+                                format!("{what}: {key}.{kind_table} sets no policy, and the function has no {kind_table} in the file to take it from (the default is \"lambda\"); give it whole, e.g. {key}.{kind_table} = {{ policy = \"fixed\", duration = \"10m\" }}"),
+                            ));
+                        }
+                    }
                     list_overrides(&key, &fover, &mut overrides);
                     merge(base, fover);
                 }
