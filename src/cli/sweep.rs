@@ -178,7 +178,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
             Some(b) => {
                 let f = &comparison.figures[b];
                 println!(
-                    "optimum ({strategy_text}): {} — p99 {:.2} ms, cold starts {:.2} %, cost ${:.6}",
+                    "▶ optimum ({strategy_text}): {} — p99 {:.2} ms, cold starts {:.2} %, cost ${:.6}",
                     runs[b].name, f.p99_ms, f.cold_pct, f.cost_usd
                 );
             }

@@ -80,7 +80,7 @@ impl Comparison {
     /// Plain text for a terminal: a latency table and a counts-and-cost table, with a Δ line under every row
     /// after the first.
     /// Rows longer than [`NAME_WIDTH`] are numbered (`#1`, `#2`, …) with the full names listed above the tables;
-    /// marked rows carry `▶` in the margin and the marks are explained below.
+    /// marked rows carry `▶` in the margin (the caller says what the mark means).
     pub fn text(&self) -> String {
         let mut out = String::new();
         let numbered = self.names.iter().any(|n| n.chars().count() > NAME_WIDTH);
@@ -123,11 +123,6 @@ impl Comparison {
         out.push('\n');
         out.push_str("counts and cost\n");
         self.section(&mut out, &labels, name_w, &counts, 12);
-        let mut marks: Vec<&str> = self.marks.iter().flatten().map(String::as_str).collect();
-        marks.dedup();
-        if !marks.is_empty() {
-            let _ = writeln!(out, "\n▶ {}", marks.join(", "));
-        }
         out
     }
 
