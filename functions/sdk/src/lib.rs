@@ -7,6 +7,7 @@
 //!   `lambda-sim-abi` custom section that declares ABI version 1;
 //! - [`Context`] gives the handler its request id, remaining time and simulated downstream waits;
 //! - [`Error`] is the handled-error type reported to the host as `errorType` / `errorMessage`;
+//! - [`sqs`] has typed SQS events and partial batch responses for functions behind an SQS event source mapping;
 //! - [`run`], [`run_bytes`] and [`run_init`] are the glue the macros call, usable directly when writing exports by
 //!   hand (or in native unit tests with [`testing`]).
 //!
@@ -35,6 +36,7 @@ mod error;
 mod ffi;
 mod macros;
 mod runtime;
+pub mod sqs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
