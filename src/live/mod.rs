@@ -386,6 +386,9 @@ pub async fn run_realtime(
     deployment: Deployment,
 ) -> Result<RunReport, crate::scenario::ScenarioError> {
     use crate::traffic::TrafficGenerator;
+    if scenario.uses_events() {
+        return Err(scenario.events_unsupported("real-time"));
+    }
     let traffic = Arc::new(Mutex::new(TrafficGenerator::new(&scenario)?));
     let service = LiveService::start(scenario, deployment);
     let mut tasks = tokio::task::JoinSet::new();
@@ -411,10 +414,14 @@ pub async fn run_realtime(
         let Some(arrival) = traffic.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
             continue;
         };
+        // Queue phases exist only with queues, refused above: never drop one silently.
+        let Some(function) = arrival.target.function() else {
+            return Err(service.scenario().events_unsupported("real-time"));
+        };
         let (service, traffic) = (service.clone(), traffic.clone());
         tasks.spawn(async move {
             service
-                .invoke_as(arrival.function, arrival.payload, arrival.ping)
+                .invoke_as(function, arrival.payload, arrival.ping)
                 .await;
             if let Some(user) = arrival.user {
                 let now = service.now_ns();

@@ -66,3 +66,42 @@ pub const PAYLOAD: &str = "{}";
 pub fn think_time_ms() -> Distribution {
     Distribution::Constant { value: 0.0 }
 }
+
+/// Async invocation (`event_invoke_config`), lambda-reference.md §5: `MaximumRetryAttempts` 0–2, default 2
+/// ([S27]; [S3 PutFunctionEventInvokeConfig]).
+pub const MAXIMUM_RETRY_ATTEMPTS: u32 = 2;
+pub const MAXIMUM_RETRY_ATTEMPTS_MAX: u32 = 2;
+/// `MaximumEventAgeInSeconds` 60–21,600, default 6 h (§5; [S3 PutFunctionEventInvokeConfig]; [S27]).
+pub const MAXIMUM_EVENT_AGE_NS: u64 = 6 * 3600 * NS_PER_S;
+pub const MAXIMUM_EVENT_AGE_MIN_NS: u64 = 60 * NS_PER_S;
+pub const MAXIMUM_EVENT_AGE_MAX_NS: u64 = 21_600 * NS_PER_S;
+/// Destination labels (`on_success`, `on_failure`) and queue names are at most this long. Destinations are
+/// lambda-sim's own labels, kept to the characters of a Lambda function name; SQS queue names allow 80 characters
+/// of the same set (SQS `CreateQueue` API reference).
+pub const DESTINATION_NAME_MAX: usize = 64;
+pub const QUEUE_NAME_MAX: usize = 80;
+
+/// SQS queues (`[[queue]]`). Not in lambda-reference.md, which covers Lambda only; from the SQS `CreateQueue` API
+/// reference: `VisibilityTimeout` 0–43,200 s (12 h), default 30 s.
+pub const VISIBILITY_TIMEOUT_NS: u64 = 30 * NS_PER_S;
+pub const VISIBILITY_TIMEOUT_MAX_NS: u64 = 12 * 3600 * NS_PER_S;
+/// `MessageRetentionPeriod` 60–1,209,600 s (14 days), default 345,600 s (4 days) (SQS `CreateQueue`).
+pub const MESSAGE_RETENTION_NS: u64 = 4 * 24 * 3600 * NS_PER_S;
+pub const MESSAGE_RETENTION_MIN_NS: u64 = 60 * NS_PER_S;
+pub const MESSAGE_RETENTION_MAX_NS: u64 = 14 * 24 * 3600 * NS_PER_S;
+/// Redrive policy `maxReceiveCount`: 1–1,000 (SQS); lambda-reference.md §10 recommends ≥ 5 for Lambda sources.
+pub const MAX_RECEIVE_COUNT_MAX: u32 = 1000;
+
+/// SQS event source mappings (`[[event_source]]`), lambda-reference.md §10: batch size default 10, up to 10,000
+/// for standard queues; above 10 it needs a batching window of at least 1 s ([S38]; [S3 with-sqs]).
+pub const BATCH_SIZE: u32 = 10;
+pub const BATCH_SIZE_MAX: u32 = 10_000;
+/// Largest batch size allowed without a batching window.
+pub const BATCH_SIZE_WITHOUT_WINDOW: u32 = 10;
+pub const BATCH_SIZE_MIN_WINDOW_NS: u64 = NS_PER_S;
+/// Batching window 0–300 s, default 0 (§10).
+pub const BATCHING_WINDOW_NS: u64 = 0;
+pub const BATCHING_WINDOW_MAX_NS: u64 = 300 * NS_PER_S;
+/// A mapping's maximum concurrency, when set: 2–1,000 (§10).
+pub const MAXIMUM_CONCURRENCY_MIN: u32 = 2;
+pub const MAXIMUM_CONCURRENCY_MAX: u32 = 1000;

@@ -50,7 +50,8 @@ impl<'a> Source<'a> {
             if !keys.is_empty() && !message.contains(keys) {
                 message = format!("{keys}: {message}");
             }
-            if (keys == "function" || keys == "traffic") && message.contains("expected a sequence")
+            if ["function", "traffic", "queue", "event_source"].contains(&keys)
+                && message.contains("expected a sequence")
             {
                 message.push_str(&format!(
                     " (write [[{keys}]], with double brackets, for each entry)"

@@ -1,5 +1,6 @@
 //! `[[function]]` tables: names, code, memory, timeout, reserved and provisioned concurrency (checked against the
-//! account), keep-alive, lifetime and cold-start overheads.
+//! account), keep-alive, lifetime and cold-start overheads (mitigations and `event_invoke_config` have their own
+//! modules).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -192,6 +193,11 @@ fn function(
         },
         provisioned_schedule,
         provisioned_autoscaling,
+        event_invoke_config: super::events::event_invoke_config(
+            src,
+            raw.event_invoke_config.as_ref(),
+            &what,
+        )?,
     })
 }
 

@@ -7,7 +7,7 @@ use toml::de::DeTable;
 
 use super::error::{Source, unpositioned};
 use super::variants::{self, ScenarioFile};
-use super::{Scenario, ScenarioError, functions, phases, settings};
+use super::{Scenario, ScenarioError, events, functions, phases, settings};
 
 /// Reads and checks the scenario file at `path` (the scenario as written; its variants are checked too).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -62,13 +62,15 @@ pub(super) fn build(
     let simulation = settings::simulation(src, path, raw.simulation.as_ref())?;
     let account = settings::account(src, raw.account.as_ref())?;
     let functions = functions::functions(src, path, &raw.functions, &account)?;
-    let mut traffic = phases::phases(src, path, &raw.traffic, &functions, &simulation)?;
+    let queues = events::queues(src, &raw.queues)?;
+    let event_sources = events::event_sources(src, &raw.event_sources, &functions, &queues)?;
+    let mut traffic = phases::phases(src, path, &raw.traffic, &functions, &queues, &simulation)?;
     // Warmers' pings are phases of their own, after the file's, so the file's phases keep their indices (and
     // their random streams) whether or not a variant adds a warmer.
     for (function, f) in functions.iter().enumerate() {
         if let Some(w) = &f.warmer {
             traffic.push(super::TrafficPhase {
-                function,
+                target: super::Target::Function(function),
                 start_ns: 0,
                 end_ns: simulation.duration_ns,
                 pattern: super::Pattern::Periodic {
@@ -87,6 +89,8 @@ pub(super) fn build(
         account,
         functions,
         traffic,
+        queues,
+        event_sources,
     })
 }
 

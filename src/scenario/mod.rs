@@ -1,11 +1,11 @@
-//! Scenario files (`scenarios/*.toml`): what to simulate — account settings, functions, traffic — parsed and
-//! validated into plain values the model, the drivers and the traffic generator use.
+//! Scenario files (`scenarios/*.toml`): what to simulate — account settings, functions, event sources, traffic —
+//! parsed and validated into plain values the model, the drivers and the traffic generator use.
 //!
 //! Times are nanoseconds (u64) everywhere after parsing. Every user error names the file, line and column, the
 //! field, the value and the allowed range (see [`ScenarioError`]).
 //!
 //! Entry points: [`load`] / [`parse`] (the scenario as written), [`load_file`] / [`parse_file`] (with its
-//! `[[variant]]`s), [`resolve_path`] (paths written in a scenario). Defaults are in [`defaults`]. The file has five
+//! `[[variant]]`s), [`resolve_path`] (paths written in a scenario). Defaults are in [`defaults`]. The file has seven
 //! kinds of table, all rejecting unknown keys:
 //!
 //! - `[simulation]`: `duration` (required), `name` (default: the file stem), `seed` (1), `mode` (`virtual` |
@@ -18,16 +18,28 @@
 //!   `{ policy = "none" }`, `{ policy = "fixed", duration }`, `{ policy = "hybrid", fallback = "10m",
 //!   min_samples = 10 }` or `{ policy = "greedy-dual" }`; see `docs/mitigations.md`), `max_lifetime` (a duration
 //!   or `"none"`), `architecture`, `cold_start = { placement_ms, download_mbps }`, `snapshot` (false; not with
-//!   provisioned concurrency), `warmer = { every, concurrency = 1, payload }`, and at most one of
+//!   provisioned concurrency), `warmer = { every, concurrency = 1, payload }`, at most one of
 //!   `provisioned_schedule = [{ at, count }, …]` and `provisioned_autoscaling = { min, max, target = 0.7,
-//!   scale_out_datapoints = 3, scale_in_datapoints = 15 }` (see `docs/mitigations.md`).
-//! - `[[traffic]]`: `function`, `pattern` (required), `start`, `duration`, the pattern's own fields (`rate`;
-//!   `from_rate`, `to_rate`; `count`, `window`; `steps`; `mean_rate`, `amplitude`, `period`; `users`,
-//!   `think_time_ms`; `file`), `invocation`, and at most one of `payload`, `payload_file`, `payload_template`.
+//!   scale_out_datapoints = 3, scale_in_datapoints = 15 }` (see `docs/mitigations.md`), and
+//!   `event_invoke_config = { maximum_retry_attempts = 2 (0–2), maximum_event_age = "6h" (60 s–6 h), on_success,
+//!   on_failure }` (destinations are labels, 1–64 of `A-Za-z0-9-_`) for `Event` invocations.
+//! - `[[queue]]` (a simulated SQS standard queue): `name` (required, unique, 1–80 of `A-Za-z0-9-_`),
+//!   `visibility_timeout` (30 s; 0 s–12 h), `message_retention` (4 days; 60 s–14 days), and together or not at all
+//!   `dead_letter_queue` (another `[[queue]]`) and `max_receive_count` (1–1000).
+//! - `[[event_source]]` (an SQS event source mapping): `queue`, `function` (required; one mapping per pair; the
+//!   function's timeout must not exceed the queue's visibility timeout), `batch_size` (10; 1–10,000, above 10 only
+//!   with a batching window ≥ 1 s), `batching_window` (0 s; 0–300 s), `maximum_concurrency` (none; 2–1000),
+//!   `report_batch_item_failures` (false), `enabled` (true).
+//! - `[[traffic]]`: exactly one of `function` and `queue` (a queue phase sends messages whose body is the payload),
+//!   `pattern` (required), `start`, `duration`, the pattern's own fields (`rate`; `from_rate`, `to_rate`; `count`,
+//!   `window`; `steps`; `mean_rate`, `amplitude`, `period`; `users`, `think_time_ms`; `file`), `invocation`
+//!   (`request_response` (default) | `event`; function phases only; `closed_loop` needs `request_response`), and
+//!   at most one of `payload`, `payload_file`, `payload_template`.
 //! - `[[variant]]`: `name`, `description`, and overrides `account.<key>`, `function.<name>.<key>`,
-//!   `traffic.<index>.<key>` (see `variants.rs`).
+//!   `traffic.<index>.<key>`, `queue.<name>.<key>`, `event_source.<index>.<key>` (see `variants.rs`).
 //!
-//! A function's `warmer` becomes a traffic phase of pings after the file's own phases.
+//! A function's `warmer` becomes a traffic phase of pings (to the function, `RequestResponse`) after the file's own
+//! phases.
 //!
 //! Durations are humantime strings (`"90s"`, `"1h 30m"`, `"250ms"`) or numbers of seconds. Distributions are tables
 //! `{ distribution = "constant" | "uniform" | "exponential" | "normal" | "lognormal" | "empirical", … }`.
@@ -43,8 +55,47 @@ pub struct Scenario {
     pub account: Account,
     /// Functions in file order; a function's index here is its `FunctionId` everywhere else.
     pub functions: Vec<FunctionSpec>,
-    /// Traffic phases in file order.
+    /// Traffic phases in file order, then one per warmer.
     pub traffic: Vec<TrafficPhase>,
+    /// Simulated SQS standard queues in file order; a queue's index here is its id everywhere else.
+    pub queues: Vec<QueueSpec>,
+    /// SQS event source mappings in file order.
+    pub event_sources: Vec<EventSourceSpec>,
+}
+
+impl Scenario {
+    /// Whether anything in the scenario goes through an event source: a queue (queue phases need one), a mapping
+    /// or an `Event` phase.
+    pub fn uses_events(&self) -> bool {
+        !self.queues.is_empty()
+            || !self.event_sources.is_empty()
+            || self
+                .traffic
+                .iter()
+                .any(|t| t.invocation == InvocationType::Event)
+    }
+
+    /// The error of a driver (`driver`: "virtual-time", "real-time") that cannot run event sources yet, naming
+    /// what the scenario declares. Positionless (line 0): it is about the whole file.
+    pub fn events_unsupported(&self, driver: &str) -> ScenarioError {
+        let events = self
+            .traffic
+            .iter()
+            .filter(|t| t.invocation == InvocationType::Event)
+            .count();
+        ScenarioError {
+            file: self.path.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!(
+                "SQS queues and event invocations are not supported by the {driver} driver yet (this scenario \
+                 declares {} [[queue]], {} [[event_source]] and {events} [[traffic]] phase(s) with invocation = \
+                 \"event\")",
+                self.queues.len(),
+                self.event_sources.len()
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +223,55 @@ pub struct FunctionSpec {
     pub provisioned_schedule: Vec<(u64, u32)>,
     /// Target tracking of provisioned concurrency utilization (Application Auto Scaling).
     pub provisioned_autoscaling: Option<TargetTracking>,
+    /// How `Event` (asynchronous) invocations are retried and where their records go.
+    pub event_invoke_config: EventInvokeConfig,
+}
+
+/// A function's asynchronous invocation configuration (`PutFunctionEventInvokeConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInvokeConfig {
+    /// Retries after a function error or timeout, 0–2 (default 2).
+    pub maximum_retry_attempts: u32,
+    /// An event older than this is discarded (to the on-failure destination), 60 s–6 h (default 6 h).
+    pub maximum_event_age_ns: u64,
+    /// Destination of records of events that succeeded: a label naming the output (1–64 of `A-Za-z0-9-_`).
+    pub on_success: Option<String>,
+    /// Destination of records of events that failed for good.
+    pub on_failure: Option<String>,
+}
+
+/// A simulated SQS standard queue (`[[queue]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub name: String,
+    /// A received message stays invisible this long unless deleted (0 s–12 h, default 30 s).
+    pub visibility_timeout_ns: u64,
+    /// Messages older than this are deleted unread (60 s–14 days, default 4 days).
+    pub retention_ns: u64,
+    /// Redrive policy: the queue (index into `Scenario::queues`) that receives messages received more than
+    /// `max_receive_count` times. Both or neither are set.
+    pub dead_letter_queue: Option<usize>,
+    /// 1–1000.
+    pub max_receive_count: Option<u32>,
+}
+
+/// An SQS event source mapping (`[[event_source]]`): Lambda polls `queue` and invokes `function` with batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSourceSpec {
+    /// Index into `Scenario::queues`.
+    pub queue: usize,
+    /// Index into `Scenario::functions`.
+    pub function: usize,
+    /// Most messages per batch, 1–10,000 (default 10).
+    pub batch_size: u32,
+    /// How long to gather a batch (`MaximumBatchingWindowInSeconds`), 0–300 s (default 0).
+    pub batching_window_ns: u64,
+    /// Most concurrent invocations of this mapping, 2–1,000 (default: none beyond the pollers' own 1,250).
+    pub maximum_concurrency: Option<u32>,
+    /// `FunctionResponseTypes: ["ReportBatchItemFailures"]`: a response may name the failed messages.
+    pub report_batch_item_failures: bool,
+    /// A disabled mapping does not poll.
+    pub enabled: bool,
 }
 
 /// Application Auto Scaling target tracking on `LambdaProvisionedConcurrencyUtilization` (per-minute datapoints).
@@ -198,14 +298,35 @@ pub struct Warmer {
 /// How a traffic phase's requests are invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvocationType {
+    /// Synchronous: the caller waits for the response (Lambda's default).
     RequestResponse,
+    /// Asynchronous: the event is queued, the caller gets 202 at once and Lambda retries on failure.
+    Event,
+}
+
+/// Where a traffic phase's requests go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// Invoke the function (index into `Scenario::functions`).
+    Function(usize),
+    /// Send a message (the payload is its body) to the queue (index into `Scenario::queues`).
+    Queue(usize),
+}
+
+impl Target {
+    /// The function invoked directly, if this is a function target.
+    pub fn function(self) -> Option<usize> {
+        match self {
+            Target::Function(f) => Some(f),
+            Target::Queue(_) => None,
+        }
+    }
 }
 
 /// One `[[traffic]]` block.
 #[derive(Debug, Clone)]
 pub struct TrafficPhase {
-    /// Index into `Scenario::functions`.
-    pub function: usize,
+    pub target: Target,
     pub start_ns: u64,
     /// End of the phase (exclusive), at most the simulation's duration.
     pub end_ns: u64,
@@ -214,6 +335,13 @@ pub struct TrafficPhase {
     pub invocation: InvocationType,
     /// Warmer pings (generated from a function's `warmer`), reported apart from real traffic.
     pub ping: bool,
+}
+
+impl TrafficPhase {
+    /// The function this phase invokes directly (`None` for a queue phase).
+    pub fn function(&self) -> Option<usize> {
+        self.target.function()
+    }
 }
 
 /// Arrival processes. Rates are requests per second.
@@ -282,6 +410,7 @@ pub struct ScenarioError {
 pub mod defaults;
 mod distribution;
 mod error;
+mod events;
 mod functions;
 mod load;
 mod mitigations;

@@ -1,4 +1,5 @@
-//! `[[traffic]]` tables: which function, when, the arrival pattern and its parameters, and the payload.
+//! `[[traffic]]` tables: which function to invoke (and how: `invocation`) or which queue to send messages to, when,
+//! the arrival pattern and its parameters, and the payload (a message's body for a queue).
 //!
 //! Each pattern takes only its own fields; giving another pattern's field (say `rate` with `spike`) is an error,
 //! since it is most likely a mistake.
@@ -10,12 +11,13 @@ use toml::Spanned;
 
 use super::distribution::parse_distribution;
 use super::error::Source;
+use super::events::{function_index, queue_index};
 use super::raw::{InvocationName, PatternName, RawTraffic};
 use super::template::template;
 use super::values::{MAX_RATE, duration_ns, int_in, positive_duration_ns, rate, show_ns};
 use super::{
-    FunctionSpec, InvocationType, Pattern, PayloadSpec, ScenarioError, Simulation, TrafficPhase,
-    defaults, resolve_path,
+    FunctionSpec, InvocationType, Pattern, PayloadSpec, QueueSpec, ScenarioError, Simulation,
+    Target, TrafficPhase, defaults, resolve_path,
 };
 
 /// Most closed-loop users one phase may have (each holds a slot in the traffic generator).
@@ -26,11 +28,12 @@ pub(super) fn phases(
     scenario_path: &Path,
     raws: &[Spanned<RawTraffic>],
     functions: &[FunctionSpec],
+    queues: &[QueueSpec],
     sim: &Simulation,
 ) -> Result<Vec<TrafficPhase>, ScenarioError> {
     raws.iter()
         .enumerate()
-        .map(|(i, raw)| phase(src, scenario_path, i, raw, functions, sim))
+        .map(|(i, raw)| phase(src, scenario_path, i, raw, functions, queues, sim))
         .collect()
 }
 
@@ -40,28 +43,28 @@ fn phase(
     index: usize,
     raw: &Spanned<RawTraffic>,
     functions: &[FunctionSpec],
+    queues: &[QueueSpec],
     sim: &Simulation,
 ) -> Result<TrafficPhase, ScenarioError> {
     let what = format!("traffic[{index}]");
     let table_span = raw.span();
     let r = raw.get_ref();
 
-    let Some(function_v) = &r.function else {
-        return Err(src.err(&table_span, format!("{what}: function is required")));
-    };
-    let Some(function) = functions
-        .iter()
-        .position(|f| &f.name == function_v.get_ref())
-    else {
-        let declared: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
-        return Err(src.err(
-            &function_v.span(),
-            format!(
-                "{what}: function \"{}\" is not declared (declared: {})",
-                function_v.get_ref(),
-                declared.join(", ")
-            ),
-        ));
+    let target = match (&r.function, &r.queue) {
+        (Some(_), Some(q)) => {
+            return Err(src.err(
+                &q.span(),
+                format!("{what}: function and queue are mutually exclusive; a phase either invokes a function or sends messages to a queue"),
+            ));
+        }
+        (None, None) => {
+            return Err(src.err(
+                &table_span,
+                format!("{what}: function or queue is required (the [[function]] to invoke or the [[queue]] to send messages to)"),
+            ));
+        }
+        (Some(f), None) => Target::Function(function_index(src, f, functions, &what)?),
+        (None, Some(q)) => Target::Queue(queue_index(src, q, queues, &what)?),
     };
 
     let Some(pattern_v) = &r.pattern else {
@@ -97,17 +100,56 @@ fn phase(
 
     let pattern = pattern(src, scenario_path, &what, r, pattern_v, end_ns - start_ns)?;
     let payload = payload(src, scenario_path, &what, r)?;
-    let invocation = match r.invocation.as_ref().map(|v| *v.get_ref()) {
-        None | Some(InvocationName::RequestResponse) => InvocationType::RequestResponse,
-    };
+    let invocation = invocation(src, &what, r, target, queues)?;
+    // A closed-loop user waits for each response; a queue or the async queue answers at once, so its users would
+    // send without end at one instant.
+    if matches!(pattern, Pattern::ClosedLoop { .. })
+        && (target.function().is_none() || invocation == InvocationType::Event)
+    {
+        let sends = if target.function().is_none() {
+            "a message sent to a queue"
+        } else {
+            "an event invocation"
+        };
+        return Err(src.err(
+            &pattern_v.span(),
+            format!("{what}: pattern \"closed_loop\" waits for each response, but {sends} is answered at once; use an open-loop pattern"),
+        ));
+    }
     Ok(TrafficPhase {
-        function,
+        target,
         start_ns,
         end_ns,
         pattern,
         payload,
         invocation,
         ping: false,
+    })
+}
+
+/// `invocation = "request_response" | "event"`: only for a phase that invokes a function.
+fn invocation(
+    src: &Source,
+    what: &str,
+    r: &RawTraffic,
+    target: Target,
+    queues: &[QueueSpec],
+) -> Result<InvocationType, ScenarioError> {
+    let Some(v) = &r.invocation else {
+        return Ok(InvocationType::RequestResponse);
+    };
+    if let Target::Queue(q) = target {
+        return Err(src.err(
+            &v.span(),
+            format!(
+                "{what}: invocation applies only to a phase that invokes a function; this phase sends messages to queue \"{}\"",
+                queues[q].name
+            ),
+        ));
+    }
+    Ok(match v.get_ref() {
+        InvocationName::RequestResponse => InvocationType::RequestResponse,
+        InvocationName::Event => InvocationType::Event,
     })
 }
 

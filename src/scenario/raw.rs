@@ -18,6 +18,10 @@ pub(super) struct RawScenario {
     pub functions: Vec<Spanned<RawFunction>>,
     #[serde(default)]
     pub traffic: Vec<Spanned<RawTraffic>>,
+    #[serde(default, rename = "queue")]
+    pub queues: Vec<Spanned<RawQueue>>,
+    #[serde(default, rename = "event_source")]
+    pub event_sources: Vec<Spanned<RawEventSource>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +77,38 @@ pub(super) struct RawFunction {
     pub warmer: Option<Spanned<RawWarmer>>,
     pub provisioned_schedule: Option<Spanned<Vec<Spanned<RawScheduledAction>>>>,
     pub provisioned_autoscaling: Option<Spanned<RawTargetTracking>>,
+    pub event_invoke_config: Option<Spanned<RawEventInvokeConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEventInvokeConfig {
+    pub maximum_retry_attempts: Option<Spanned<i64>>,
+    pub maximum_event_age: Option<Spanned<DurationValue>>,
+    pub on_success: Option<Spanned<String>>,
+    pub on_failure: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQueue {
+    pub name: Option<Spanned<String>>,
+    pub visibility_timeout: Option<Spanned<DurationValue>>,
+    pub message_retention: Option<Spanned<DurationValue>>,
+    pub dead_letter_queue: Option<Spanned<String>>,
+    pub max_receive_count: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEventSource {
+    pub queue: Option<Spanned<String>>,
+    pub function: Option<Spanned<String>>,
+    pub batch_size: Option<Spanned<i64>>,
+    pub batching_window: Option<Spanned<DurationValue>>,
+    pub maximum_concurrency: Option<Spanned<i64>>,
+    pub report_batch_item_failures: Option<Spanned<bool>>,
+    pub enabled: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +165,7 @@ pub(super) struct RawColdStart {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTraffic {
     pub function: Option<Spanned<String>>,
+    pub queue: Option<Spanned<String>>,
     pub pattern: Option<Spanned<PatternName>>,
     pub start: Option<Spanned<DurationValue>>,
     pub duration: Option<Spanned<DurationValue>>,
@@ -182,6 +219,7 @@ impl PatternName {
 #[serde(rename_all = "snake_case")]
 pub(super) enum InvocationName {
     RequestResponse,
+    Event,
 }
 
 #[derive(Debug, Deserialize)]

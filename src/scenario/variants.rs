@@ -1,6 +1,6 @@
-//! `[[variant]]` blocks: named sets of overrides of a scenario's account, function or traffic settings, so one
-//! file can replay identical traffic against several configurations (`lambda-sim run`) and `lambda-sim sweep` can
-//! generate a grid of them.
+//! `[[variant]]` blocks: named sets of overrides of a scenario's account, function, traffic, queue or event source
+//! settings, so one file can replay identical traffic against several configurations (`lambda-sim run`) and
+//! `lambda-sim sweep` can generate a grid of them.
 //!
 //! Overrides are applied to the parsed TOML document before it is checked, so a variant's values go through
 //! exactly the same validation as the file's own and errors point at the line and column where the bad value was
@@ -9,11 +9,15 @@
 //! - `name` (required, unique), `description`;
 //! - `account.<key> = …` — any `[account]` key;
 //! - `function.<name>.<key> = …` — any key of the `[[function]]` called `<name>` except `name`;
-//! - `traffic.<index>.<key> = …` — any key of the 0-based `[[traffic]]` block `<index>` except `function`.
+//! - `traffic.<index>.<key> = …` — any key of the 0-based `[[traffic]]` block `<index>` except `function` and
+//!   `queue`;
+//! - `queue.<name>.<key> = …` — any key of the `[[queue]]` called `<name>` except `name`;
+//! - `event_source.<index>.<key> = …` — any key of the 0-based `[[event_source]]` block `<index>` except `queue`
+//!   and `function`.
 //!
 //! Tables merge key by key (`function.api.keep_alive.duration = "5m"` keeps the policy), except a table that names
 //! its kind (`policy`, `distribution`), which replaces the whole table; a traffic override that sets `pattern`
-//! replaces every field of the phase but `function`. `[simulation]` cannot vary: every variant sees the same
+//! replaces every field of the phase but its target (`function` or `queue`) and `invocation`. `[simulation]` cannot vary: every variant sees the same
 //! arrivals from the same seed.
 
 use std::collections::BTreeSet;
@@ -141,7 +145,7 @@ fn variant(
                             format!("{what}: {key}.name cannot be overridden (it is how the variant finds the function)"),
                         ));
                     }
-                    let base = function_table(src, &what, merged.get_mut(), &fname)?;
+                    let base = named_table(src, &what, merged.get_mut(), "function", &fname)?;
                     // Keys of a table the file leaves at its default can't merge into it: say what to write.
                     for kind_table in ["keep_alive"] {
                         if let (None, Some(v)) = (base.get(kind_table), fover.get(kind_table))
@@ -163,22 +167,55 @@ fn variant(
                 for (index, tvalue) in over {
                     let key = format!("traffic.{}", index.get_ref());
                     let tover = expect_table(src, &what, &key, tvalue)?;
-                    if let Some(v) = tover.get("function") {
-                        return Err(src.err(
-                            &v.span(),
-                            format!("{what}: {key}.function cannot be overridden; declare another [[traffic]] block instead"),
-                        ));
-                    }
-                    let base = traffic_table(src, &what, merged.get_mut(), &index)?;
+                    fixed_keys(src, &what, &key, &tover, &["function", "queue"], "traffic")?;
+                    let base = indexed_table(src, &what, merged.get_mut(), "traffic", &index)?;
                     list_overrides(&key, &tover, &mut overrides);
                     if tover.contains_key("pattern") {
-                        let function = base.remove("function");
+                        // A new pattern replaces the arrivals, not where they go or how.
+                        let kept: Vec<_> = ["function", "queue", "invocation"]
+                            .into_iter()
+                            .filter_map(|k| base.remove(k).map(|v| (k, v)))
+                            .collect();
                         base.clear();
-                        if let Some(f) = function {
-                            base.insert(Spanned::new(0..0, DeString::Borrowed("function")), f);
+                        for (k, v) in kept {
+                            base.insert(Spanned::new(0..0, DeString::Borrowed(k)), v);
                         }
                     }
                     merge(base, tover);
+                }
+            }
+            "queue" => {
+                let over = expect_table(src, &what, "queue", value)?;
+                for (qname, qvalue) in over {
+                    let key = format!("queue.{}", qname.get_ref());
+                    let qover = expect_table(src, &what, &key, qvalue)?;
+                    if let Some(v) = qover.get("name") {
+                        return Err(src.err(
+                            &v.span(),
+                            format!("{what}: {key}.name cannot be overridden (it is how the variant finds the queue)"),
+                        ));
+                    }
+                    let base = named_table(src, &what, merged.get_mut(), "queue", &qname)?;
+                    list_overrides(&key, &qover, &mut overrides);
+                    merge(base, qover);
+                }
+            }
+            "event_source" => {
+                let over = expect_table(src, &what, "event_source", value)?;
+                for (index, evalue) in over {
+                    let key = format!("event_source.{}", index.get_ref());
+                    let eover = expect_table(src, &what, &key, evalue)?;
+                    fixed_keys(
+                        src,
+                        &what,
+                        &key,
+                        &eover,
+                        &["queue", "function"],
+                        "event_source",
+                    )?;
+                    let base = indexed_table(src, &what, merged.get_mut(), "event_source", &index)?;
+                    list_overrides(&key, &eover, &mut overrides);
+                    merge(base, eover);
                 }
             }
             "simulation" => {
@@ -190,7 +227,7 @@ fn variant(
             other => {
                 return Err(src.err(
                     &key.span(),
-                    format!("{what}: unknown key `{other}`; a variant may set name, description, account.<key>, function.<name>.<key> and traffic.<index>.<key>"),
+                    format!("{what}: unknown key `{other}`; a variant may set name, description, account.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key> and event_source.<index>.<key>"),
                 ));
             }
         }
@@ -240,75 +277,99 @@ fn top_table<'a, 'i>(doc: &'a mut DeTable<'i>, key: &'static str) -> &'a mut DeT
     }
 }
 
-/// The `[[function]]` table whose name is `fname`.
-fn function_table<'a, 'i>(
+/// Keys of an indexed block (`[[traffic]]`, `[[event_source]]`) that say what it connects; a variant may not change
+/// them.
+fn fixed_keys(
+    src: &Source,
+    what: &str,
+    key: &str,
+    over: &DeTable<'_>,
+    fixed: &[&str],
+    block: &str,
+) -> Result<(), ScenarioError> {
+    for k in fixed {
+        if let Some(v) = over.get(*k) {
+            return Err(src.err(
+                &v.span(),
+                format!("{what}: {key}.{k} cannot be overridden; declare another [[{block}]] block instead"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `[[kind]]` table (`function`, `queue`) whose name is `name`.
+fn named_table<'a, 'i>(
     src: &Source,
     what: &str,
     doc: &'a mut DeTable<'i>,
-    fname: &Spanned<DeString<'_>>,
+    kind: &str,
+    name: &Spanned<DeString<'_>>,
 ) -> Result<&'a mut DeTable<'i>, ScenarioError> {
     let mut declared = Vec::new();
-    if let Some(DeValue::Array(items)) = doc.get_mut("function").map(|v| v.get_mut()) {
+    if let Some(DeValue::Array(items)) = doc.get_mut(kind).map(|v| v.get_mut()) {
         for item in items.iter_mut() {
             if let DeValue::Table(t) = item.get_mut() {
-                let name = t
+                let found = t
                     .get("name")
                     .and_then(|v| v.get_ref().as_str())
                     .unwrap_or("");
-                if name == fname.get_ref().as_ref() {
+                if found == name.get_ref().as_ref() {
                     return Ok(t);
                 }
-                declared.push(name.to_string());
+                declared.push(found.to_string());
             }
         }
     }
+    let declared = if declared.is_empty() {
+        format!("no [[{kind}]] is declared")
+    } else {
+        format!("declared: {}", declared.join(", "))
+    };
     Err(src.err(
-        &fname.span(),
+        &name.span(),
         format!(
-            "{what}: function \"{}\" is not declared (declared: {})",
-            fname.get_ref(),
-            declared.join(", ")
+            "{what}: {kind} \"{}\" is not declared ({declared})",
+            name.get_ref()
         ),
     ))
 }
 
-/// The `index`-th `[[traffic]]` table.
-fn traffic_table<'a, 'i>(
+/// The `index`-th `[[kind]]` table (`traffic`, `event_source`).
+fn indexed_table<'a, 'i>(
     src: &Source,
     what: &str,
     doc: &'a mut DeTable<'i>,
+    kind: &str,
     index: &Spanned<DeString<'_>>,
 ) -> Result<&'a mut DeTable<'i>, ScenarioError> {
-    let phases = match doc.get_mut("traffic").map(|v| v.get_mut()) {
-        Some(DeValue::Array(items)) => items,
+    let blocks = match doc.get_mut(kind).map(|v| v.get_mut()) {
+        Some(DeValue::Array(items)) if !items.is_empty() => items,
         _ => {
             return Err(src.err(
                 &index.span(),
                 format!(
-                    "{what}: traffic.{index} overrides a [[traffic]] block, but none is declared",
+                    "{what}: {kind}.{index} overrides a [[{kind}]] block, but none is declared",
                     index = index.get_ref()
                 ),
             ));
         }
     };
-    let count = phases.len();
+    let count = blocks.len();
     let slot = index.get_ref().parse::<usize>().ok().filter(|&i| i < count);
     let Some(i) = slot else {
         return Err(src.err(
             &index.span(),
             format!(
-                "{what}: traffic.{} must name a [[traffic]] block by its 0-based index, 0–{}",
+                "{what}: {kind}.{} must name a [[{kind}]] block by its 0-based index, 0–{}",
                 index.get_ref(),
                 count - 1
             ),
         ));
     };
-    match phases.get_mut(i).map(|v| v.get_mut()) {
+    match blocks.get_mut(i).map(|v| v.get_mut()) {
         Some(DeValue::Table(t)) => Ok(t),
-        _ => Err(src.err(
-            &index.span(),
-            format!("{what}: traffic[{i}] is not a table"),
-        )),
+        _ => Err(src.err(&index.span(), format!("{what}: {kind}[{i}] is not a table"))),
     }
 }
 

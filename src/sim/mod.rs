@@ -70,6 +70,9 @@ pub fn run_virtual(
     deployment: &Deployment,
     options: &RunOptions,
 ) -> Result<RunReport, SimError> {
+    if scenario.uses_events() {
+        return Err(scenario.events_unsupported("virtual-time").into());
+    }
     let mut sim = Sim::new(scenario, deployment)?;
     sim.run(options)?;
     Ok(sim.metrics.finish(sim.end_ns))
@@ -144,9 +147,13 @@ impl<'a> Sim<'a> {
                 self.handle_event(now, event)?;
                 self.end_ns = self.end_ns.max(now);
             } else if let Some(arrival) = self.traffic.pop() {
+                // Queue phases exist only with queues, which `run_virtual` refuses: never drop one silently.
+                let Some(function) = arrival.target.function() else {
+                    return Err(self.scenario.events_unsupported("virtual-time").into());
+                };
                 self.handle_arrival(
                     arrival.time_ns,
-                    arrival.function,
+                    function,
                     arrival.payload,
                     arrival.user,
                     arrival.ping,

@@ -18,7 +18,7 @@ use super::process::Process;
 use super::replay::ReplayStream;
 use super::{Arrival, UserId};
 use crate::limits::NS_PER_MS;
-use crate::scenario::{Distribution, Pattern, Scenario, ScenarioError};
+use crate::scenario::{Distribution, InvocationType, Pattern, Scenario, ScenarioError, Target};
 
 /// RNG streams of a phase.
 const STREAM_ARRIVALS: u64 = 0;
@@ -38,7 +38,8 @@ struct Pending {
 
 #[derive(Debug)]
 struct PhaseState {
-    function: usize,
+    target: Target,
+    invocation: InvocationType,
     end_ns: u64,
     seq: u64,
     arrival_rng: StdRng,
@@ -87,14 +88,17 @@ impl TrafficGenerator {
                     think_time_ms: think_time_ms.clone(),
                 },
                 Pattern::Replay { file } => {
-                    let function = scenario
-                        .functions
-                        .get(phase.function)
-                        .map_or("", |f| f.name.as_str());
+                    let target = match phase.target {
+                        Target::Function(f) => {
+                            scenario.functions.get(f).map(|f| ("function", &f.name))
+                        }
+                        Target::Queue(q) => scenario.queues.get(q).map(|q| ("queue", &q.name)),
+                    };
+                    let (kind, name) = target.map_or(("function", ""), |(k, n)| (k, n.as_str()));
                     let stream = ReplayStream::open(
                         file,
                         &scenario.path,
-                        function,
+                        (kind, name),
                         phase.start_ns,
                         phase.end_ns,
                     )?;
@@ -103,7 +107,8 @@ impl TrafficGenerator {
                 _ => Kind::Open(Process::new(phase)),
             };
             generator.phases.push(PhaseState {
-                function: phase.function,
+                target: phase.target,
+                invocation: phase.invocation,
                 end_ns: phase.end_ns,
                 seq: 0,
                 arrival_rng: phase_rng(seed, index, STREAM_ARRIVALS),
@@ -153,7 +158,8 @@ impl TrafficGenerator {
         };
         let arrival = Arrival {
             time_ns: pending.time_ns,
-            function: state.function,
+            target: state.target,
+            invocation: state.invocation,
             payload,
             user: (pending.user != NO_USER).then_some(UserId {
                 phase: pending.phase,

@@ -1,16 +1,21 @@
-//! Traffic: turns a scenario's phases into a time-ordered stream of invocation requests, seeded and deterministic.
+//! Traffic: turns a scenario's phases into a time-ordered stream of requests (invocations, or messages sent to a
+//! queue), seeded and deterministic.
 //!
 //! Open-loop phases are generated lazily (never all arrivals in memory); closed-loop virtual users issue their next
 //! request only after the driver reports their previous response.
 
 use bytes::Bytes;
 
-/// One request to invoke a function.
+use crate::scenario::{InvocationType, Target};
+
+/// One request: invoke a function, or send a message to a queue.
 #[derive(Debug, Clone)]
 pub struct Arrival {
     pub time_ns: u64,
-    /// Index into `Scenario::functions`.
-    pub function: usize,
+    /// The function to invoke or the queue to send the payload to (as its body).
+    pub target: Target,
+    /// How a function is invoked (`RequestResponse` for a queue target).
+    pub invocation: InvocationType,
     pub payload: Bytes,
     /// For closed-loop phases: the virtual user that sent it (to pass back to `on_response`).
     pub user: Option<UserId>,

@@ -1,9 +1,9 @@
 //! Replayed traces: a CSV file of arrival times, streamed line by line.
 //!
 //! Format: one row per request; the first column is seconds (a float) from the phase start; an optional second
-//! column names the function (it must be this phase's function, or empty); an optional third names a JSON payload
-//! file (relative paths resolved like the scenario's, see [`crate::scenario::resolve_path`]; empty: the phase's
-//! payload). Fields are separated by commas and trimmed; surrounding double quotes are removed (no embedded commas).
+//! column names the function (it must be this phase's function, or empty; for a queue phase, the queue); an optional
+//! third names a JSON payload file (relative paths resolved like the scenario's, see
+//! [`crate::scenario::resolve_path`]; empty: the phase's payload). Fields are separated by commas and trimmed; surrounding double quotes are removed (no embedded commas).
 //! Blank lines and lines starting with `#` are skipped; the first row may be a header (a first field that is not a
 //! number). Rows must be sorted by time; rows at or after the phase end are ignored.
 //!
@@ -46,16 +46,17 @@ enum Line<'a> {
 }
 
 impl ReplayStream {
-    /// Checks the trace at `path` for the phase of `function` and opens it for streaming. `scenario_path` anchors
+    /// Checks the trace at `path` for the phase whose target is `target` (`("function" | "queue", name)`) and opens it
+    /// for streaming. `scenario_path` anchors
     /// payload file paths.
     pub fn open(
         path: &Path,
         scenario_path: &Path,
-        function: &str,
+        target: (&str, &str),
         start_ns: u64,
         end_ns: u64,
     ) -> Result<Self, ScenarioError> {
-        let payloads = check(path, scenario_path, function)?;
+        let payloads = check(path, scenario_path, target)?;
         let reader = BufReader::new(open_file(path)?);
         Ok(ReplayStream {
             path: path.to_path_buf(),
@@ -121,12 +122,12 @@ impl ReplayStream {
     }
 }
 
-/// The first pass: every row parses, times never go backwards, the function column matches, payload files exist
+/// The first pass: every row parses, times never go backwards, the function (or queue) column matches, payload files exist
 /// and are JSON. Returns the payloads by the name written in the file.
 fn check(
     path: &Path,
     scenario_path: &Path,
-    function: &str,
+    (kind, target): (&str, &str),
 ) -> Result<HashMap<String, Bytes>, ScenarioError> {
     let mut reader = BufReader::new(open_file(path)?);
     let mut payloads: HashMap<String, Bytes> = HashMap::new();
@@ -161,14 +162,14 @@ fn check(
         }
         last = secs;
         if let Some((name, column)) = row_function
-            && name != function
+            && name != target
         {
             return Err(at(
                 path,
                 line_no,
                 column,
                 format!(
-                    "function \"{name}\" does not match this traffic phase's function \"{function}\""
+                    "{kind} \"{name}\" does not match this traffic phase's {kind} \"{target}\""
                 ),
             ));
         }

@@ -388,7 +388,10 @@ fn traffic_errors() {
         "{e}"
     );
     let e = err(&with_traffic("pattern = \"poisson\"\nrate = 1"));
-    assert_eq!(e.message, "traffic[0]: function is required");
+    assert_eq!(
+        e.message,
+        "traffic[0]: function or queue is required (the [[function]] to invoke or the [[queue]] to send messages to)"
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@ fn a_warmer_becomes_a_ping_phase_after_the_files_phases() {
     assert!(!s.traffic[0].ping);
     let ping = &s.traffic[1];
     assert!(ping.ping);
-    assert_eq!(ping.function, 0);
+    assert_eq!(ping.function(), Some(0));
     assert_eq!((ping.start_ns, ping.end_ns), (0, 600 * S));
     assert_eq!(
         ping.pattern,

@@ -2,6 +2,8 @@
 //! garbage input.
 
 mod errors;
+mod events;
+mod events_variants;
 mod garbage;
 mod keep_alive;
 mod mitigations;

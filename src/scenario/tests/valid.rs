@@ -185,14 +185,14 @@ duration = "1h"
     let t = &s.traffic;
     assert_eq!(t.len(), 7);
     assert_eq!(
-        (t[0].function, t[0].start_ns, t[0].end_ns),
-        (1, MIN, 6 * MIN)
+        (t[0].function(), t[0].start_ns, t[0].end_ns),
+        (Some(1), MIN, 6 * MIN)
     );
     assert_eq!(t[0].pattern, Pattern::Poisson { rate: 10.5 });
     assert_eq!(t[0].payload, PayloadSpec::Fixed(r#"{"name":"x"}"#.into()));
     assert_eq!(
-        (t[1].function, t[1].start_ns, t[1].end_ns),
-        (0, 0, 90 * MIN)
+        (t[1].function(), t[1].start_ns, t[1].end_ns),
+        (Some(0), 0, 90 * MIN)
     );
     assert_eq!(
         t[1].pattern,

@@ -127,7 +127,7 @@ traffic.0 = { pattern = "spike", count = 50 }
 "#,
     );
     let phase = &f.variants[0].scenario.traffic[0];
-    assert_eq!(phase.function, 0);
+    assert_eq!(phase.function(), Some(0));
     assert_eq!(
         phase.pattern,
         crate::scenario::Pattern::Spike {
@@ -184,7 +184,7 @@ fn variant_mistakes_name_the_variant_and_the_key() {
         (
             "[[variant]]\nname = \"a\"\nfunctions.api.memory_mb = 512\n",
             "functions.api",
-            "variant \"a\": unknown key `functions`; a variant may set name, description, account.<key>, function.<name>.<key> and traffic.<index>.<key>",
+            "variant \"a\": unknown key `functions`; a variant may set name, description, account.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key> and event_source.<index>.<key>",
         ),
         (
             "[[variant]]\nname = \"a\"\nfunction.api.name = \"b\"\n",

@@ -1,6 +1,7 @@
 //! Seeds, independence of phases and payload rendering.
 
 use super::{all, scenario};
+use crate::scenario::Target;
 use crate::traffic::Arrival;
 
 const TRAFFIC: &str = r#"
@@ -25,8 +26,8 @@ window = "30s"
 start = 20
 "#;
 
-fn key(a: &Arrival) -> (u64, usize, Vec<u8>) {
-    (a.time_ns, a.function, a.payload.to_vec())
+fn key(a: &Arrival) -> (u64, Target, Vec<u8>) {
+    (a.time_ns, a.target, a.payload.to_vec())
 }
 
 #[test]
@@ -66,7 +67,7 @@ fn adding_a_phase_does_not_shift_the_others() {
     let api = |s| {
         all(s)
             .into_iter()
-            .filter(|a| a.function == 0)
+            .filter(|a| a.target == Target::Function(0))
             .map(|a| key(&a))
             .collect::<Vec<_>>()
     };
@@ -93,7 +94,7 @@ fn templates_render_json_in_written_order() {
     let s = scenario("duration = 60", TRAFFIC);
     let api: Vec<Arrival> = all(&s)
         .into_iter()
-        .filter(|a| a.function == 0 && a.time_ns < 20_000_000_000)
+        .filter(|a| a.target == Target::Function(0) && a.time_ns < 20_000_000_000)
         .collect();
     assert!(api.len() > 100);
     let mut distinct = std::collections::HashSet::new();
@@ -117,7 +118,10 @@ fn templates_render_json_in_written_order() {
 #[test]
 fn fixed_payloads_are_shared() {
     let s = scenario("duration = 60", TRAFFIC);
-    let worker: Vec<Arrival> = all(&s).into_iter().filter(|a| a.function == 1).collect();
+    let worker: Vec<Arrival> = all(&s)
+        .into_iter()
+        .filter(|a| a.target == Target::Function(1))
+        .collect();
     assert!(worker.len() > 10);
     assert!(
         worker

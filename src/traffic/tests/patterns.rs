@@ -1,6 +1,7 @@
 //! Open-loop patterns: counts and timing.
 
 use super::{S, all, assert_poisson, count_in, one_phase, scenario, times};
+use crate::scenario::{InvocationType, Target};
 
 fn assert_sorted_within(times: &[u64], start: u64, end: u64) {
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "not sorted");
@@ -48,7 +49,7 @@ fn spike_without_window_is_all_at_the_start() {
     assert_eq!(a.len(), 500);
     assert!(
         a.iter()
-            .all(|a| a.time_ns == 7 * S && a.function == 0 && a.user.is_none())
+            .all(|a| a.time_ns == 7 * S && a.target == Target::Function(0) && a.user.is_none())
     );
 }
 
@@ -165,15 +166,18 @@ fn phases_merge_in_time_order_with_ties_by_phase() {
     );
     let a = all(&s);
     assert!(a.windows(2).all(|w| w[0].time_ns <= w[1].time_ns));
-    assert_eq!(a.iter().filter(|a| a.function == 1).count(), 20);
+    assert_eq!(
+        a.iter().filter(|a| a.target == Target::Function(1)).count(),
+        20
+    );
     // At t = 0 and every 0.5 s both constant phases arrive together: phase 0 (worker) first.
     for w in a
         .windows(2)
         .filter(|w| w[0].time_ns == w[1].time_ns && w[0].time_ns % (S / 2) == 0)
     {
         assert_eq!(
-            (w[0].function, w[1].function),
-            (1, 0),
+            (w[0].target, w[1].target),
+            (Target::Function(1), Target::Function(0)),
             "tie at {}",
             w[0].time_ns
         );
@@ -200,4 +204,33 @@ fn peek_matches_pop() {
     }
     assert!(g.pop().is_none());
     assert!(g.replay_error().is_none());
+}
+
+#[test]
+fn arrivals_carry_their_phase_target_and_invocation_type() {
+    let s = scenario(
+        "duration = 10",
+        "[[queue]]\nname = \"orders\"\n\n\
+         [[traffic]]\nqueue = \"orders\"\npattern = \"constant\"\nrate = 1\npayload = '{\"order\":7}'\n\n\
+         [[traffic]]\nfunction = \"worker\"\ninvocation = \"event\"\npattern = \"constant\"\nrate = 2\n\n\
+         [[traffic]]\nfunction = \"api\"\npattern = \"constant\"\nrate = 1",
+    );
+    let a = all(&s);
+    let count = |target, invocation| {
+        a.iter()
+            .filter(|a| a.target == target && a.invocation == invocation)
+            .count()
+    };
+    assert_eq!(count(Target::Queue(0), InvocationType::RequestResponse), 10);
+    assert_eq!(count(Target::Function(1), InvocationType::Event), 20);
+    assert_eq!(
+        count(Target::Function(0), InvocationType::RequestResponse),
+        10
+    );
+    assert_eq!(a.len(), 40);
+    assert!(
+        a.iter()
+            .filter(|a| a.target == Target::Queue(0))
+            .all(|a| &a.payload[..] == br#"{"order":7}"#)
+    );
 }
