@@ -6,6 +6,7 @@
 //! [`Platform::poll_action`] and carries the actions out (run a handler, create or drop a sandbox, set a timer).
 //! Both the virtual-time and the real-time driver use it, so they cannot disagree about a rule.
 
+pub mod events;
 pub mod keepalive;
 mod platform;
 mod pool;
