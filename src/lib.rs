@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod cpu;
 pub mod deploy;
+pub mod event_shapes;
 pub mod exec;
 pub mod guest;
 pub mod invoke;

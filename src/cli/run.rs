@@ -22,6 +22,10 @@ pub(crate) struct RunArgs {
     /// Write a self-contained HTML report (plots and the comparison table) here.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Directory for the run's outputs (async destinations' records, as JSON Lines)
+    /// [default: lambda-sim-out/<scenario name> when the scenario has destinations].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Variants to run at once [default: the number of cores]. Results do not depend on it.
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
@@ -97,9 +101,13 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         &deployment,
         &RunOptions {
             progress: !args.quiet,
+            out_dir: out_dir(&args, &scenario),
         },
     )
-    .map_err(|e| CliError::internal(e.to_string()))?;
+    .map_err(|e| match e {
+        crate::sim::SimError::Scenario(e) => CliError::usage(e.to_string()),
+        e => CliError::internal(e.to_string()),
+    })?;
     super::write_reports(&report, args.json.as_deref(), args.hlog.as_deref())?;
     if let Some(path) = &args.html {
         let input = crate::report::html::HtmlInput {
@@ -206,4 +214,18 @@ fn run_variants(args: RunArgs, mut variants: Vec<Variant>) -> Result<ExitCode, C
         )));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a run writes its outputs: `--out`, or `lambda-sim-out/<name>` when the scenario has destinations.
+fn out_dir(args: &RunArgs, scenario: &Scenario) -> Option<PathBuf> {
+    let has_destinations = scenario.functions.iter().any(|f| {
+        f.event_invoke_config.on_success.is_some() || f.event_invoke_config.on_failure.is_some()
+    });
+    match &args.out {
+        Some(dir) => Some(dir.clone()),
+        None if has_destinations => {
+            Some(PathBuf::from("lambda-sim-out").join(&scenario.simulation.name))
+        }
+        None => None,
+    }
 }

@@ -129,10 +129,12 @@ fn run_one(input: &LabInput<'_>, cache: &CodeCache) -> Result<LabRun, LabError> 
             variant: input.name.to_string(),
             source,
         })?;
-    let report = run_virtual(input.scenario, &deployment, &RunOptions { progress: false })
-        .map_err(|source| LabError::Run {
-            variant: input.name.to_string(),
-            source,
+    let report =
+        run_virtual(input.scenario, &deployment, &RunOptions::default()).map_err(|source| {
+            LabError::Run {
+                variant: input.name.to_string(),
+                source,
+            }
         })?;
     Ok(LabRun {
         name: input.name.to_string(),

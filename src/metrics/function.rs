@@ -203,6 +203,7 @@ impl ReportParts {
             warm_starts: c.warm_starts,
             provisioned_starts: c.provisioned_starts,
             pings: c.pings,
+            async_events: None,
             peak_concurrency: self.peak_concurrency,
             sandboxes: c.sandboxes,
             latency: self.latency.summary(),

@@ -61,6 +61,16 @@ impl Series {
         Self::with(new_histogram(MAX_LATENCY_US), Unit::Nanos)
     }
 
+    /// Values in ns, histogram in µs, up to `max_us` (for waits longer than an invocation: queues, retries).
+    pub(crate) fn nanos_upto(max_us: u64) -> Self {
+        Self::with(new_histogram(max_us), Unit::Nanos)
+    }
+
+    /// Plain counts (batch sizes), reported as they are.
+    pub(crate) fn counts(max: u64) -> Self {
+        Self::with(new_histogram(max), Unit::Millis)
+    }
+
     /// Values in ms.
     pub(crate) fn millis() -> Self {
         Self::with(new_histogram(MAX_BILLED_MS), Unit::Millis)

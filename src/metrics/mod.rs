@@ -8,6 +8,7 @@
 //! (hlog interval histograms), `cost` (prices and billing rules).
 
 mod cost;
+mod events;
 mod function;
 mod histograms;
 mod intervals;
@@ -20,6 +21,7 @@ pub use cost::{
     ARM64_PRICES, PC_BILLING_INCREMENT_NS, Prices, SNAPSHOT_CACHE_GB_S, SNAPSHOT_CACHE_MIN_NS,
     SNAPSHOT_RESTORE_GB, X86_64_PRICES, provisioned_capacity_seconds, snapshot_cache_seconds,
 };
+pub use events::EventFailure;
 pub use histograms::{MAX_BILLED_MS, MAX_LATENCY_US, SIGFIG};
 pub use intervals::MAX_INTERVALS;
 pub use run::RunMetrics;

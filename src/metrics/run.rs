@@ -20,6 +20,7 @@
 //! kept live (its concurrency is of all functions at the same moment, not a sum of per-function maxima).
 
 use super::PoolState;
+use super::events::{EventFailure, EventMetrics};
 use super::function::{Counts, FunctionMetrics, ReportParts};
 use super::histograms::LatencySeries;
 use super::intervals::{MAX_INTERVALS, sum_slots};
@@ -40,6 +41,7 @@ pub struct RunMetrics {
     /// Σ of every function's latest pool state.
     total_state: PoolState,
     total_peak: u32,
+    events: EventMetrics,
 }
 
 impl RunMetrics {
@@ -68,13 +70,17 @@ impl RunMetrics {
                 snapshot: f.snapshot,
             })
             .collect();
-        Self::with_config(run, functions)
+        let mut m = Self::with_config(run, functions);
+        m.set_queues(scenario.queues.iter().map(|q| q.name.clone()).collect());
+        m
     }
 
     /// Metrics from plain values (no scenario file needed); `functions[i]` is `FunctionId` i.
     pub fn with_config(run: RunInfo, functions: Vec<FunctionConfig>) -> Self {
         let expected_s = run.duration_ns / NS_PER_S + 1;
+        let events = EventMetrics::new(functions.len(), Vec::new());
         RunMetrics {
+            events,
             functions: functions
                 .into_iter()
                 .map(|c| FunctionMetrics::new(c, expected_s))
@@ -121,6 +127,69 @@ impl RunMetrics {
     /// or the control plane); capacity is billed by these changes.
     pub fn provisioned_configured(&mut self, f: FunctionId, t_ns: u64, count: u32) {
         self.functions[f].provisioned_changes.push((t_ns, count));
+    }
+
+    /// Declares the run's SQS queues (in scenario order) before any of their events.
+    pub fn set_queues(&mut self, names: Vec<String>) {
+        self.events = EventMetrics::new(self.functions.len(), names);
+    }
+
+    /// An `Event` invocation of `f` was accepted into its internal queue.
+    pub fn event_enqueued(&mut self, f: FunctionId, _t_ns: u64) {
+        self.events.functions[f].enqueued();
+    }
+
+    /// An attempt of an async event of `f` starts (`attempt` 1-based; `waited_ns` since it was enqueued).
+    pub fn event_attempt(&mut self, f: FunctionId, attempt: u32, waited_ns: u64) {
+        self.events.functions[f].attempt(attempt, waited_ns);
+    }
+
+    /// An async event of `f` succeeded after `attempts` attempts, `latency_ns` after it was enqueued.
+    pub fn event_delivered(&mut self, f: FunctionId, attempts: u32, latency_ns: u64) {
+        self.events.functions[f].delivered(attempts, latency_ns);
+    }
+
+    /// An async event of `f` failed for good.
+    pub fn event_failed(&mut self, f: FunctionId, how: EventFailure, latency_ns: u64) {
+        self.events.functions[f].failed(how, latency_ns);
+    }
+
+    /// A message was sent to queue `q`.
+    pub fn message_sent(&mut self, q: usize, t_ns: u64) {
+        self.events.message_sent(q, t_ns);
+    }
+
+    /// A batch of `size` messages from queue `q` was handed to a function.
+    pub fn batch_received(&mut self, q: usize, size: u64) {
+        self.events.batch_received(q, size);
+    }
+
+    /// A message of queue `q`, sent at `sent_ns`, was processed and deleted.
+    pub fn message_deleted(&mut self, q: usize, t_ns: u64, sent_ns: u64) {
+        self.events.message_deleted(q, t_ns, sent_ns);
+    }
+
+    /// A message of queue `q` was moved to its dead-letter queue.
+    pub fn message_redriven(&mut self, q: usize) {
+        self.events.message_redriven(q);
+    }
+
+    /// A message of queue `q` passed its retention period.
+    pub fn message_expired(&mut self, q: usize) {
+        self.events.message_expired(q);
+    }
+
+    /// Queue `q` now holds `visible` + `in_flight` messages, the oldest sent at `oldest_sent_ns`.
+    pub fn queue_state(
+        &mut self,
+        q: usize,
+        t_ns: u64,
+        visible: u64,
+        in_flight: u64,
+        oldest_sent_ns: Option<u64>,
+    ) {
+        self.events
+            .queue_state(q, t_ns, visible, in_flight, oldest_sent_ns);
     }
 
     /// A warmer ping arrived (counted apart from real traffic).
@@ -280,7 +349,21 @@ impl RunMetrics {
             end_ns,
             timeline_bucket_ns,
             hlog_interval_ns: iwidth,
-            functions: parts.into_iter().map(ReportParts::into_report).collect(),
+            functions: parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let mut r = p.into_report();
+                    r.async_events = self.events.async_report(i);
+                    r
+                })
+                .collect(),
+            queues: self
+                .events
+                .queues
+                .iter()
+                .map(|q| q.report(timeline_bucket_ns, total.timeline.len()))
+                .collect(),
             total,
         }
     }

@@ -32,6 +32,8 @@
 //!       "conservation": { "arrivals", "outcomes_total", "ok" },
 //!       "histograms": { "all"|"cold"|"warm"|"init"|"billed"|"restore": "<base64 HdrHistogram V2+DEFLATE>" } } },
 //!   "total": { … },
+//!   "queues": { … }   (only with SQS queues; shape in `events_json.rs`; functions with Event invocations also
+//!                      have "async_events" after "provisioned_changes")
 //!   "timeline": { "bucket_s", "buckets",
 //!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..],
 //!                                          "max_concurrency": [..], "alive": [..], "idle": [..] } },
@@ -53,6 +55,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde_json::ser::Formatter;
 
+use super::events_json::{AsyncJson, QueueJson};
 use super::{
     Conservation, FunctionConfig, FunctionReport, OutcomeCounts, Percentiles, PingCounts,
     RunReport, TimelineBucket, architecture_str,
@@ -96,6 +99,12 @@ fn seconds(ns: u64) -> f64 {
 /// A JSON object whose keys keep the given order.
 struct Ordered<K, V>(Vec<(K, V)>);
 
+impl<K, V> Ordered<K, V> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl<K: AsRef<str>, V: Serialize> Serialize for Ordered<K, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
@@ -117,6 +126,8 @@ struct ReportJson<'a> {
     conservation: Conservation,
     functions: Ordered<&'a str, FunctionJson<'a>>,
     total: FunctionJson<'a>,
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    queues: Ordered<&'a str, QueueJson<'a>>,
     timeline: TimelineJson<'a>,
     legend: Ordered<&'static str, &'static str>,
 }
@@ -143,6 +154,12 @@ impl<'a> ReportJson<'a> {
                     .collect(),
             ),
             total: FunctionJson::new(t),
+            queues: Ordered(
+                r.queues
+                    .iter()
+                    .map(|q| (q.name.as_str(), QueueJson::new(q)))
+                    .collect(),
+            ),
             timeline: TimelineJson {
                 bucket_s: r.timeline_bucket_ns / 1_000_000_000,
                 buckets: t.timeline.len(),
@@ -255,6 +272,8 @@ struct FunctionJson<'a> {
     cold_start_pct: f64,
     peak_concurrency: u32,
     provisioned_changes: Vec<ProvisionedChangeJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    async_events: Option<AsyncJson<'a>>,
     sandboxes: SandboxesJson,
     latency_ms: LatencyJson<'a>,
     billed_duration_ms: &'a Percentiles,
@@ -299,6 +318,7 @@ impl<'a> FunctionJson<'a> {
                     count,
                 })
                 .collect(),
+            async_events: f.async_events.as_ref().map(AsyncJson::new),
             sandboxes: SandboxesJson {
                 created: f.sandboxes.created,
                 created_provisioned: f.sandboxes.created_provisioned,

@@ -9,6 +9,8 @@
 //! - [`RunReport::summary`]: plain-text tables for a terminal, at most 100 columns.
 //! - [`RunReport::write_hlog`]: a standard HdrHistogram interval log (`.hlog`) of end-to-end latency.
 
+mod events;
+mod events_json;
 mod hlog;
 pub mod html;
 mod json;
@@ -21,6 +23,7 @@ use hdrhistogram::Histogram;
 
 use crate::scenario::Mode;
 
+pub use events::{AsyncReport, QueueBucket, QueueReport};
 pub use types::*;
 
 /// Everything measured about one function, or about all functions together (the total).
@@ -41,6 +44,8 @@ pub struct FunctionReport {
     pub provisioned_starts: u64,
     /// Warmer pings, apart from the real traffic every other figure describes (except cost, which includes them).
     pub pings: PingCounts,
+    /// Asynchronous (`Event`) invocations, when the function had any (each attempt is also counted above).
+    pub async_events: Option<AsyncReport>,
     /// Highest number of busy environments at any moment (for the total: of all functions at once).
     pub peak_concurrency: u32,
     pub sandboxes: SandboxCounts,
@@ -91,6 +96,8 @@ pub struct RunReport {
     pub functions: Vec<FunctionReport>,
     /// All functions together.
     pub total: FunctionReport,
+    /// Simulated SQS queues, in scenario order.
+    pub queues: Vec<QueueReport>,
 }
 
 impl RunReport {
@@ -116,7 +123,11 @@ impl RunReport {
 
     /// Whether every arrival — per function and in total — ended in exactly one outcome.
     pub fn conservation_ok(&self) -> bool {
-        self.total.conservation.ok && self.functions.iter().all(|f| f.conservation.ok)
+        self.total.conservation.ok
+            && self.functions.iter().all(|f| {
+                f.conservation.ok && f.async_events.as_ref().is_none_or(|a| a.conservation_ok())
+            })
+            && self.queues.iter().all(QueueReport::conservation_ok)
     }
 
     /// The JSON report (see `json.rs` for the shape). Deterministic byte for byte.

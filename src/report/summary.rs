@@ -63,6 +63,10 @@ pub(super) fn summary(r: &RunReport) -> String {
         &r.total,
         &format!("total · {n} function{}", if n == 1 { "" } else { "s" }),
     );
+    for q in &r.queues {
+        out.push('\n');
+        queue(&mut out, q);
+    }
     out.push_str("\nprices: us-east-1 tier 1, no free tier; throttled requests are not billed\n");
     if !r.conservation_ok() {
         out.push_str(
@@ -303,6 +307,38 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         out.push_str(&l.finish());
     }
 
+    if let Some(a) = &f.async_events {
+        let mut l = Lines::new("async events", LABEL + 2);
+        l.push(format!("{} enqueued", a.enqueued), "");
+        l.push(
+            format!(
+                "delivered {} (first attempt {}, after retries {})",
+                a.delivered_first_attempt + a.delivered_after_retries,
+                a.delivered_first_attempt,
+                a.delivered_after_retries
+            ),
+            ": ",
+        );
+        l.push(
+            format!(
+                "failed {} (RetriesExhausted {}, EventAgeExceeded {}, reserved 0: {})",
+                a.failed_retries_exhausted
+                    + a.failed_event_age_exceeded
+                    + a.failed_zero_reserved_concurrency,
+                a.failed_retries_exhausted,
+                a.failed_event_age_exceeded,
+                a.failed_zero_reserved_concurrency
+            ),
+            ", ",
+        );
+        l.push(format!("pending {}", a.pending_at_end), ", ");
+        l.push(format!("{} attempts", a.attempts), "; ");
+        l.push(if a.conservation_ok() { "✓" } else { "✗" }.to_string(), " ");
+        out.push_str(&l.finish());
+        percentile_row(out, "queue delay", &a.queue_delay_ms);
+        percentile_row(out, "event latency", &a.event_latency_ms);
+    }
+
     if !f.provisioned_changes.is_empty() {
         let mut l = Lines::new("provisioned", LABEL + 2);
         let n = f.provisioned_changes.len();
@@ -413,4 +449,55 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         );
     }
     out.push_str(&l.finish());
+}
+
+/// One row of percentiles (ms) under the latency table's columns.
+fn percentile_row(out: &mut String, label: &str, p: &Percentiles) {
+    let _ = writeln!(
+        out,
+        "  {:<LABEL$}{:>10}{:>12}{:>12}{:>12}{:>12}{:>12}{:>12}",
+        label,
+        p.count,
+        format!("{:.3}", p.p50),
+        format!("{:.3}", p.p90),
+        format!("{:.3}", p.p99),
+        format!("{:.3}", p.p999),
+        format!("{:.3}", p.max),
+        format!("{:.3}", p.mean),
+    );
+}
+
+/// A simulated SQS queue: what came in, how it ended, batches, latency, depth.
+fn queue(out: &mut String, q: &super::QueueReport) {
+    let _ = writeln!(out, "queue {} · SQS standard", q.name);
+    let mut l = Lines::new("messages", LABEL + 2);
+    l.push(format!("{} sent", q.sent), "");
+    l.push(format!("deleted {}", q.deleted), ": ");
+    l.push(format!("redriven {}", q.redriven), ", ");
+    l.push(format!("expired {}", q.expired), ", ");
+    l.push(format!("remaining {}", q.remaining), ", ");
+    l.push(if q.conservation_ok() { "✓" } else { "✗" }.to_string(), " ");
+    out.push_str(&l.finish());
+    let mut l = Lines::new("batches", LABEL + 2);
+    l.push(
+        format!("{} ({} messages received)", q.batches, q.received),
+        "",
+    );
+    l.push(
+        format!(
+            "size p50 {} p99 {} max {}",
+            num(q.batch_size.p50),
+            num(q.batch_size.p99),
+            num(q.batch_size.max)
+        ),
+        "; ",
+    );
+    l.push(format!("peak depth {}", q.peak_depth), "; ");
+    out.push_str(&l.finish());
+    let _ = writeln!(
+        out,
+        "  {:<LABEL$}{:>10}{:>12}{:>12}{:>12}{:>12}{:>12}{:>12}",
+        "latency ms", "count", "p50", "p90", "p99", "p99.9", "max", "mean"
+    );
+    percentile_row(out, "sent→deleted", &q.message_latency_ms);
 }

@@ -114,7 +114,7 @@ pub struct Sandbox {
 }
 
 /// Wall-clock origin of virtual time: 2026-01-01T00:00:00Z, in seconds since the Unix epoch.
-const VIRTUAL_EPOCH_UNIX_S: u64 = 1_767_225_600;
+pub const VIRTUAL_EPOCH_UNIX_S: u64 = 1_767_225_600;
 
 struct VirtualClock(Arc<AtomicU64>);
 

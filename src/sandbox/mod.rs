@@ -17,7 +17,10 @@ pub use code::{
     ABI_SECTION, CodeCache, CodeInfo, CodeSource, FunctionCode, SUPPORTED_ABI_VERSIONS,
 };
 pub use engine::{EngineOptions, SandboxEngine};
-pub use instance::{CallLimits, ClockMode, InitializationType, Invocation, Sandbox, SandboxConfig};
+pub use instance::{
+    CallLimits, ClockMode, InitializationType, Invocation, Sandbox, SandboxConfig,
+    VIRTUAL_EPOCH_UNIX_S,
+};
 pub use log::LOG_CAPACITY_PER_CALL;
 pub use outcome::{CallReport, ErrorBody, Outcome, RequestId};
 pub use snapshot::{

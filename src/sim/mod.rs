@@ -3,6 +3,7 @@
 //! fuel and simulated waits give. Single-threaded and deterministic: the same scenario and seed give the same
 //! report, byte for byte.
 
+mod events;
 mod queue;
 
 use std::time::Instant;
@@ -17,7 +18,7 @@ use crate::sandbox::{
     CallLimits, CallReport, ClockMode, InitializationType, Invocation, Outcome, RequestId, Sandbox,
     SandboxConfig, SandboxError,
 };
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{InvocationType, Scenario, ScenarioError, Target};
 use crate::traffic::{TrafficGenerator, UserId};
 use queue::EventQueue;
 
@@ -28,6 +29,9 @@ pub enum SimError {
     Scenario(#[from] ScenarioError),
     #[error("sandbox failure: {0}")]
     Sandbox(#[from] SandboxError),
+    /// A run output (destination records) could not be written.
+    #[error("cannot write run output: {0}")]
+    Output(String),
 }
 
 /// Options that do not change results.
@@ -35,6 +39,9 @@ pub enum SimError {
 pub struct RunOptions {
     /// Show a progress bar on stderr (only when stderr is a terminal and the run lasts more than ~2 s).
     pub progress: bool,
+    /// Where to write the run's outputs: async destinations' invocation records go to
+    /// `<out_dir>/destinations/<name>.jsonl`. `None`: records are counted, not written.
+    pub out_dir: Option<std::path::PathBuf>,
 }
 
 enum Event {
@@ -48,11 +55,19 @@ enum Event {
         ok: bool,
     },
     Timer(Timer),
+    /// A timer of the async queues.
+    Async(crate::model::events::AsyncTimer),
+    /// A timer of the SQS queues and mappings.
+    Sqs(crate::model::events::SqsTimer),
 }
 
 /// A request between arrival and response.
 struct Pending {
     function: FunctionId,
+    /// A traffic request, an async event's attempt or an SQS batch.
+    origin: events::Origin,
+    /// The handler's response, once it has run (for event sources).
+    response: Bytes,
     arrival_ns: u64,
     payload: Bytes,
     user: Option<UserId>,
@@ -70,11 +85,11 @@ pub fn run_virtual(
     deployment: &Deployment,
     options: &RunOptions,
 ) -> Result<RunReport, SimError> {
-    if scenario.uses_events() {
-        return Err(scenario.events_unsupported("virtual-time").into());
-    }
-    let mut sim = Sim::new(scenario, deployment)?;
+    let mut sim = Sim::new(scenario, deployment, options.out_dir.clone())?;
     sim.run(options)?;
+    sim.sources
+        .finish()
+        .map_err(|e| SimError::Output(e.to_string()))?;
     Ok(sim.metrics.finish(sim.end_ns))
 }
 
@@ -95,10 +110,18 @@ struct Sim<'a> {
     requests_started: u64,
     dirty: Vec<FunctionId>,
     end_ns: u64,
+    /// Async queues and SQS mappings, and what they hold.
+    sources: events::Sources,
+    /// Results for event sources found while draining the model's actions, handled after the drain.
+    deferred: Vec<(events::Origin, Option<Outcome>, Bytes)>,
 }
 
 impl<'a> Sim<'a> {
-    fn new(scenario: &'a Scenario, deployment: &'a Deployment) -> Result<Self, SimError> {
+    fn new(
+        scenario: &'a Scenario,
+        deployment: &'a Deployment,
+        out_dir: Option<std::path::PathBuf>,
+    ) -> Result<Self, SimError> {
         let wasm_bytes = deployment.wasm_bytes();
         Ok(Sim {
             scenario,
@@ -114,6 +137,8 @@ impl<'a> Sim<'a> {
             requests_started: 0,
             dirty: Vec::new(),
             end_ns: scenario.simulation.duration_ns,
+            sources: events::Sources::new(scenario, out_dir),
+            deferred: Vec::new(),
         })
     }
 
@@ -124,6 +149,8 @@ impl<'a> Sim<'a> {
         let duration_ns = self.scenario.simulation.duration_ns;
         self.model.start(0);
         self.apply_actions(0)?;
+        self.sources.sqs.start(0);
+        self.apply_source_actions(0)?;
         let mut steps: u64 = 0;
         loop {
             let next_arrival = self.traffic.peek_time();
@@ -138,8 +165,12 @@ impl<'a> Sim<'a> {
             };
             if take_event {
                 let time = next_event.unwrap_or(0);
-                if next_arrival.is_none() && self.in_flight == 0 && time > duration_ns {
-                    break; // only timers past the end remain
+                if next_arrival.is_none()
+                    && self.in_flight == 0
+                    && time > duration_ns
+                    && self.sources.idle(self.scenario.functions.len())
+                {
+                    break; // only timers past the end remain, and no event source has work left
                 }
                 let Some((now, event)) = self.events.pop() else {
                     break;
@@ -147,17 +178,20 @@ impl<'a> Sim<'a> {
                 self.handle_event(now, event)?;
                 self.end_ns = self.end_ns.max(now);
             } else if let Some(arrival) = self.traffic.pop() {
-                // Queue phases exist only with queues, which `run_virtual` refuses: never drop one silently.
-                let Some(function) = arrival.target.function() else {
-                    return Err(self.scenario.events_unsupported("virtual-time").into());
-                };
-                self.handle_arrival(
-                    arrival.time_ns,
-                    function,
-                    arrival.payload,
-                    arrival.user,
-                    arrival.ping,
-                )?;
+                let now = arrival.time_ns;
+                match (arrival.target, arrival.invocation) {
+                    (Target::Queue(q), _) => self.send_message(now, q, arrival.payload)?,
+                    (Target::Function(f), InvocationType::Event) => {
+                        self.enqueue_event(now, f, arrival.payload)?;
+                        // The caller has its 202: a closed-loop user goes on at once.
+                        if let Some(user) = arrival.user {
+                            self.traffic.on_response(user, now);
+                        }
+                    }
+                    (Target::Function(f), InvocationType::RequestResponse) => {
+                        self.handle_arrival(now, f, arrival.payload, arrival.user, arrival.ping)?
+                    }
+                }
             }
             steps += 1;
             if let Some(p) = &mut progress
@@ -187,12 +221,38 @@ impl<'a> Sim<'a> {
         } else {
             self.metrics.arrival(f, now);
         }
+        self.invoke(now, f, payload, user, ping, events::Origin::Sync)
+    }
+
+    /// An event source's request (async attempt or SQS batch) to the platform: an invocation like any other.
+    fn submit(
+        &mut self,
+        now: u64,
+        f: FunctionId,
+        payload: Bytes,
+        origin: events::Origin,
+    ) -> Result<(), SimError> {
+        self.metrics.arrival(f, now);
+        self.invoke(now, f, payload, None, false, origin)
+    }
+
+    fn invoke(
+        &mut self,
+        now: u64,
+        f: FunctionId,
+        payload: Bytes,
+        user: Option<UserId>,
+        ping: bool,
+        origin: events::Origin,
+    ) -> Result<(), SimError> {
         let slot = self.free_pending.pop().unwrap_or_else(|| {
             self.pending.push(None);
             (self.pending.len() - 1) as u64
         });
         self.pending[slot as usize] = Some(Pending {
             function: f,
+            origin,
+            response: Bytes::new(),
             arrival_ns: now,
             payload,
             user,
@@ -229,6 +289,10 @@ impl<'a> Sim<'a> {
                 if let Some(user) = p.user {
                     self.traffic.on_response(user, now);
                 }
+                if p.origin != events::Origin::Sync {
+                    let outcome = p.sample.as_ref().map(|s| s.outcome);
+                    self.deferred.push((p.origin, outcome, p.response));
+                }
             }
             Event::Ready { sandbox, ok } => {
                 self.in_flight -= 1;
@@ -241,6 +305,14 @@ impl<'a> Sim<'a> {
                 self.model.sandbox_ready(now, sandbox, ok);
             }
             Event::Timer(timer) => self.model.timer(now, timer),
+            Event::Async(timer) => {
+                self.sources.async_q.timer(now, timer);
+                self.apply_source_actions(now)?;
+            }
+            Event::Sqs(timer) => {
+                self.sources.sqs.timer(now, timer);
+                self.apply_source_actions(now)?;
+            }
         }
         self.apply_actions(now)
     }
@@ -285,9 +357,12 @@ impl<'a> Sim<'a> {
                     reason,
                     cause,
                 } => {
-                    let ping = self.pending[request as usize]
+                    let (ping, origin) = self.pending[request as usize]
                         .as_ref()
-                        .is_some_and(|p| p.ping);
+                        .map_or((false, events::Origin::Sync), |p| (p.ping, p.origin));
+                    if origin != events::Origin::Sync {
+                        self.deferred.push((origin, None, Bytes::new()));
+                    }
                     if ping {
                         self.metrics.ping_throttled(function, now);
                     } else {
@@ -350,6 +425,10 @@ impl<'a> Sim<'a> {
                 self.metrics.pool_state(f, now, self.model.pool_state(f));
             }
         }
+        // Event sources hear about throttles and finished requests after the model's actions are drained.
+        for (origin, outcome, response) in std::mem::take(&mut self.deferred) {
+            self.source_result(now, origin, outcome, response)?;
+        }
         Ok(())
     }
 
@@ -371,9 +450,14 @@ impl<'a> Sim<'a> {
         sandbox: SandboxId,
         sample: InvocationSample,
         reset: bool,
+        response: Bytes,
     ) {
         let end = sample.end_ns;
         if let Some(p) = self.pending[request as usize].as_mut() {
+            // Only event sources read the response (retries, partial batch responses, destination records).
+            if p.origin != events::Origin::Sync {
+                p.response = response;
+            }
             p.sample = Some(sample);
             p.sandbox = sandbox;
             p.reset = reset;
@@ -414,7 +498,7 @@ impl<'a> Sim<'a> {
             StartKind::Warm
         };
         let sample = sample(p.1, now, start, 0, None, &report);
-        self.finish_request(request, id, sample, reset);
+        self.finish_request(request, id, sample, reset, report.response);
         Ok(())
     }
 
@@ -444,7 +528,7 @@ impl<'a> Sim<'a> {
                 crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, init_start)
             }
         };
-        let (sample, reset) = match cold {
+        let (sample, reset, response) = match cold {
             Ok(cold) => {
                 let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
                 let invoke_start = init_start + cold.elapsed_ns() - cold.report.duration_ns;
@@ -461,7 +545,7 @@ impl<'a> Sim<'a> {
                 if let Some(sandbox) = cold.sandbox {
                     self.put_sandbox(id, sandbox);
                 }
-                (sample, reset)
+                (sample, reset, cold.report.response)
             }
             // The environment could not even be created (e.g. its initial memory exceeds the memory size).
             Err(SandboxError::Instantiate(message)) => {
@@ -482,11 +566,11 @@ impl<'a> Sim<'a> {
                     outcome,
                     peak_memory_bytes: 0,
                 };
-                (s, true)
+                (s, true, Bytes::new())
             }
             Err(e) => return Err(e.into()),
         };
-        self.finish_request(request, id, sample, reset);
+        self.finish_request(request, id, sample, reset, response);
         Ok(())
     }
 

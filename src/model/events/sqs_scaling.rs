@@ -18,7 +18,9 @@
 //! 5. otherwise (busy but never short of slots) → halve, but not below the minute's peak of batches in flight, nor 5.
 //!
 //! The `Scale` timer stops once the mapping has no batch in flight and its queue no visible message, so an idle run
-//! ends; when messages come back, each whole idle minute since the last evaluation halves the target (not below 2).
+//! ends; when messages come back, each whole idle minute since the last evaluation halves the target (not below 2),
+//! and the mapping then processes at least 5 batches at a time again ("When messages are available, Lambda starts
+//! processing five batches at a time").
 //! All targets are capped at the mapping's maximum (so `maximum_concurrency = 2` keeps 2 from the start).
 //!
 //! **Throttles.** The model does not know the function's reserved concurrency; it learns it from the throttles the
@@ -122,6 +124,9 @@ impl Sqs {
         for _ in 0..idle_minutes.min(16) {
             m.target = (m.target / 2).max(IDLE_FLOOR.min(m.max));
         }
+        // "When messages are available, Lambda starts processing five batches at a time" [S38]: the idle floor of 2
+        // is the pollers' at rest, not what a backlog gets.
+        m.target = m.target.max(INITIAL_CONCURRENCY.min(m.max));
         m.last_eval_ns = now_ns;
         m.minute = Minute::starting_with(m.in_flight);
         let at = now_ns.saturating_add(MINUTE_NS);
