@@ -20,4 +20,5 @@ pub mod report;
 pub mod sandbox;
 pub mod scenario;
 pub mod sim;
+pub mod sources;
 pub mod traffic;

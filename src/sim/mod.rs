@@ -55,10 +55,8 @@ enum Event {
         ok: bool,
     },
     Timer(Timer),
-    /// A timer of the async queues.
-    Async(crate::model::events::AsyncTimer),
-    /// A timer of the SQS queues and mappings.
-    Sqs(crate::model::events::SqsTimer),
+    /// A timer of the event sources.
+    Source(crate::sources::SourceTimer),
 }
 
 /// A request between arrival and response.
@@ -111,7 +109,7 @@ struct Sim<'a> {
     dirty: Vec<FunctionId>,
     end_ns: u64,
     /// Async queues and SQS mappings, and what they hold.
-    sources: events::Sources,
+    sources: crate::sources::Sources,
     /// Results for event sources found while draining the model's actions, handled after the drain.
     deferred: Vec<(events::Origin, Option<Outcome>, Bytes)>,
 }
@@ -137,7 +135,11 @@ impl<'a> Sim<'a> {
             requests_started: 0,
             dirty: Vec::new(),
             end_ns: scenario.simulation.duration_ns,
-            sources: events::Sources::new(scenario, out_dir),
+            sources: crate::sources::Sources::new(
+                scenario,
+                out_dir,
+                crate::sandbox::VIRTUAL_EPOCH_UNIX_S * 1000,
+            ),
             deferred: Vec::new(),
         })
     }
@@ -149,8 +151,8 @@ impl<'a> Sim<'a> {
         let duration_ns = self.scenario.simulation.duration_ns;
         self.model.start(0);
         self.apply_actions(0)?;
-        self.sources.sqs.start(0);
-        self.apply_source_actions(0)?;
+        self.sources.start(0);
+        self.apply_source_work(0)?;
         let mut steps: u64 = 0;
         loop {
             let next_arrival = self.traffic.peek_time();
@@ -168,7 +170,7 @@ impl<'a> Sim<'a> {
                 if next_arrival.is_none()
                     && self.in_flight == 0
                     && time > duration_ns
-                    && self.sources.idle(self.scenario.functions.len())
+                    && self.sources.idle()
                 {
                     break; // only timers past the end remain, and no event source has work left
                 }
@@ -305,14 +307,7 @@ impl<'a> Sim<'a> {
                 self.model.sandbox_ready(now, sandbox, ok);
             }
             Event::Timer(timer) => self.model.timer(now, timer),
-            Event::Async(timer) => {
-                self.sources.async_q.timer(now, timer);
-                self.apply_source_actions(now)?;
-            }
-            Event::Sqs(timer) => {
-                self.sources.sqs.timer(now, timer);
-                self.apply_source_actions(now)?;
-            }
+            Event::Source(timer) => self.source_timer(now, timer)?,
         }
         self.apply_actions(now)
     }
