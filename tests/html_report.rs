@@ -1,12 +1,16 @@
-//! The HTML report of two real virtual-time runs (the same traffic, keep-alive 10 s against 10 min): its
-//! structure checked in Rust, then the page opened in headless Chromium to check every chart is laid out with
-//! a non-zero size and drawn lines and text.
+//! The HTML report of two real virtual-time runs (the same traffic, keep-alive 10 s against 10 min), and of the
+//! event source examples (SQS buffering at two concurrencies, async retries): structure and data checked in
+//! Rust, then the pages opened in headless Chromium to check every chart is laid out with a non-zero size and
+//! drawn lines and text.
 //!
 //! Chromium is Debian's `chromium` (`.ci/run` installs it). Without it the browser test fails when `CI=true`
 //! and is skipped with a notice otherwise. `CHROMIUM=/path` picks another binary. Set
-//! `LAMBDA_SIM_HTML_REPORT_OUT=DIR` to keep the page and a 1200×1600 screenshot of it in DIR.
+//! `LAMBDA_SIM_HTML_REPORT_OUT=DIR` to keep the pages and 1200×1600 screenshots of them in DIR (`report.*`,
+//! `events.*`).
 
 mod common;
+#[path = "html_report/events.rs"]
+mod events;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,19 +21,25 @@ use common::*;
 use lambda_sim::report::RunReport;
 use lambda_sim::report::html::{self, HtmlInput, SweepPoint, Table};
 use lambda_sim::sandbox::CodeCache;
-use lambda_sim::scenario::KeepAlivePolicy;
+use lambda_sim::scenario::{KeepAlivePolicy, Scenario};
 use lambda_sim::sim::{RunOptions, run_virtual};
 
 const S: u64 = 1_000_000_000;
 
 /// Runs the fixture scenario with a fixed keep-alive of `keep_alive_s` seconds and `memory_mb`.
 fn run(keep_alive_s: u64, memory_mb: u64) -> RunReport {
-    let path = root().join("tests/fixtures/html-report.toml");
-    let mut scenario = lambda_sim::scenario::load(&path).expect("scenario loads");
-    scenario.functions[0].keep_alive = KeepAlivePolicy::Fixed {
-        idle_ns: keep_alive_s * S,
-    };
-    scenario.functions[0].memory_mb = memory_mb;
+    run_scenario("tests/fixtures/html-report.toml", |scenario| {
+        scenario.functions[0].keep_alive = KeepAlivePolicy::Fixed {
+            idle_ns: keep_alive_s * S,
+        };
+        scenario.functions[0].memory_mb = memory_mb;
+    })
+}
+
+/// Runs the scenario at `path` (from the crate root) in virtual time, changed by `edit`.
+fn run_scenario(path: &str, edit: impl FnOnce(&mut Scenario)) -> RunReport {
+    let mut scenario = lambda_sim::scenario::load(&root().join(path)).expect("scenario loads");
+    edit(&mut scenario);
     let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
     let deployment = lambda_sim::deploy::deploy(&scenario, &cache).expect("deploys");
     let report = run_virtual(&scenario, &deployment, &RunOptions::default()).expect("runs");
@@ -312,54 +322,73 @@ fn page_renders_in_headless_chromium() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let html = page();
-    let report = dir.path().join("report.html");
-    std::fs::write(&report, &html).expect("writes");
-    let checked = dir.path().join("checked.html");
+    check_in_chromium(&browser, dir.path(), "report", &page(), &CHARTS);
+    check_in_chromium(
+        &browser,
+        dir.path(),
+        "events",
+        &events::events_page(),
+        &events::EVENT_CHARTS,
+    );
+}
+
+/// Opens `html` in headless Chromium: every chart of `charts` is laid out with drawn lines and text, and a
+/// screenshot is a PNG with something on it. Keeps `{name}.html` and `{name}.png` in
+/// `LAMBDA_SIM_HTML_REPORT_OUT` if set.
+fn check_in_chromium(
+    browser: &Path,
+    dir: &Path,
+    name: &str,
+    html: &str,
+    charts: &[(&str, usize, usize)],
+) {
+    let report = dir.join(format!("{name}.html"));
+    std::fs::write(&report, html).expect("writes");
+    let checked = dir.join(format!("{name}-checked.html"));
     std::fs::write(
         &checked,
         html.replace("</body>", &format!("{CHECK_SCRIPT}</body>")),
     )
     .expect("writes");
 
-    let dom = headless(&browser, dir.path(), &["--dump-dom"], &checked);
+    let dom = headless(browser, dir, &["--dump-dom"], &checked);
     assert!(
         dom.contains("data-checked=\"yes\""),
-        "the check ran:\n{}",
+        "{name}: the check ran:\n{}",
         &dom[..dom.len().min(2000)]
     );
     let figs = figures(&dom);
     assert_eq!(
         figs.len(),
-        CHARTS.iter().map(|c| c.1).sum::<usize>(),
-        "every chart in the DOM"
+        charts.iter().map(|c| c.1).sum::<usize>(),
+        "{name}: every chart in the DOM"
     );
     for (tag, _) in &figs {
         let kind = attr(tag, "data-chart").expect("kind");
         let rendered = attr(tag, "data-rendered").unwrap_or("none");
-        let min_lines = CHARTS.iter().find(|c| c.0 == kind).expect("known kind").2;
+        let min_lines = charts.iter().find(|c| c.0 == kind).expect("known kind").2;
         let nums: Vec<u64> = rendered
             .split(['x', ' ', '='])
             .filter_map(|s| s.parse().ok())
             .collect();
         let [w, h, lines, texts] = nums[..] else {
-            panic!("{tag}: rendered as {rendered}");
+            panic!("{name}: {tag}: rendered as {rendered}");
         };
-        assert!(w >= 300 && h >= 150, "{kind}: laid out {w}×{h}");
+        assert!(w >= 300 && h >= 150, "{name}: {kind}: laid out {w}×{h}");
         assert!(
             lines >= min_lines as u64,
-            "{kind}: {lines} drawn data lines, want ≥ {min_lines}"
+            "{name}: {kind}: {lines} drawn data lines, want ≥ {min_lines}"
         );
         assert!(
             texts >= 8,
-            "{kind}: {texts} labels with a width (fonts rendered)"
+            "{name}: {kind}: {texts} labels with a width (fonts rendered)"
         );
     }
 
-    let shot = dir.path().join("report.png");
+    let shot = dir.join(format!("{name}.png"));
     headless(
-        &browser,
-        dir.path(),
+        browser,
+        dir,
         &[
             &format!("--screenshot={}", shot.display()),
             "--window-size=1200,1600",
@@ -367,17 +396,17 @@ fn page_renders_in_headless_chromium() {
         &report,
     );
     let png = std::fs::read(&shot).expect("screenshot written");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: a PNG");
     assert!(
         png.len() > 20_000,
-        "charts drawn, not a blank page: {} bytes",
+        "{name}: charts drawn, not a blank page: {} bytes",
         png.len()
     );
 
     if let Some(out) = std::env::var_os("LAMBDA_SIM_HTML_REPORT_OUT") {
         let out = PathBuf::from(out);
         std::fs::create_dir_all(&out).expect("output dir");
-        std::fs::copy(&report, out.join("report.html")).expect("copies");
-        std::fs::copy(&shot, out.join("report.png")).expect("copies");
+        std::fs::copy(&report, out.join(format!("{name}.html"))).expect("copies");
+        std::fs::copy(&shot, out.join(format!("{name}.png"))).expect("copies");
     }
 }

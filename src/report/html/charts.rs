@@ -1,5 +1,5 @@
-//! The charts, each drawn by `plotters` into an SVG string: percentile distribution, environment and event
-//! timelines, and the sweep's cost-vs-p99 scatter.
+//! The charts, each drawn by `plotters` into an SVG string: percentile distribution, environment, event and
+//! queue timelines (the queue's with a second axis), and the sweep's cost-vs-p99 scatter.
 
 use std::error::Error;
 
@@ -148,6 +148,23 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
+    draw_curves(chart, curves)?;
+    let entries: Vec<(String, Mark)> = curves
+        .iter()
+        .map(|c| (c.name.clone(), Mark::Line(c.color)))
+        .collect();
+    legend(legend_area, &entries)
+}
+
+/// Draws the lines of `curves` on `chart`, filled ones first so lines stay on top.
+fn draw_curves<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    curves: &[Curve],
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     for c in curves.iter().filter(|c| c.filled) {
         chart.draw_series(
             AreaSeries::new(c.points.iter().copied(), 0.0, c.color.mix(0.18))
@@ -160,11 +177,7 @@ where
             c.color.stroke_width(2),
         ))?;
     }
-    let entries: Vec<(String, Mark)> = curves
-        .iter()
-        .map(|c| (c.name.clone(), Mark::Line(c.color)))
-        .collect();
-    legend(legend_area, &entries)
+    Ok(())
 }
 
 /// HdrHistogram-style percentile distribution: x = percentile on a log scale of 1/(1 − p), y = latency (ms).
@@ -242,6 +255,82 @@ pub fn timeline(
             note(&plot, "empty timeline")?;
         }
         lines(&mut chart, &side, curves)
+    })
+}
+
+/// One vertical axis of a two-axis timeline: its description, its top value and the curves read against it.
+pub struct Axis<'a> {
+    pub desc: &'a str,
+    pub max: f64,
+    pub curves: &'a [Curve],
+}
+
+/// A timeline over `0..x_max` (in `unit`) with two vertical axes: `left`'s curves on the left one, `right`'s
+/// on the right one, whose labels take the colour of its first curve (and whose legend entries say "right") so
+/// it is clear which line they belong to.
+pub fn dual_timeline(
+    caption: &str,
+    unit: TimeUnit,
+    x_max: f64,
+    left: Axis,
+    right: Axis,
+) -> ChartResult {
+    svg((WIDTH, 320), |root| {
+        let (plot, side) = layout(root, caption)?;
+        let x = 0.0..x_max.max(1e-9);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(72)
+            .right_y_label_area_size(72)
+            .build_cartesian_2d(x.clone(), 0.0..(left.max.max(1.0) * 1.08))?
+            .set_secondary_coord(x, 0.0..(right.max.max(1.0) * 1.08));
+        chart
+            .configure_mesh()
+            .x_desc(format!("time ({})", unit.name()))
+            .y_desc(left.desc)
+            .x_label_formatter(&|x| axis_number(*x))
+            .y_label_formatter(&|y| axis_number(*y))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.12))
+            .draw()?;
+        let tint = right.curves.first().map_or(BLACK, |c| c.color);
+        chart
+            .configure_secondary_axes()
+            .y_desc(right.desc)
+            .y_label_formatter(&|y| axis_number(*y))
+            .label_style(TextStyle::from((FONT, 14).into_font()).color(&tint))
+            .axis_desc_style(TextStyle::from((FONT, 15).into_font()).color(&tint))
+            .draw()?;
+        if left
+            .curves
+            .iter()
+            .chain(right.curves)
+            .all(|c| c.points.is_empty())
+        {
+            note(&plot, "empty timeline")?;
+        }
+        draw_curves(&mut chart, left.curves)?;
+        for c in right.curves {
+            chart.draw_secondary_series(LineSeries::new(
+                c.points.iter().copied(),
+                c.color.stroke_width(2),
+            ))?;
+        }
+        let entries: Vec<(String, Mark)> = left
+            .curves
+            .iter()
+            .map(|c| (c.name.clone(), Mark::Line(c.color)))
+            .chain(
+                right
+                    .curves
+                    .iter()
+                    .map(|c| (format!("{} (right)", c.name), Mark::Line(c.color))),
+            )
+            .collect();
+        legend(&side, &entries)
     })
 }
 

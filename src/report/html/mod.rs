@@ -5,6 +5,8 @@
 //! style, percentile on a log scale of 1/(1 − p) — for all, cold and warm invocations, and timelines of
 //! environments (busy, alive, idle) and of cold starts and throttles. With several variants it adds one chart
 //! overlaying every variant's distribution; for a sweep, a cost-vs-p99 scatter with the chosen point marked.
+//! Runs with event sources get more, and runs without look as before: a table of asynchronous invocation
+//! outcomes per function, and per SQS queue a table row and a timeline of depth, in flight and oldest age.
 //! The comparison table (formatted by the caller) comes first; without one, a short summary per variant.
 //!
 //! Charts are over all functions of a run together ([`RunReport::total`]). Variants share axes, so equal
@@ -14,6 +16,7 @@
 //! elements that the browser renders with its own fonts, so building needs no system font libraries.
 
 mod charts;
+mod event_sources;
 mod page;
 mod series;
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::charts::{self, Curve, PALETTE, SweepDot};
 use super::series::{self, TimeUnit, Timeline};
-use super::{HtmlInput, Table, escape};
+use super::{HtmlInput, Table, escape, event_sources};
 use crate::report::RunReport;
 
 const STYLE: &str = "\
@@ -16,6 +16,8 @@ p.meta{color:#555;margin:2px 0;font-size:14px}
 table{border-collapse:collapse;font-size:14px;margin:8px 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#f2f2f2}th:first-child,td:first-child{text-align:left}
+table.grouped th{white-space:normal}th.group{text-align:center}thead tr+tr th:first-child{text-align:right}
+td.name{text-align:left}
 tbody tr:nth-child(even){background:#fafafa}
 .table-wrap{overflow-x:auto}
 figure.chart{margin:10px 0 18px}
@@ -55,6 +57,8 @@ pub(super) fn render(input: &HtmlInput) -> String {
     }
     latency(&mut out, &input.variants);
     timelines(&mut out, &input.variants);
+    event_sources::async_events(&mut out, &input.variants);
+    event_sources::queues(&mut out, &input.variants);
 
     let _ = write!(
         out,
@@ -131,7 +135,7 @@ fn summary_table(variants: &[(String, &RunReport)]) -> Table {
 }
 
 /// One chart in a `<figure>`: the SVG, or the reason it could not be drawn.
-fn figure(
+pub(super) fn figure(
     out: &mut String,
     kind: &str,
     variant: Option<&str>,

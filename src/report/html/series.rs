@@ -3,7 +3,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::report::{FunctionReport, RunReport, TimelineBucket};
+use crate::report::{FunctionReport, QueueBucket, QueueReport, RunReport, TimelineBucket};
 
 /// Most steps a timeline series is drawn with; each step is two points, so ≤ 2,000 points a series.
 pub const MAX_STEPS: usize = 1000;
@@ -104,16 +104,42 @@ impl TimeUnit {
     }
 }
 
+/// A bucket of a report's timeline that can absorb the bucket after it, so long timelines fold into fewer
+/// steps.
+pub trait Fold: Copy {
+    fn absorb_later(&mut self, later: &Self);
+}
+
+/// The report's own coarsening: counts add, the busy maximum is the maximum, alive and idle are the values at
+/// the end.
+impl Fold for TimelineBucket {
+    fn absorb_later(&mut self, later: &Self) {
+        TimelineBucket::absorb_later(self, later);
+    }
+}
+
+/// Counts add, the highest depth is the maximum, depth, in flight and the oldest age are the values at the
+/// end (as for a single bucket).
+impl Fold for QueueBucket {
+    fn absorb_later(&mut self, later: &Self) {
+        self.sent += later.sent;
+        self.deleted += later.deleted;
+        self.max_depth = self.max_depth.max(later.max_depth);
+        self.depth = later.depth;
+        self.in_flight = later.in_flight;
+        self.oldest_age_s = later.oldest_age_s;
+    }
+}
+
 /// A report's timeline as step series (each step drawn flat from its start to its end).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Timeline {
+pub struct Timeline<B = TimelineBucket> {
     /// Width of one step: the report's bucket, times how many buckets were folded into one step.
     pub step_ns: u64,
     /// End of the last step.
     pub end_ns: u64,
-    /// `(start_ns, end_ns, bucket)` per step. Folding follows the report's own coarsening: counts add,
-    /// the busy maximum is the maximum, alive and idle are the values at the end of the step.
-    pub steps: Vec<(u64, u64, TimelineBucket)>,
+    /// `(start_ns, end_ns, bucket)` per step, buckets folded by [`Fold`].
+    pub steps: Vec<(u64, u64, B)>,
 }
 
 impl Timeline {
@@ -121,8 +147,17 @@ impl Timeline {
     pub fn of(r: &RunReport) -> Self {
         Self::from_buckets(&r.total.timeline, r.timeline_bucket_ns.max(1))
     }
+}
 
-    pub fn from_buckets(buckets: &[TimelineBucket], bucket_ns: u64) -> Self {
+impl Timeline<QueueBucket> {
+    /// The timeline of one of the run's queues, in at most [`MAX_STEPS`] steps.
+    pub fn of_queue(r: &RunReport, q: &QueueReport) -> Self {
+        Self::from_buckets(&q.timeline, r.timeline_bucket_ns.max(1))
+    }
+}
+
+impl<B: Fold> Timeline<B> {
+    pub fn from_buckets(buckets: &[B], bucket_ns: u64) -> Self {
         let per_step = buckets.len().div_ceil(MAX_STEPS).max(1);
         let mut steps = Vec::with_capacity(buckets.len().div_ceil(per_step));
         for (i, chunk) in buckets.chunks(per_step).enumerate() {
@@ -141,11 +176,7 @@ impl Timeline {
     }
 
     /// One series as step points `(time in `unit`, value)`: two points per step.
-    pub fn series(
-        &self,
-        unit: TimeUnit,
-        value: impl Fn(&TimelineBucket) -> f64,
-    ) -> Vec<(f64, f64)> {
+    pub fn series(&self, unit: TimeUnit, value: impl Fn(&B) -> f64) -> Vec<(f64, f64)> {
         let mut points = Vec::with_capacity(self.steps.len() * 2);
         for (start, end, b) in &self.steps {
             let v = value(b);
@@ -156,7 +187,7 @@ impl Timeline {
     }
 
     /// The largest value of a series (0 when empty).
-    pub fn max(&self, value: impl Fn(&TimelineBucket) -> f64) -> f64 {
+    pub fn max(&self, value: impl Fn(&B) -> f64) -> f64 {
         self.steps
             .iter()
             .map(|(_, _, b)| value(b))

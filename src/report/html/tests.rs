@@ -1,5 +1,5 @@
-//! Tests of the HTML report: percentile axis and curve, timeline coarsening, escaping, determinism and the
-//! document's charts.
+//! Tests of the HTML report: percentile axis and curve, timeline coarsening, escaping, determinism, the
+//! document's charts and the event source sections.
 
 use hdrhistogram::Histogram;
 
@@ -7,7 +7,9 @@ use super::series::{self, MAX_STEPS, Timeline};
 use super::*;
 use crate::metrics::{InvocationSample, PoolState, RunMetrics, StartKind};
 use crate::model::{ThrottleCause, ThrottleReason};
-use crate::report::{FunctionConfig, RunInfo, TimelineBucket};
+use crate::report::{
+    AsyncReport, FunctionConfig, Percentiles, QueueBucket, QueueReport, RunInfo, TimelineBucket,
+};
 use crate::sandbox::Outcome;
 use crate::scenario::{Architecture, Mode};
 
@@ -261,4 +263,144 @@ fn without_a_table_a_summary_is_shown_and_without_a_sweep_no_scatter() {
         "one variant: no overlay"
     );
     assert_eq!(html.matches("<svg ").count(), 3);
+}
+
+/// `r` with a queue named `queue` that fills to 40 messages over 10 s and drains, and async events on its
+/// function.
+fn with_event_sources(mut r: RunReport, queue: &str) -> RunReport {
+    let timeline: Vec<QueueBucket> = (0..r.total.timeline.len() as u64)
+        .map(|i| {
+            let depth = if i < 10 {
+                4 * i
+            } else {
+                40u64.saturating_sub(2 * (i - 10))
+            };
+            QueueBucket {
+                sent: if i < 10 { 4 } else { 0 },
+                deleted: u64::from((10..30).contains(&i)) * 2,
+                depth,
+                in_flight: depth.min(3),
+                max_depth: depth,
+                oldest_age_s: if depth > 0 { i as f64 } else { 0.0 },
+            }
+        })
+        .collect();
+    let p = |p50, p99| Percentiles {
+        p50,
+        p99,
+        ..Percentiles::default()
+    };
+    r.queues.push(QueueReport {
+        name: queue.into(),
+        sent: 40,
+        batches: 20,
+        received: 40,
+        deleted: 40,
+        redriven: 0,
+        expired: 0,
+        remaining: 0,
+        peak_depth: 40,
+        batch_size: p(2.0, 2.0),
+        message_latency_ms: p(9_000.0, 19_500.0),
+        timeline,
+    });
+    r.functions[0].async_events = Some(AsyncReport {
+        enqueued: 100,
+        delivered_first_attempt: 70,
+        delivered_after_retries: 21,
+        failed_retries_exhausted: 3,
+        failed_event_age_exceeded: 4,
+        failed_zero_reserved_concurrency: 0,
+        pending_at_end: 2,
+        attempts: 131,
+        queue_delay_ms: p(0.5, 1.5),
+        event_latency_ms: p(12.0, 120_000.25),
+    });
+    r
+}
+
+#[test]
+fn queue_timelines_fold_counts_add_levels_at_the_end_and_peaks_survive() {
+    let buckets: Vec<QueueBucket> = (0..2_500u64)
+        .map(|i| QueueBucket {
+            sent: 1,
+            deleted: u64::from(i % 2 == 0),
+            depth: i,
+            in_flight: i % 3,
+            max_depth: if i == 1_234 { 99_999 } else { i },
+            oldest_age_s: i as f64 / 2.0,
+        })
+        .collect();
+    let t = Timeline::from_buckets(&buckets, S);
+    assert_eq!((t.step_ns, t.steps.len()), (3 * S, 834));
+    assert_eq!(t.steps.iter().map(|s| s.2.sent).sum::<u64>(), 2_500);
+    assert_eq!(t.steps.iter().map(|s| s.2.deleted).sum::<u64>(), 1_250);
+    let first = t.steps[0].2;
+    assert_eq!(
+        (
+            first.depth,
+            first.in_flight,
+            first.max_depth,
+            first.oldest_age_s
+        ),
+        (2, 2, 2, 1.0),
+        "levels at the end of the step"
+    );
+    assert_eq!(t.max(|b| b.max_depth as f64), 99_999.0);
+}
+
+#[test]
+fn event_sources_get_a_queue_chart_and_tables_with_escaped_names() {
+    let (a, b) = (run("unit", 60), run("unit", 60));
+    let (a, b) = (
+        with_event_sources(a, "orders<&>"),
+        with_event_sources(b, "orders<&>"),
+    );
+    let html = render(&input(vec![("a".into(), &a), ("b".into(), &b)]));
+    assert_eq!(
+        html,
+        render(&input(vec![("a".into(), &a), ("b".into(), &b)]))
+    );
+    assert_eq!(html.matches("data-chart=\"queue\"").count(), 2);
+    assert!(!html.contains("chart could not be drawn"));
+    assert!(
+        !html.contains("orders<&>"),
+        "queue names escaped in HTML and SVG"
+    );
+    assert!(html.contains("a: queue orders&lt;&amp;&gt;"));
+    assert!(html.contains(
+        "<tr><td class=\"name\">b</td><td class=\"name\">orders&lt;&amp;&gt;</td><td>40</td><td>40</td>\
+         <td>0</td><td>0</td><td>0</td><td>40</td><td>20</td><td>2</td><td>2</td><td>9000.000</td>\
+         <td>19500.000</td></tr>"
+    ));
+    assert!(html.contains(
+        "<tr><td class=\"name\">a</td><td class=\"name\">api</td><td>100</td><td>70</td><td>21</td>\
+         <td>3</td><td>4</td><td>0</td><td>2</td><td>131</td><td>0.500</td><td>1.500</td><td>12.000</td>\
+         <td>120000.250</td></tr>"
+    ));
+    // Sections follow the timelines, async first.
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s}"));
+    assert!(
+        at("id=\"timelines\"") < at("id=\"async\"") && at("id=\"async\"") < at("id=\"queues\"")
+    );
+    assert!(html.contains("oldest message age (right)"));
+}
+
+#[test]
+fn only_variants_with_a_queue_get_a_queue_chart() {
+    let plain = run("unit", 30);
+    let queued = with_event_sources(run("unit", 30), "jobs");
+    let html = render(&input(vec![
+        ("plain".into(), &plain),
+        ("queued".into(), &queued),
+    ]));
+    assert_eq!(html.matches("data-chart=\"queue\"").count(), 1);
+    assert!(html.contains("data-chart=\"queue\" data-variant=\"queued\""));
+    let alone = render(&input(vec![("plain".into(), &plain)]));
+    assert!(!alone.contains("id=\"queues\"") && !alone.contains("id=\"async\""));
+    assert_eq!(
+        alone.matches("<svg ").count(),
+        4,
+        "sweep + percentiles, environments, events"
+    );
 }
