@@ -83,6 +83,9 @@ pub struct Sources {
     on_success: Vec<Option<String>>,
     on_failure: Vec<Option<String>>,
     event_payloads: BTreeMap<u64, Bytes>,
+    /// Async events in flight: when the current attempt was dispatched, the function, and whether an earlier
+    /// attempt ran (the queue delay is one sample per event, up to its first attempt that ran).
+    dispatched: BTreeMap<u64, (u64, FunctionId, bool)>,
     /// The last response of each async event (for its destination record): status, function error, payload.
     last_response: BTreeMap<u64, (u16, Option<&'static str>, Bytes)>,
     /// Bodies of messages not yet ended, by message id, and when each was first received (ms since the epoch).
@@ -155,6 +158,7 @@ impl Sources {
                 .map(|f| f.event_invoke_config.on_failure.clone())
                 .collect(),
             event_payloads: BTreeMap::new(),
+            dispatched: BTreeMap::new(),
             last_response: BTreeMap::new(),
             bodies: BTreeMap::new(),
             batches: BTreeMap::new(),
@@ -215,10 +219,18 @@ impl Sources {
         origin: Origin,
         outcome: Option<Outcome>,
         response: Bytes,
+        metrics: &mut RunMetrics,
     ) {
         match origin {
             Origin::Sync => {}
             Origin::Async { event } => {
+                if let (Some(_), Some(d)) = (outcome, self.dispatched.get_mut(&event)) {
+                    let (dispatched_ns, function, ran_before) = *d;
+                    d.2 = true;
+                    let enqueued = self.async_q.enqueued_ns(event).unwrap_or(dispatched_ns);
+                    let delay = (!ran_before).then(|| dispatched_ns.saturating_sub(enqueued));
+                    metrics.event_attempt(function, delay);
+                }
                 let result = match outcome {
                     None => AttemptResult::Throttled,
                     Some(Outcome::Success) => AttemptResult::Success,
@@ -316,8 +328,13 @@ impl Sources {
                 attempt,
             } => {
                 let payload = self.event_payloads.get(&event).cloned().unwrap_or_default();
-                let enqueued = self.async_q.enqueued_ns(event).unwrap_or(now_ns);
-                metrics.event_attempt(function, attempt, now_ns.saturating_sub(enqueued));
+                // Counted when the attempt has run (a throttled dispatch comes back with the same number).
+                let ran_before = attempt > 1;
+                let e = self
+                    .dispatched
+                    .entry(event)
+                    .or_insert((now_ns, function, ran_before));
+                e.0 = now_ns;
                 self.work.push_back(Work::Invoke {
                     function,
                     payload,
@@ -373,6 +390,7 @@ impl Sources {
     ) -> Result<(), OutputError> {
         let payload = self.event_payloads.remove(&event).unwrap_or_default();
         let last = self.last_response.remove(&event);
+        self.dispatched.remove(&event);
         let Some(destination) = destination else {
             return Ok(());
         };
@@ -507,7 +525,9 @@ impl Destinations {
                 .insert(name.to_string(), std::io::BufWriter::new(file));
         }
         if let Some(w) = self.files.get_mut(name) {
+            // Whole lines, flushed at once: a reader (or `serve`'s user) never sees half a record.
             writeln!(w, "{line}")?;
+            w.flush()?;
         }
         Ok(())
     }

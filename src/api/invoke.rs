@@ -72,11 +72,8 @@ pub async fn invoke(
     match invocation_type {
         "DryRun" => return StatusCode::NO_CONTENT.into_response(),
         "Event" => {
-            // Accepted at once; runs in the background. (Retries and dead-letter queues: the async issue.)
-            let service = service.clone();
-            tokio::spawn(async move {
-                service.invoke(f, payload).await;
-            });
+            // Accepted at once into the function's async queue: attempts, retries and destinations follow.
+            service.enqueue_event(f, payload);
             let mut r = StatusCode::ACCEPTED.into_response();
             r.headers_mut().insert(
                 "X-Amz-Executed-Version",

@@ -81,6 +81,23 @@ impl EngineArgs {
     }
 }
 
+/// Where a run writes its outputs: `--out`, or `lambda-sim-out/<name>` when the scenario has async destinations.
+pub(crate) fn out_dir(
+    explicit: Option<&std::path::Path>,
+    scenario: &crate::scenario::Scenario,
+) -> Option<PathBuf> {
+    let has_destinations = scenario.functions.iter().any(|f| {
+        f.event_invoke_config.on_success.is_some() || f.event_invoke_config.on_failure.is_some()
+    });
+    match explicit {
+        Some(dir) => Some(dir.to_path_buf()),
+        None if has_destinations => {
+            Some(PathBuf::from("lambda-sim-out").join(&scenario.simulation.name))
+        }
+        None => None,
+    }
+}
+
 /// Writes `--json` and `--hlog` files of a report.
 pub(crate) fn write_reports(
     report: &crate::report::RunReport,

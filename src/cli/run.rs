@@ -96,18 +96,42 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     };
     let deployment = crate::deploy::deploy(&scenario, &engine_args.cache())
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let report = run_virtual(
-        &scenario,
-        &deployment,
-        &RunOptions {
-            progress: !args.quiet,
-            out_dir: out_dir(&args, &scenario),
-        },
-    )
-    .map_err(|e| match e {
-        crate::sim::SimError::Scenario(e) => CliError::usage(e.to_string()),
-        e => CliError::internal(e.to_string()),
-    })?;
+    let out = super::out_dir(args.out.as_deref(), &scenario);
+    let report = if scenario.simulation.mode == Mode::Realtime {
+        if !args.quiet {
+            eprintln!(
+                "lambda-sim: running \"{}\" in real time ({} s of traffic)…",
+                scenario.simulation.name,
+                scenario.simulation.duration_ns as f64 / 1e9
+            );
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::internal(format!("cannot start the async runtime: {e}")))?;
+        runtime
+            .block_on(crate::live::run_realtime(scenario, deployment, out.clone()))
+            .map_err(|e| CliError::usage(e.to_string()))?
+    } else {
+        run_virtual(
+            &scenario,
+            &deployment,
+            &RunOptions {
+                progress: !args.quiet,
+                out_dir: out.clone(),
+            },
+        )
+        .map_err(|e| match e {
+            crate::sim::SimError::Scenario(e) => CliError::usage(e.to_string()),
+            e => CliError::internal(e.to_string()),
+        })?
+    };
+    if let (Some(dir), false) = (&out, args.quiet) {
+        eprintln!(
+            "lambda-sim: async destination records (if any) are in {}",
+            dir.join("destinations").display()
+        );
+    }
     super::write_reports(&report, args.json.as_deref(), args.hlog.as_deref())?;
     if let Some(path) = &args.html {
         let input = crate::report::html::HtmlInput {
@@ -214,18 +238,4 @@ fn run_variants(args: RunArgs, mut variants: Vec<Variant>) -> Result<ExitCode, C
         )));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Where a run writes its outputs: `--out`, or `lambda-sim-out/<name>` when the scenario has destinations.
-fn out_dir(args: &RunArgs, scenario: &Scenario) -> Option<PathBuf> {
-    let has_destinations = scenario.functions.iter().any(|f| {
-        f.event_invoke_config.on_success.is_some() || f.event_invoke_config.on_failure.is_some()
-    });
-    match &args.out {
-        Some(dir) => Some(dir.clone()),
-        None if has_destinations => {
-            Some(PathBuf::from("lambda-sim-out").join(&scenario.simulation.name))
-        }
-        None => None,
-    }
 }

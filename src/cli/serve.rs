@@ -33,6 +33,10 @@ pub(crate) struct ServeArgs {
     /// Directory for precompiled modules.
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Directory for async destinations' records (`<DIR>/destinations/<name>.jsonl`)
+    /// [default: lambda-sim-out/<scenario name> when the scenario has destinations].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 /// Builds a scenario for `--function` entries with Lambda's defaults.
@@ -100,7 +104,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             .local_addr()
             .map_err(|e| CliError::internal(e.to_string()))?;
         let names: Vec<_> = scenario.functions.iter().map(|f| f.name.clone()).collect();
-        let service = LiveService::start(scenario, deployment);
+        let out = super::out_dir(args.out.as_deref(), &scenario);
+        let service = LiveService::start_with_output(scenario, deployment, out);
         eprintln!(
             "lambda-sim: serving {} on http://{addr} (Ctrl-C to stop)",
             names.join(", ")

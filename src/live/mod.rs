@@ -2,6 +2,7 @@
 //! run on tokio's blocking pool (wasmtime's sync API; epochs enforce timeouts), modelled platform overheads are
 //! real sleeps, and timers are tokio tasks. The HTTP API (`crate::api`) and `run --mode realtime` both use it.
 
+mod events;
 mod state;
 
 use std::collections::BTreeMap;
@@ -56,6 +57,15 @@ struct Inner {
 impl LiveService {
     /// Starts the platform clock and schedules provisioned concurrency. Must be called inside a tokio runtime.
     pub fn start(scenario: Scenario, deployment: Deployment) -> Self {
+        Self::start_with_output(scenario, deployment, None)
+    }
+
+    /// [`LiveService::start`], writing async destinations' records under `out_dir`.
+    pub fn start_with_output(
+        scenario: Scenario,
+        deployment: Deployment,
+        out_dir: Option<std::path::PathBuf>,
+    ) -> Self {
         deployment.engine.ensure_epoch_ticker();
         let wasm_bytes = deployment.wasm_bytes();
         let model = crate::exec::platform(&scenario, &wasm_bytes);
@@ -66,9 +76,19 @@ impl LiveService {
             .enumerate()
             .map(|(i, f)| (f.name.clone(), i))
             .collect();
+        // Records carry wall-clock timestamps: the real time at the start of the run.
+        let epoch_base_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let sources = crate::sources::Sources::new(&scenario, out_dir, epoch_base_ms);
         let service = LiveService {
             inner: Arc::new(Inner {
-                state: Mutex::new(LiveState::new(model, metrics, scenario.simulation.seed)),
+                state: Mutex::new(LiveState::new(
+                    model,
+                    metrics,
+                    scenario.simulation.seed,
+                    sources,
+                )),
                 scenario,
                 deployment,
                 names,
@@ -78,6 +98,8 @@ impl LiveService {
         let mut st = service.lock();
         st.model.start(0);
         service.drain(&mut st, 0, None);
+        st.sources.start(0);
+        service.drain_sources(&mut st, 0);
         drop(st);
         service
     }
@@ -349,6 +371,9 @@ impl LiveService {
         let mut st = self.lock();
         st.model.end();
         self.drain(&mut st, now, None);
+        if let Err(e) = st.sources.finish() {
+            tracing::error!(error = %e, "cannot write a destination record");
+        }
         let metrics = st.metrics.clone();
         metrics.finish(now)
     }
@@ -380,17 +405,21 @@ fn internal_error_report() -> CallReport {
     }
 }
 
-/// Replays a scenario's traffic in real time against the live driver (no HTTP) and returns the report.
+/// How long a real-time run waits, after its traffic, for event sources to finish (retries, queue backlogs);
+/// what is still queued then is reported as pending.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// Replays a scenario's traffic in real time against the live driver (no HTTP) and returns the report. Async
+/// destinations' records go under `out_dir`.
 pub async fn run_realtime(
     scenario: Scenario,
     deployment: Deployment,
+    out_dir: Option<std::path::PathBuf>,
 ) -> Result<RunReport, crate::scenario::ScenarioError> {
+    use crate::scenario::{InvocationType, Target};
     use crate::traffic::TrafficGenerator;
-    if scenario.uses_events() {
-        return Err(scenario.events_unsupported("real-time"));
-    }
     let traffic = Arc::new(Mutex::new(TrafficGenerator::new(&scenario)?));
-    let service = LiveService::start(scenario, deployment);
+    let service = LiveService::start_with_output(scenario, deployment, out_dir);
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         // Closed-loop users add arrivals as responses come back: wait for either the next arrival or a response.
@@ -414,9 +443,23 @@ pub async fn run_realtime(
         let Some(arrival) = traffic.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
             continue;
         };
-        // Queue phases exist only with queues, refused above: never drop one silently.
-        let Some(function) = arrival.target.function() else {
-            return Err(service.scenario().events_unsupported("real-time"));
+        let function = match (arrival.target, arrival.invocation) {
+            (Target::Queue(q), _) => {
+                service.send_message(q, arrival.payload);
+                continue;
+            }
+            (Target::Function(f), InvocationType::Event) => {
+                service.enqueue_event(f, arrival.payload);
+                if let Some(user) = arrival.user {
+                    let now = service.now_ns();
+                    traffic
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .on_response(user, now);
+                }
+                continue;
+            }
+            (Target::Function(f), InvocationType::RequestResponse) => f,
         };
         let (service, traffic) = (service.clone(), traffic.clone());
         tasks.spawn(async move {
@@ -431,6 +474,14 @@ pub async fn run_realtime(
                     .on_response(user, now);
             }
         });
+    }
+    // Event sources keep going after the traffic: retries, queue backlogs.
+    let deadline = Instant::now() + DRAIN_LIMIT;
+    while !service.sources_idle() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while service.in_flight() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(service.finish_run())
 }

@@ -36,10 +36,17 @@ pub(crate) struct LiveState {
     rng: StdRng,
     /// The request being decided (under this lock) is a warmer's ping.
     pub deciding_ping: bool,
+    /// Async queues and SQS mappings.
+    pub sources: crate::sources::Sources,
 }
 
 impl LiveState {
-    pub fn new(model: Platform, metrics: RunMetrics, seed: u64) -> Self {
+    pub fn new(
+        model: Platform,
+        metrics: RunMetrics,
+        seed: u64,
+        sources: crate::sources::Sources,
+    ) -> Self {
         LiveState {
             model,
             metrics,
@@ -47,6 +54,7 @@ impl LiveState {
             next_token: 0,
             rng: StdRng::seed_from_u64(seed),
             deciding_ping: false,
+            sources,
         }
     }
 

@@ -58,11 +58,11 @@ impl AsyncMetrics {
         self.enqueued += 1;
     }
 
-    /// An attempt started; `waited_ns` since enqueue for the first one.
-    pub(crate) fn attempt(&mut self, attempt: u32, waited_ns: u64) {
+    /// An attempt ran; `queue_delay_ns` (enqueue → its start) for the event's first attempt that ran.
+    pub(crate) fn attempt(&mut self, queue_delay_ns: Option<u64>) {
         self.attempts += 1;
-        if attempt == 1 {
-            self.queue_delay.record(waited_ns);
+        if let Some(d) = queue_delay_ns {
+            self.queue_delay.record(d);
         }
     }
 

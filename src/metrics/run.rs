@@ -139,9 +139,10 @@ impl RunMetrics {
         self.events.functions[f].enqueued();
     }
 
-    /// An attempt of an async event of `f` starts (`attempt` 1-based; `waited_ns` since it was enqueued).
-    pub fn event_attempt(&mut self, f: FunctionId, attempt: u32, waited_ns: u64) {
-        self.events.functions[f].attempt(attempt, waited_ns);
+    /// An attempt of an async event of `f` ran (throttled dispatches do not count); `queue_delay_ns` (enqueue →
+    /// start) for the event's first attempt that ran.
+    pub fn event_attempt(&mut self, f: FunctionId, queue_delay_ns: Option<u64>) {
+        self.events.functions[f].attempt(queue_delay_ns);
     }
 
     /// An async event of `f` succeeded after `attempts` attempts, `latency_ns` after it was enqueued.

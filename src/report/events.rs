@@ -18,7 +18,8 @@ pub struct AsyncReport {
     pub failed_zero_reserved_concurrency: u64,
     /// Still queued or running when the run ended.
     pub pending_at_end: u64,
-    /// Attempts made (each is also an invocation in the function's figures).
+    /// Attempts that ran (each is also an invocation in the function's figures; throttled dispatches are not
+    /// attempts, as in `approximateInvokeCount`).
     pub attempts: u64,
     /// Enqueue → start of the first attempt.
     pub queue_delay_ms: Percentiles,

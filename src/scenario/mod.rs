@@ -74,28 +74,6 @@ impl Scenario {
                 .iter()
                 .any(|t| t.invocation == InvocationType::Event)
     }
-
-    /// The error of a driver (`driver`: "virtual-time", "real-time") that cannot run event sources yet, naming
-    /// what the scenario declares. Positionless (line 0): it is about the whole file.
-    pub fn events_unsupported(&self, driver: &str) -> ScenarioError {
-        let events = self
-            .traffic
-            .iter()
-            .filter(|t| t.invocation == InvocationType::Event)
-            .count();
-        ScenarioError {
-            file: self.path.display().to_string(),
-            line: 0,
-            column: 0,
-            message: format!(
-                "SQS queues and event invocations are not supported by the {driver} driver yet (this scenario \
-                 declares {} [[queue]], {} [[event_source]] and {events} [[traffic]] phase(s) with invocation = \
-                 \"event\")",
-                self.queues.len(),
-                self.event_sources.len()
-            ),
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -47,7 +47,8 @@ impl Sim<'_> {
         if origin == Origin::Sync {
             return Ok(());
         }
-        self.sources.result(now, origin, outcome, response);
+        self.sources
+            .result(now, origin, outcome, response, &mut self.metrics);
         self.apply_source_work(now)
     }
 

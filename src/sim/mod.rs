@@ -449,7 +449,8 @@ impl<'a> Sim<'a> {
     ) {
         let end = sample.end_ns;
         if let Some(p) = self.pending[request as usize].as_mut() {
-            // Only event sources read the response (retries, partial batch responses, destination records).
+            // Only event sources read the response (partial batch responses, destination records): the
+            // handler's response, or Lambda's error body when it failed.
             if p.origin != events::Origin::Sync {
                 p.response = response;
             }
@@ -493,7 +494,7 @@ impl<'a> Sim<'a> {
             StartKind::Warm
         };
         let sample = sample(p.1, now, start, 0, None, &report);
-        self.finish_request(request, id, sample, reset, report.response);
+        self.finish_request(request, id, sample, reset, report.body());
         Ok(())
     }
 
@@ -540,7 +541,7 @@ impl<'a> Sim<'a> {
                 if let Some(sandbox) = cold.sandbox {
                     self.put_sandbox(id, sandbox);
                 }
-                (sample, reset, cold.report.response)
+                (sample, reset, cold.report.body())
             }
             // The environment could not even be created (e.g. its initial memory exceeds the memory size).
             Err(SandboxError::Instantiate(message)) => {

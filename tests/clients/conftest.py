@@ -12,12 +12,16 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("LAMBDA_SIM_BIN", str(ROOT / "target" / "debug" / "lambda-sim"))
+# Where the server writes async destinations' records (emptied at the start of each session).
+OUT = ROOT / "target" / "serve-test-out"
 
 
 @pytest.fixture(scope="session")
 def endpoint():
+    import shutil
+    shutil.rmtree(OUT, ignore_errors=True)
     proc = subprocess.Popen(
-        [BIN, "serve", "tests/clients/serve.toml", "--listen", "127.0.0.1:0"],
+        [BIN, "serve", "tests/clients/serve.toml", "--listen", "127.0.0.1:0", "--out", str(OUT)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

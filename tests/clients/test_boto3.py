@@ -31,6 +31,39 @@ def test_event_and_dry_run(client):
     assert client.invoke(FunctionName="hello", InvocationType="DryRun", Payload=b"{}")["StatusCode"] == 204
 
 
+def _records(name, count, timeout=30):
+    """The first `count` invocation records of destination `name`, waiting for the server to write them."""
+    from conftest import OUT
+    path = OUT / "destinations" / f"{name}.jsonl"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists():
+            lines = [l for l in path.read_text().splitlines() if l.strip()]
+            if len(lines) >= count:
+                return [json.loads(l) for l in lines]
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not get {count} records in {timeout} s")
+
+
+def test_event_invocations_go_through_the_async_queue_to_their_destinations(client):
+    # flaky: maximum_retry_attempts = 0, on_success "ok", on_failure "failed" (tests/clients/serve.toml).
+    fail = client.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"fail_rate": 1.0, "tag": "f"}')
+    ok = client.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"fail_rate": 0.0, "tag": "s"}')
+    assert fail["StatusCode"] == 202 and ok["StatusCode"] == 202
+    [failed] = _records("failed", 1)
+    assert failed["version"] == "1.0"
+    assert failed["requestContext"]["condition"] == "RetriesExhausted"
+    assert failed["requestContext"]["approximateInvokeCount"] == 1
+    assert failed["requestContext"]["functionArn"].endswith(":function:flaky:$LATEST")
+    assert failed["requestPayload"] == {"fail_rate": 1.0, "tag": "f"}
+    assert failed["responseContext"]["functionError"] == "Unhandled"
+    assert failed["responsePayload"]["errorType"] == "FlakyError"
+    [succeeded] = _records("ok", 1)
+    assert succeeded["requestContext"]["condition"] == "Success"
+    assert succeeded["requestPayload"]["tag"] == "s"
+    assert succeeded["responsePayload"]["ok"] is True
+
+
 def test_function_error_is_200_with_function_error_header(client):
     r = client.invoke(FunctionName="spin", Payload=b"{}")
     assert r["StatusCode"] == 200
@@ -110,7 +143,7 @@ def test_control_plane_shapes(client):
     assert f["Configuration"]["FunctionName"] == "slow"
     assert f["Configuration"]["MemorySize"] == 256 and f["Configuration"]["Timeout"] == 10
     names = {c["FunctionName"] for c in client.list_functions()["Functions"]}
-    assert names == {"hello", "slow", "spin"}
+    assert names == {"hello", "slow", "spin", "flaky"}
     limits = client.get_account_settings()["AccountLimit"]
     assert limits["ConcurrentExecutions"] == 50
     assert limits["UnreservedConcurrentExecutions"] == 48

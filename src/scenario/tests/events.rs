@@ -208,18 +208,11 @@ fn a_scenario_without_event_sources_uses_none() {
     ));
     assert!(s.queues.is_empty() && s.event_sources.is_empty());
     assert!(!s.uses_events());
-    let e = s.events_unsupported("virtual-time");
-    assert_eq!((e.file.as_str(), e.line, e.column), (PATH, 0, 0));
     // An Event phase alone (no queue) counts.
     let s = ok(&with(
         "\n[[traffic]]\nfunction = \"api\"\ninvocation = \"event\"\npattern = \"poisson\"\nrate = 1\n",
     ));
     assert!(s.uses_events());
-    assert_eq!(
-        s.events_unsupported("real-time").message,
-        "SQS queues and event invocations are not supported by the real-time driver yet (this scenario declares 0 \
-         [[queue]], 0 [[event_source]] and 1 [[traffic]] phase(s) with invocation = \"event\")"
-    );
 }
 
 #[test]
