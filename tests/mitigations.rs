@@ -41,6 +41,7 @@ fn run_variants(variants: &[Variant]) -> Vec<LabRun> {
             name: &v.name,
             overrides: &v.overrides,
             scenario: &v.scenario,
+            out_dir: None,
         })
         .collect();
     let runs = run_all(&inputs, &cache, 2).unwrap_or_else(|e| panic!("{e}"));

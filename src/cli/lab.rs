@@ -77,10 +77,9 @@ pub(crate) fn json(runs: &[LabRun], extra: &str) -> String {
     out
 }
 
-/// `path` with `-name` before its extension (`out.hlog` → `out-pc-10.hlog`), for per-run files.
-fn per_run(path: &Path, name: &str) -> PathBuf {
-    let safe: String = name
-        .chars()
+/// A run's name as a file name: characters other than `A-Za-z0-9-_.` become `_`.
+pub(crate) fn file_safe(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
                 c
@@ -88,7 +87,12 @@ fn per_run(path: &Path, name: &str) -> PathBuf {
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `path` with `-name` before its extension (`out.hlog` → `out-pc-10.hlog`), for per-run files.
+fn per_run(path: &Path, name: &str) -> PathBuf {
+    let safe = file_safe(name);
     let stem = path
         .file_stem()
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());

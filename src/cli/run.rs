@@ -179,6 +179,9 @@ fn run_variants(args: RunArgs, mut variants: Vec<Variant>) -> Result<ExitCode, C
             name: &v.name,
             overrides: &v.overrides,
             scenario: &v.scenario,
+            // Each variant's records in a directory of its own.
+            out_dir: super::out_dir(args.out.as_deref(), &v.scenario)
+                .map(|d| d.join(super::lab::file_safe(&v.name))),
         })
         .collect();
     let engine_args = EngineArgs {

@@ -101,6 +101,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
             name: &v.name,
             overrides: &v.overrides,
             scenario: &v.scenario,
+            out_dir: None,
         })
         .collect();
     let engine_args = EngineArgs {

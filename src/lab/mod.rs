@@ -44,6 +44,8 @@ pub struct LabInput<'a> {
     pub name: &'a str,
     pub overrides: &'a [String],
     pub scenario: &'a Scenario,
+    /// Where this run writes its outputs (async destinations' records), if anywhere.
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Runs every input in virtual time on up to `jobs` threads; results in input order. `cache` makes a code cache
@@ -84,6 +86,7 @@ pub fn run_all(
             name: i.name,
             overrides: i.overrides,
             scenario: s,
+            out_dir: i.out_dir.clone(),
         })
         .collect();
     let inputs = &inputs[..];
@@ -129,12 +132,14 @@ fn run_one(input: &LabInput<'_>, cache: &CodeCache) -> Result<LabRun, LabError> 
             variant: input.name.to_string(),
             source,
         })?;
+    let options = RunOptions {
+        progress: false,
+        out_dir: input.out_dir.clone(),
+    };
     let report =
-        run_virtual(input.scenario, &deployment, &RunOptions::default()).map_err(|source| {
-            LabError::Run {
-                variant: input.name.to_string(),
-                source,
-            }
+        run_virtual(input.scenario, &deployment, &options).map_err(|source| LabError::Run {
+            variant: input.name.to_string(),
+            source,
         })?;
     Ok(LabRun {
         name: input.name.to_string(),

@@ -16,7 +16,8 @@ pub const MAX_POINTS: usize = 1000;
 /// One `--set KEY=V1,V2,…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetSpec {
-    /// A variant key: `function.<name>.<key>`, `account.<key>` or `traffic.<index>.<key>`.
+    /// A variant key: `function.<name>.<key>`, `account.<key>`, `traffic.<index>.<key>`, `queue.<name>.<key>` or
+    /// `event_source.<index>.<key>`.
     pub key: String,
     pub values: Vec<String>,
 }
@@ -49,7 +50,7 @@ impl SetSpec {
         let shape_ok = match parts.first().copied() {
             Some("function") => parts.len() >= 3,
             Some("account") => parts.len() >= 2,
-            Some("traffic") => parts.len() >= 3,
+            Some("traffic" | "queue" | "event_source") => parts.len() >= 3,
             _ => false,
         };
         let bare = |p: &&str| {
@@ -59,7 +60,7 @@ impl SetSpec {
         };
         if !shape_ok || !parts.iter().all(bare) {
             return Err(err(format!(
-                "key `{key}` must be function.<name>.<setting>, account.<setting> or traffic.<index>.<setting>"
+                "key `{key}` must be function.<name>.<setting>, account.<setting>, traffic.<index>.<setting>, queue.<name>.<setting> or event_source.<index>.<setting>"
             )));
         }
         let values = split_values(values);
@@ -78,7 +79,7 @@ impl SetSpec {
     fn short(&self) -> String {
         let parts: Vec<&str> = self.key.split('.').collect();
         let skip = match parts[0] {
-            "function" | "traffic" => 2,
+            "function" | "traffic" | "queue" | "event_source" => 2,
             _ => 1,
         };
         parts[skip..].join(".")
