@@ -17,6 +17,64 @@ pub(crate) struct LabFiles<'a> {
     pub html: Option<&'a Path>,
 }
 
+/// How a lab runs: options shared by `run` (with variants) and `sweep`.
+pub(crate) struct LabOptions<'a> {
+    pub seed: Option<u64>,
+    pub jobs: Option<usize>,
+    pub cache_dir: Option<PathBuf>,
+    pub quiet: bool,
+    /// "variants" or "points", for the progress line.
+    pub what: &'a str,
+    /// The run's `--out`: each variant writes under `<out>/<variant>/` (None: sweeps write no records).
+    pub out: Option<Option<&'a Path>>,
+}
+
+/// Runs every variant in virtual time, in parallel, with `options`; results in variant order.
+pub(crate) fn run_variants(
+    variants: &mut [crate::scenario::Variant],
+    options: &LabOptions<'_>,
+) -> Result<Vec<LabRun>, CliError> {
+    for v in variants.iter_mut() {
+        if let Some(seed) = options.seed {
+            v.scenario.simulation.seed = seed;
+        }
+    }
+    let inputs: Vec<crate::lab::LabInput> = variants
+        .iter()
+        .map(|v| crate::lab::LabInput {
+            name: &v.name,
+            overrides: &v.overrides,
+            scenario: &v.scenario,
+            out_dir: options.out.and_then(|out| {
+                super::out_dir(out, &v.scenario).map(|d| d.join(file_safe(&v.name)))
+            }),
+        })
+        .collect();
+    let ps_per_fuel = variants
+        .first()
+        .map_or(crate::cpu::DEFAULT_PS_PER_FUEL, |v| {
+            v.scenario.simulation.ps_per_fuel
+        });
+    let engine_args = super::EngineArgs {
+        ns_per_fuel: ps_per_fuel as f64 / 1000.0,
+        cache_dir: options.cache_dir.clone(),
+    };
+    let make_cache = || engine_args.cache();
+    let jobs = options.jobs.unwrap_or_else(crate::lab::default_jobs);
+    if !options.quiet {
+        eprintln!(
+            "lambda-sim: running {} {} on the same traffic, {} at a time…",
+            inputs.len(),
+            options.what,
+            jobs.clamp(1, inputs.len().max(1))
+        );
+    }
+    crate::lab::run_all(&inputs, &make_cache, jobs).map_err(|e| match e {
+        crate::lab::LabError::Deploy { .. } => CliError::usage(e.to_string()),
+        crate::lab::LabError::Run { .. } => CliError::internal(e.to_string()),
+    })
+}
+
 /// The heading of a lab's terminal output.
 pub(crate) fn heading(report: &RunReport, what: &str) -> String {
     format!(

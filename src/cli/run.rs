@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{CliError, EngineArgs};
-use crate::lab::LabInput;
 use crate::lab::compare::Comparison;
 use crate::scenario::{self, Mode, Scenario, Variant};
 use crate::sim::{RunOptions, run_virtual};
@@ -168,39 +167,17 @@ fn run_variants(args: RunArgs, mut variants: Vec<Variant>) -> Result<ExitCode, C
             args.scenario.display()
         )));
     }
-    for v in &mut variants {
-        if let Some(seed) = args.seed {
-            v.scenario.simulation.seed = seed;
-        }
-    }
-    let inputs: Vec<LabInput> = variants
-        .iter()
-        .map(|v| LabInput {
-            name: &v.name,
-            overrides: &v.overrides,
-            scenario: &v.scenario,
-            // Each variant's records in a directory of its own.
-            out_dir: super::out_dir(args.out.as_deref(), &v.scenario)
-                .map(|d| d.join(super::lab::file_safe(&v.name))),
-        })
-        .collect();
-    let engine_args = EngineArgs {
-        ns_per_fuel: variants[0].scenario.simulation.ps_per_fuel as f64 / 1000.0,
-        cache_dir: args.cache_dir.clone(),
-    };
-    let make_cache = || engine_args.cache();
-    let jobs = args.jobs.unwrap_or_else(crate::lab::default_jobs);
-    if !args.quiet {
-        eprintln!(
-            "lambda-sim: running {} variants on the same traffic, {} at a time…",
-            inputs.len(),
-            jobs.clamp(1, inputs.len())
-        );
-    }
-    let runs = crate::lab::run_all(&inputs, &make_cache, jobs).map_err(|e| match e {
-        crate::lab::LabError::Deploy { .. } => CliError::usage(e.to_string()),
-        crate::lab::LabError::Run { .. } => CliError::internal(e.to_string()),
-    })?;
+    let runs = super::lab::run_variants(
+        &mut variants,
+        &super::lab::LabOptions {
+            seed: args.seed,
+            jobs: args.jobs,
+            cache_dir: args.cache_dir.clone(),
+            quiet: args.quiet,
+            what: "variants",
+            out: Some(args.out.as_deref()),
+        },
+    )?;
     let comparison = Comparison::new(&runs);
     let title = format!(
         "lambda-sim · {} · {} variants",

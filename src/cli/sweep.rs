@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{CliError, EngineArgs};
+use super::CliError;
 use crate::lab::compare::Comparison;
 use crate::lab::sweep::{SetSpec, Strategy, SweepError, optimum, points};
-use crate::lab::{LabInput, run_all};
 use crate::report::html::SweepPoint;
 use crate::scenario::Mode;
 
@@ -90,37 +89,17 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
             args.scenario.display()
         )));
     }
-    for v in &mut variants {
-        if let Some(seed) = args.seed {
-            v.scenario.simulation.seed = seed;
-        }
-    }
-    let inputs: Vec<LabInput> = variants
-        .iter()
-        .map(|v| LabInput {
-            name: &v.name,
-            overrides: &v.overrides,
-            scenario: &v.scenario,
-            out_dir: None,
-        })
-        .collect();
-    let engine_args = EngineArgs {
-        ns_per_fuel: variants[0].scenario.simulation.ps_per_fuel as f64 / 1000.0,
-        cache_dir: args.cache_dir.clone(),
-    };
-    let make_cache = || engine_args.cache();
-    let jobs = args.jobs.unwrap_or_else(crate::lab::default_jobs);
-    if !args.quiet {
-        eprintln!(
-            "lambda-sim: sweeping {} points on the same traffic, {} at a time…",
-            inputs.len(),
-            jobs.clamp(1, inputs.len())
-        );
-    }
-    let runs = run_all(&inputs, &make_cache, jobs).map_err(|e| match e {
-        crate::lab::LabError::Deploy { .. } => CliError::usage(e.to_string()),
-        crate::lab::LabError::Run { .. } => CliError::internal(e.to_string()),
-    })?;
+    let runs = super::lab::run_variants(
+        &mut variants,
+        &super::lab::LabOptions {
+            seed: args.seed,
+            jobs: args.jobs,
+            cache_dir: args.cache_dir.clone(),
+            quiet: args.quiet,
+            what: "points",
+            out: None,
+        },
+    )?;
     let mut comparison = Comparison::new(&runs);
     let best = optimum(&comparison.figures, strategy);
     if let Some(b) = best {
