@@ -30,6 +30,7 @@ pub struct UserId {
     pub user: u32,
 }
 
+pub mod azure;
 mod generator;
 mod payload;
 mod process;
