@@ -11,6 +11,7 @@ pub mod keepalive;
 mod platform;
 mod pool;
 mod scaling;
+pub mod services;
 mod types;
 
 #[cfg(test)]
