@@ -7,7 +7,8 @@
 //! ([`CallDecision::Queued`]); a waiting call later ends as [`ServiceAction::Started`] or [`ServiceAction::TimedOut`].
 //! The model samples each call's latency itself, so it knows when a connection is handed back: no "call finished"
 //! input exists, and a `SetTimer { at_ns }` action only asks the driver to call `timer(at_ns)` so that waiting calls
-//! start or give up on time. Timers are never cancelled; one that finds nothing due does nothing.
+//! start or give up on time. Timers are never cancelled; one that finds nothing due does nothing. Inputs must come in
+//! nondecreasing `now_ns` (like every model input): a call is decided on the state at its instant.
 //!
 //! Rules (sources: [L1] Lambda developer guide, "Best practices for working with AWS Lambda functions",
 //! <https://docs.aws.amazon.com/lambda/latest/dg/best-practices.html>; [P1] "RDS Proxy concepts and terminology",
