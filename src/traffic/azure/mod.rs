@@ -32,7 +32,7 @@ pub use invocations::{FunctionCounts, InvocationCountsReader, MINUTES_PER_DAY, T
 pub use invocations2021::{Invocation, InvocationTraceReader};
 pub use memory::{AppMemory, MemoryReader};
 pub use select::{FunctionKey, reservoir_sample, sample_functions, top_n, with_triggers};
-pub use spread::{Spread, spread};
+pub use spread::{Spread, spread, spread_day};
 
 /// Everything that can go wrong reading a trace file. `file` is the name the reader was given (usually the path).
 #[derive(Debug, thiserror::Error)]

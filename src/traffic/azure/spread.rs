@@ -74,6 +74,19 @@ pub fn spread(
     offsets.into_iter().map(move |o| base + o)
 }
 
+/// Every arrival of a day of per-minute counts (`counts[m]` in minute `m`), ascending, spread minute by minute with
+/// `rule`. Lazy: only one minute's times are held at once. The rng is drawn in minute order, so the result is a pure
+/// function of the counts, the rule and the rng's state.
+pub fn spread_day<'a>(
+    counts: &'a [u32],
+    rule: Spread,
+    rng: &'a mut StdRng,
+) -> impl Iterator<Item = u64> + 'a {
+    (0u64..)
+        .zip(counts)
+        .flat_map(move |(minute, &count)| spread(minute, count, rule, rng))
+}
+
 /// `i · minute / n`, in u128 so that `i · 60e9` cannot overflow for any `u32` count.
 pub(super) fn slot_start(i: u64, n: u64) -> u64 {
     (u128::from(i) * u128::from(MINUTE_NS) / u128::from(n)) as u64

@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use super::super::spread::{MINUTE_NS, slot_start};
 use super::super::{
     AzureTraceError, FunctionKey, InvocationCountsReader, Spread, Trigger, reservoir_sample,
-    sample_functions, spread, top_n, with_triggers,
+    sample_functions, spread, spread_day, top_n, with_triggers,
 };
 use super::{INVOCATIONS, fixture, invocations_header, invocations_row};
 
@@ -91,6 +91,28 @@ fn uniform_puts_one_arrival_per_slot_and_poisson_has_exponential_gaps() {
     assert!((0.95..1.05).contains(&cp), "poisson cv {cp}");
     assert!((0.37..0.45).contains(&cu), "uniform cv {cu}");
     assert!(ce < 1e-3, "equally spaced cv {ce}");
+}
+
+#[test]
+fn a_fixture_day_spreads_into_its_total_in_order_minute_by_minute() {
+    for row in fixture_rows().take(20) {
+        let row = row.unwrap();
+        for rule in RULES {
+            let times: Vec<u64> = spread_day(&row.counts[..], rule, &mut rng(8)).collect();
+            assert_eq!(times.len() as u64, row.total(), "{rule:?}");
+            assert!(
+                times.windows(2).all(|w| w[0] <= w[1]),
+                "{rule:?} not sorted"
+            );
+            let mut per_minute = vec![0u32; row.counts.len()];
+            for t in &times {
+                per_minute[(t / MINUTE_NS) as usize] += 1;
+            }
+            assert_eq!(per_minute[..], row.counts[..], "{rule:?}");
+            let again: Vec<u64> = spread_day(&row.counts[..], rule, &mut rng(8)).collect();
+            assert_eq!(times, again);
+        }
+    }
 }
 
 #[test]
