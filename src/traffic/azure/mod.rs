@@ -37,6 +37,12 @@ pub use spread::{Spread, spread, spread_day};
 /// Everything that can go wrong reading a trace file. `file` is the name the reader was given (usually the path).
 #[derive(Debug, thiserror::Error)]
 pub enum AzureTraceError {
+    #[error("{file}: cannot open: {source}")]
+    Open {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{file}: cannot read line {line}: {source}")]
     Io {
         file: String,
@@ -75,9 +81,8 @@ pub enum AzureTraceError {
 pub fn open(path: &Path) -> Result<BufReader<File>, AzureTraceError> {
     File::open(path)
         .map(BufReader::new)
-        .map_err(|source| AzureTraceError::Io {
+        .map_err(|source| AzureTraceError::Open {
             file: path.display().to_string(),
-            line: 0,
             source,
         })
 }

@@ -210,3 +210,14 @@ fn the_2021_errors_name_their_position() {
         "t.txt:1:2: header field `function` should be `func`"
     );
 }
+
+#[test]
+fn a_missing_file_is_reported_with_its_path() {
+    let err = super::super::open(std::path::Path::new("/nonexistent/d01.csv")).unwrap_err();
+    assert!(matches!(err, AzureTraceError::Open { .. }));
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/d01.csv: cannot open: "),
+        "{err}"
+    );
+}
