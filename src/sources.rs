@@ -34,6 +34,17 @@ pub enum Origin {
     Batch { batch: u64 },
 }
 
+/// How a source's request to the platform ended, as the driver saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestEnd {
+    /// The handler ran, with this outcome.
+    Ran(Outcome),
+    /// Rejected with a 429.
+    Throttled,
+    /// lambda-sim itself failed the request (a 5xx `ServiceException`).
+    SystemError,
+}
+
 /// A timer of the event sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SourceTimer {
@@ -196,9 +207,8 @@ impl Sources {
 
     /// A message was sent to queue `q`.
     pub fn send(&mut self, now_ns: u64, q: usize, body: Bytes, metrics: &mut RunMetrics) {
-        // Bodies are stored under the message id the model gives back; the handle only has to be unique.
-        let handle = self.bodies.len() as u64;
-        let id = self.sqs.send(now_ns, q, handle);
+        // Bodies are stored under the message id the model gives back, so the model's body handle is unused.
+        let id = self.sqs.send(now_ns, q, 0);
         self.bodies.insert(id, (body, None));
         metrics.message_sent(q, now_ns);
         self.touched_queues.push(q);
@@ -212,31 +222,33 @@ impl Sources {
         }
     }
 
-    /// A source's request ended (`outcome`, with the handler's `response`) or was throttled (`None`).
+    /// A source's request ended (with the handler's `response` when it ran).
     pub fn result(
         &mut self,
         now_ns: u64,
         origin: Origin,
-        outcome: Option<Outcome>,
+        end: RequestEnd,
         response: Bytes,
         metrics: &mut RunMetrics,
     ) {
         match origin {
             Origin::Sync => {}
             Origin::Async { event } => {
-                if let (Some(_), Some(d)) = (outcome, self.dispatched.get_mut(&event)) {
+                let ran = matches!(end, RequestEnd::Ran(_));
+                if let (true, Some(d)) = (ran, self.dispatched.get_mut(&event)) {
                     let (dispatched_ns, function, ran_before) = *d;
                     d.2 = true;
                     let enqueued = self.async_q.enqueued_ns(event).unwrap_or(dispatched_ns);
                     let delay = (!ran_before).then(|| dispatched_ns.saturating_sub(enqueued));
                     metrics.event_attempt(function, delay);
                 }
-                let result = match outcome {
-                    None => AttemptResult::Throttled,
-                    Some(Outcome::Success) => AttemptResult::Success,
-                    Some(_) => AttemptResult::FunctionError,
+                let result = match end {
+                    RequestEnd::Ran(Outcome::Success) => AttemptResult::Success,
+                    RequestEnd::Ran(_) => AttemptResult::FunctionError,
+                    RequestEnd::Throttled => AttemptResult::Throttled,
+                    RequestEnd::SystemError => AttemptResult::SystemError,
                 };
-                if let Some(o) = outcome {
+                if let RequestEnd::Ran(o) = end {
                     let error = (o != Outcome::Success).then_some("Unhandled");
                     self.last_response.insert(event, (200, error, response));
                 }
@@ -246,9 +258,10 @@ impl Sources {
                 let Some(info) = self.batches.remove(&batch) else {
                     return;
                 };
-                let result = match outcome {
-                    None => BatchResult::Throttled,
-                    Some(Outcome::Success) if info.report_batch_item_failures => {
+                let result = match end {
+                    // A batch the platform did not run comes back at its visibility deadline either way.
+                    RequestEnd::Throttled | RequestEnd::SystemError => BatchResult::Throttled,
+                    RequestEnd::Ran(Outcome::Success) if info.report_batch_item_failures => {
                         match event_shapes::batch_response(&response, &info.id_strings) {
                             BatchVerdict::Success => BatchResult::Success,
                             BatchVerdict::Partial(failed) => BatchResult::PartialFailure(
@@ -257,8 +270,8 @@ impl Sources {
                             BatchVerdict::WholeBatch => BatchResult::Failed,
                         }
                     }
-                    Some(Outcome::Success) => BatchResult::Success,
-                    Some(_) => BatchResult::Failed,
+                    RequestEnd::Ran(Outcome::Success) => BatchResult::Success,
+                    RequestEnd::Ran(_) => BatchResult::Failed,
                 };
                 self.touched_queues.push(info.queue);
                 self.sqs.batch_finished(now_ns, batch, result);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::CliError;
 use crate::lab::compare::Comparison;
-use crate::lab::sweep::{SetSpec, Strategy, SweepError, optimum, points};
+use crate::lab::sweep::{SetSpec, Strategy, optimum, points};
 use crate::report::html::SweepPoint;
 use crate::scenario::Mode;
 
@@ -76,10 +76,8 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
             args.scenario.display()
         ))
     })?;
-    let mut variants = points(&text, &args.scenario, &specs).map_err(|e| match e {
-        SweepError::Scenario(e) => CliError::usage(e.to_string()),
-        e => CliError::usage(e.to_string()),
-    })?;
+    let mut variants =
+        points(&text, &args.scenario, &specs).map_err(|e| CliError::usage(e.to_string()))?;
     if variants
         .iter()
         .any(|v| v.scenario.simulation.mode == Mode::Realtime)

@@ -101,28 +101,12 @@ impl Comparison {
             .max()
             .unwrap_or(0)
             .clamp(6, NAME_WIDTH);
-        let latency: [Column; 7] = [
-            ("cold %", |f| f.cold_pct, Fmt::Pct),
-            ("p50", |f| f.p50_ms, Fmt::Ms),
-            ("p99", |f| f.p99_ms, Fmt::Ms),
-            ("p99.9", |f| f.p999_ms, Fmt::Ms),
-            ("cold p50", |f| f.cold_p50_ms, Fmt::Ms),
-            ("cold p99", |f| f.cold_p99_ms, Fmt::Ms),
-            ("cold p99.9", |f| f.cold_p999_ms, Fmt::Ms),
-        ];
-        let counts: [Column; 6] = [
-            ("invocations", |f| f.invocations as f64, Fmt::Count),
-            ("pings", |f| f.pings as f64, Fmt::Count),
-            ("throttles", |f| f.throttles as f64, Fmt::Count),
-            ("errors", |f| f.errors as f64, Fmt::Count),
-            ("cost $", |f| f.cost_usd, Fmt::Usd),
-            ("idle GB-s", |f| f.idle_gb_s, Fmt::Plain),
-        ];
+        let (latency, counts) = COLUMNS.split_at(LATENCY_COLUMNS);
         out.push_str("latency, ms (all invocations and cold starts)\n");
-        self.section(&mut out, &labels, name_w, &latency, 11);
+        self.section(&mut out, &labels, name_w, latency, 11);
         out.push('\n');
         out.push_str("counts and cost\n");
-        self.section(&mut out, &labels, name_w, &counts, 12);
+        self.section(&mut out, &labels, name_w, counts, 12);
         out
     }
 
@@ -163,23 +147,11 @@ impl Comparison {
 
     /// One wide table (for HTML): every figure with its delta in parentheses.
     pub fn table(&self) -> Table {
-        let cols: [Column; 13] = [
-            ("cold %", |f| f.cold_pct, Fmt::Pct),
-            ("p50 ms", |f| f.p50_ms, Fmt::Ms),
-            ("p99 ms", |f| f.p99_ms, Fmt::Ms),
-            ("p99.9 ms", |f| f.p999_ms, Fmt::Ms),
-            ("cold p50 ms", |f| f.cold_p50_ms, Fmt::Ms),
-            ("cold p99 ms", |f| f.cold_p99_ms, Fmt::Ms),
-            ("cold p99.9 ms", |f| f.cold_p999_ms, Fmt::Ms),
-            ("invocations", |f| f.invocations as f64, Fmt::Count),
-            ("pings", |f| f.pings as f64, Fmt::Count),
-            ("throttles", |f| f.throttles as f64, Fmt::Count),
-            ("errors", |f| f.errors as f64, Fmt::Count),
-            ("cost $", |f| f.cost_usd, Fmt::Usd),
-            ("idle GB-s", |f| f.idle_gb_s, Fmt::Plain),
-        ];
         let mut headers = vec!["variant".to_string()];
-        headers.extend(cols.iter().map(|c| c.0.to_string()));
+        headers.extend(COLUMNS.iter().map(|(title, _, fmt)| match fmt {
+            Fmt::Ms => format!("{title} ms"),
+            _ => title.to_string(),
+        }));
         let base = self.figures.first().copied();
         let rows = self
             .figures
@@ -190,7 +162,7 @@ impl Comparison {
                     Some(m) => format!("{} {m}", self.names[i]),
                     None => self.names[i].clone(),
                 }];
-                for (_, get, fmt) in &cols {
+                for (_, get, fmt) in &COLUMNS {
                     let mut cell = fmt.show(get(f));
                     if let (Some(b), true) = (base, i > 0) {
                         cell = format!("{cell} ({})", fmt.delta(get(&b), get(f)));
@@ -219,6 +191,24 @@ pub const NAME_WIDTH: usize = 21;
 
 /// A column: its title, how to read the figure, how to show it.
 type Column = (&'static str, fn(&Figures) -> f64, Fmt);
+
+/// Every compared figure, in table order; the first [`LATENCY_COLUMNS`] form the terminal's latency table.
+const COLUMNS: [Column; 13] = [
+    ("cold %", |f| f.cold_pct, Fmt::Pct),
+    ("p50", |f| f.p50_ms, Fmt::Ms),
+    ("p99", |f| f.p99_ms, Fmt::Ms),
+    ("p99.9", |f| f.p999_ms, Fmt::Ms),
+    ("cold p50", |f| f.cold_p50_ms, Fmt::Ms),
+    ("cold p99", |f| f.cold_p99_ms, Fmt::Ms),
+    ("cold p99.9", |f| f.cold_p999_ms, Fmt::Ms),
+    ("invocations", |f| f.invocations as f64, Fmt::Count),
+    ("pings", |f| f.pings as f64, Fmt::Count),
+    ("throttles", |f| f.throttles as f64, Fmt::Count),
+    ("errors", |f| f.errors as f64, Fmt::Count),
+    ("cost $", |f| f.cost_usd, Fmt::Usd),
+    ("idle GB-s", |f| f.idle_gb_s, Fmt::Plain),
+];
+const LATENCY_COLUMNS: usize = 7;
 
 /// How a figure is shown.
 #[derive(Debug, Clone, Copy)]

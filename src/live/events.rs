@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::state::LiveState;
 use super::{LiveOutcome, LiveService};
 use crate::model::FunctionId;
-use crate::sources::{Origin, SourceTimer, Work};
+use crate::sources::{Origin, RequestEnd, SourceTimer, Work};
 
 impl LiveService {
     /// An `Event` invocation of `f`: queued at once (the caller's 202); attempts and retries follow.
@@ -76,16 +76,16 @@ impl LiveService {
 
     /// Runs one request of a source like a synchronous one, then tells the source how it went.
     async fn source_request(&self, f: FunctionId, payload: Bytes, origin: Origin) {
-        let (outcome, response) = match self.invoke_as(f, payload, false).await {
-            LiveOutcome::Ran { report, .. } => (Some(report.outcome), report.body()),
-            // A throttle, or lambda-sim's own failure (a 5xx): the event or batch goes back, as on AWS.
-            LiveOutcome::Throttled { .. } | LiveOutcome::ServiceError(_) => (None, Bytes::new()),
+        let (end, response) = match self.invoke_as(f, payload, false).await {
+            LiveOutcome::Ran { report, .. } => (RequestEnd::Ran(report.outcome), report.body()),
+            LiveOutcome::Throttled { .. } => (RequestEnd::Throttled, Bytes::new()),
+            LiveOutcome::ServiceError(_) => (RequestEnd::SystemError, Bytes::new()),
         };
         let now = self.now_ns();
         let mut guard = self.lock();
         let st = &mut *guard;
         st.sources
-            .result(now, origin, outcome, response, &mut st.metrics);
+            .result(now, origin, end, response, &mut st.metrics);
         self.drain_sources(st, now);
     }
 }

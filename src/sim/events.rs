@@ -6,8 +6,8 @@ use bytes::Bytes;
 
 use super::{Event, Sim, SimError};
 use crate::model::FunctionId;
-use crate::sandbox::Outcome;
 pub(super) use crate::sources::Origin;
+pub(super) use crate::sources::RequestEnd;
 use crate::sources::{SourceTimer, Work};
 
 impl Sim<'_> {
@@ -36,19 +36,16 @@ impl Sim<'_> {
         self.apply_source_work(now)
     }
 
-    /// A source's request ended (`outcome`, with the handler's `response`) or was throttled (`None`).
+    /// A source's request ended (with the handler's `response` when it ran).
     pub(super) fn source_result(
         &mut self,
         now: u64,
         origin: Origin,
-        outcome: Option<Outcome>,
+        end: RequestEnd,
         response: Bytes,
     ) -> Result<(), SimError> {
-        if origin == Origin::Sync {
-            return Ok(());
-        }
         self.sources
-            .result(now, origin, outcome, response, &mut self.metrics);
+            .result(now, origin, end, response, &mut self.metrics);
         self.apply_source_work(now)
     }
 

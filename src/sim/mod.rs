@@ -111,7 +111,7 @@ struct Sim<'a> {
     /// Async queues and SQS mappings, and what they hold.
     sources: crate::sources::Sources,
     /// Results for event sources found while draining the model's actions, handled after the drain.
-    deferred: Vec<(events::Origin, Option<Outcome>, Bytes)>,
+    deferred: Vec<(events::Origin, events::RequestEnd, Bytes)>,
 }
 
 impl<'a> Sim<'a> {
@@ -292,8 +292,13 @@ impl<'a> Sim<'a> {
                     self.traffic.on_response(user, now);
                 }
                 if p.origin != events::Origin::Sync {
-                    let outcome = p.sample.as_ref().map(|s| s.outcome);
-                    self.deferred.push((p.origin, outcome, p.response));
+                    let end = p
+                        .sample
+                        .as_ref()
+                        .map_or(events::RequestEnd::SystemError, |s| {
+                            events::RequestEnd::Ran(s.outcome)
+                        });
+                    self.deferred.push((p.origin, end, p.response));
                 }
             }
             Event::Ready { sandbox, ok } => {
@@ -356,7 +361,8 @@ impl<'a> Sim<'a> {
                         .as_ref()
                         .map_or((false, events::Origin::Sync), |p| (p.ping, p.origin));
                     if origin != events::Origin::Sync {
-                        self.deferred.push((origin, None, Bytes::new()));
+                        self.deferred
+                            .push((origin, events::RequestEnd::Throttled, Bytes::new()));
                     }
                     if ping {
                         self.metrics.ping_throttled(function, now);
@@ -421,8 +427,8 @@ impl<'a> Sim<'a> {
             }
         }
         // Event sources hear about throttles and finished requests after the model's actions are drained.
-        for (origin, outcome, response) in std::mem::take(&mut self.deferred) {
-            self.source_result(now, origin, outcome, response)?;
+        for (origin, end, response) in std::mem::take(&mut self.deferred) {
+            self.source_result(now, origin, end, response)?;
         }
         Ok(())
     }
