@@ -29,11 +29,12 @@ pub(super) fn functions(
     scenario_path: &Path,
     raws: &[Spanned<RawFunction>],
     account: &Account,
+    has_trace: bool,
 ) -> Result<Vec<FunctionSpec>, ScenarioError> {
-    if raws.is_empty() {
+    if raws.is_empty() && !has_trace {
         return Err(src.err(
             &(0..0),
-            "no [[function]] declared; a scenario needs at least one",
+            "no [[function]] declared; a scenario needs at least one (or a [trace])",
         ));
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -47,7 +48,7 @@ pub(super) fn functions(
     Ok(specs)
 }
 
-fn function(
+pub(super) fn function(
     src: &Source,
     scenario_path: &Path,
     raw: &Spanned<RawFunction>,

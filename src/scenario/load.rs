@@ -58,12 +58,18 @@ pub(super) fn build(
     path: &Path,
     doc: Spanned<DeTable<'_>>,
 ) -> Result<Scenario, ScenarioError> {
-    let raw = variants::raw_scenario(src, doc)?;
+    let mut raw = variants::raw_scenario(src, doc)?;
+    // Before [simulation]: a trace gives it its default duration.
+    let trace = super::trace::prepare(src, path, &mut raw)?;
     let simulation = settings::simulation(src, path, raw.simulation.as_ref())?;
     let account = settings::account(src, raw.account.as_ref())?;
-    let functions = functions::functions(src, path, &raw.functions, &account)?;
+    let mut functions = functions::functions(src, path, &raw.functions, &account, trace.is_some())?;
+    let trace = trace
+        .map(|t| super::trace::build_functions(src, path, t, &account, &mut functions))
+        .transpose()?;
     let queues = events::queues(src, &raw.queues)?;
     let event_sources = events::event_sources(src, &raw.event_sources, &functions, &queues)?;
+    let services = super::services::services(src, &raw.services)?;
     let mut traffic = phases::phases(src, path, &raw.traffic, &functions, &queues, &simulation)?;
     // Warmers' pings are phases of their own, after the file's, so the file's phases keep their indices (and
     // their random streams) whether or not a variant adds a warmer.
@@ -91,6 +97,8 @@ pub(super) fn build(
         traffic,
         queues,
         event_sources,
+        services,
+        trace,
     })
 }
 

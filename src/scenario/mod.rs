@@ -35,6 +35,13 @@
 //!   `window`; `steps`; `mean_rate`, `amplitude`, `period`; `users`, `think_time_ms`; `file`), `invocation`
 //!   (`request_response` (default) | `event`; function phases only; `closed_loop` needs `request_response`), and
 //!   at most one of `payload`, `payload_file`, `payload_template`.
+//! - `[[service]]` (a simulated downstream service, see `services.rs`): `name` (required, unique), `latency_ms` (a
+//!   distribution, required), `error_rate` (0; 0–1), `connections = { model = "per_sandbox", limit }` or
+//!   `{ model = "proxy", pool, max_client_connections, borrow_timeout = "120s" }`.
+//! - `[trace]` (replay a public Azure Functions trace, see `trace.rs` and `docs/traces.md`): `format`
+//!   (`azure-2019` | `azure-2021`), the files (`invocations`, `durations`, `memory` for 2019; `file` for 2021),
+//!   `spread` (2019), `triggers`, `apps`, `owners`, `top`, `sample`, `start`, `end`, `speedup`,
+//!   `default_duration`, and `[trace.function]`, a template of any `[[function]]` key but `name`.
 //! - `[[variant]]`: `name`, `description`, and overrides `account.<key>`, `function.<name>.<key>`,
 //!   `traffic.<index>.<key>`, `queue.<name>.<key>`, `event_source.<index>.<key>` (see `variants.rs`).
 //!
@@ -61,6 +68,10 @@ pub struct Scenario {
     pub queues: Vec<QueueSpec>,
     /// SQS event source mappings in file order.
     pub event_sources: Vec<EventSourceSpec>,
+    /// Simulated downstream services in file order (`[[service]]`); handlers call them by name.
+    pub services: Vec<crate::model::services::ServiceSpec>,
+    /// A replayed public trace (`[trace]`); its functions are at the end of `functions`.
+    pub trace: Option<TraceSpec>,
 }
 
 impl Scenario {
@@ -395,8 +406,10 @@ mod mitigations;
 mod node;
 mod phases;
 mod raw;
+mod services;
 mod settings;
 mod template;
+mod trace;
 mod values;
 mod variants;
 
@@ -405,5 +418,6 @@ mod tests;
 
 pub use load::{load, load_file, parse, parse_file, resolve_path};
 pub use phases::MAX_USERS;
+pub use trace::{TraceFormat, TraceFunction, TraceSpec};
 pub use values::MAX_RATE;
 pub use variants::{ScenarioFile, Variant};

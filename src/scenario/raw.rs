@@ -22,6 +22,9 @@ pub(super) struct RawScenario {
     pub queues: Vec<Spanned<RawQueue>>,
     #[serde(default, rename = "event_source")]
     pub event_sources: Vec<Spanned<RawEventSource>>,
+    #[serde(default, rename = "service")]
+    pub services: Vec<Spanned<super::services::RawService>>,
+    pub trace: Option<Spanned<super::trace::RawTrace>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,10 +13,12 @@
 //!   `queue`;
 //! - `queue.<name>.<key> = …` — any key of the `[[queue]]` called `<name>` except `name`;
 //! - `event_source.<index>.<key> = …` — any key of the 0-based `[[event_source]]` block `<index>` except `queue`
-//!   and `function`.
+//!   and `function`;
+//! - `service.<name>.<key> = …` — any key of the `[[service]]` called `<name>` except `name`;
+//! - `trace.<key> = …` — any key of `[trace]`, including `trace.function.<key>` (the trace functions' template).
 //!
 //! Tables merge key by key (`function.api.keep_alive.duration = "5m"` keeps the policy), except a table that names
-//! its kind (`policy`, `distribution`), which replaces the whole table; a traffic override that sets `pattern`
+//! its kind (`policy`, `distribution`, a service's connection `model`), which replaces the whole table; a traffic override that sets `pattern`
 //! replaces every field of the phase but its target (`function` or `queue`) and `invocation`. `[simulation]` cannot vary: every variant sees the same
 //! arrivals from the same seed.
 
@@ -49,7 +51,7 @@ pub struct Variant {
 }
 
 /// Keys a table may use to name its kind; such a table replaces the base table instead of merging into it.
-const KIND_KEYS: [&str; 2] = ["policy", "distribution"];
+const KIND_KEYS: [&str; 3] = ["policy", "distribution", "model"];
 
 /// Checks every variant of the document and builds its scenario. `doc` has had its `variant` key removed; `raw`
 /// is that key's value.
@@ -184,18 +186,18 @@ fn variant(
                     merge(base, tover);
                 }
             }
-            "queue" => {
-                let over = expect_table(src, &what, "queue", value)?;
+            kind @ ("queue" | "service") => {
+                let over = expect_table(src, &what, kind, value)?;
                 for (qname, qvalue) in over {
-                    let key = format!("queue.{}", qname.get_ref());
+                    let key = format!("{kind}.{}", qname.get_ref());
                     let qover = expect_table(src, &what, &key, qvalue)?;
                     if let Some(v) = qover.get("name") {
                         return Err(src.err(
                             &v.span(),
-                            format!("{what}: {key}.name cannot be overridden (it is how the variant finds the queue)"),
+                            format!("{what}: {key}.name cannot be overridden (it is how the variant finds the {kind})"),
                         ));
                     }
-                    let base = named_table(src, &what, merged.get_mut(), "queue", &qname)?;
+                    let base = named_table(src, &what, merged.get_mut(), kind, &qname)?;
                     list_overrides(&key, &qover, &mut overrides);
                     merge(base, qover);
                 }
@@ -218,6 +220,23 @@ fn variant(
                     merge(base, eover);
                 }
             }
+            "trace" => {
+                let over = expect_table(src, &what, "trace", value)?;
+                if !matches!(
+                    merged.get_ref().get("trace").map(|v| v.get_ref()),
+                    Some(DeValue::Table(_))
+                ) {
+                    return Err(src.err(
+                        &key.span(),
+                        format!(
+                            "{what}: trace.<key> overrides the file's [trace], but it has none"
+                        ),
+                    ));
+                }
+                let base = top_table(merged.get_mut(), "trace");
+                list_overrides("trace", &over, &mut overrides);
+                merge(base, over);
+            }
             "simulation" => {
                 return Err(src.err(
                     &key.span(),
@@ -227,7 +246,7 @@ fn variant(
             other => {
                 return Err(src.err(
                     &key.span(),
-                    format!("{what}: unknown key `{other}`; a variant may set name, description, account.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key> and event_source.<index>.<key>"),
+                    format!("{what}: unknown key `{other}`; a variant may set name, description, account.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key>, event_source.<index>.<key>, service.<name>.<key> and trace.<key>"),
                 ));
             }
         }

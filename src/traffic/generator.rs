@@ -16,6 +16,7 @@ use rand::rngs::StdRng;
 use super::payload::PayloadSource;
 use super::process::Process;
 use super::replay::ReplayStream;
+use super::trace::{TraceArrival, TraceStream};
 use super::{Arrival, UserId};
 use crate::limits::NS_PER_MS;
 use crate::scenario::{Distribution, InvocationType, Pattern, Scenario, ScenarioError, Target};
@@ -26,6 +27,9 @@ const STREAM_PAYLOAD: u64 = 1;
 
 /// Marks a heap entry of an open-loop phase.
 const NO_USER: u32 = u32::MAX;
+
+/// The heap's phase number of `[trace]` arrivals: after every phase, so phases win ties.
+const TRACE_PHASE: u32 = u32::MAX;
 
 /// A scheduled arrival. Ordered by time, then phase, then the phase's sequence number: deterministic ties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,6 +70,10 @@ pub struct TrafficGenerator {
     heap: BinaryHeap<Reverse<Pending>>,
     phases: Vec<PhaseState>,
     error: Option<ScenarioError>,
+    /// The `[trace]` replay and its next arrival (at most one in the heap).
+    trace: Option<TraceStream>,
+    trace_pending: Option<TraceArrival>,
+    trace_seq: u64,
 }
 
 impl TrafficGenerator {
@@ -77,7 +85,18 @@ impl TrafficGenerator {
             heap: BinaryHeap::new(),
             phases: Vec::with_capacity(scenario.traffic.len()),
             error: None,
+            trace: None,
+            trace_pending: None,
+            trace_seq: 0,
         };
+        if let Some(spec) = &scenario.trace {
+            generator.trace = Some(TraceStream::open(
+                spec,
+                seed,
+                scenario.simulation.duration_ns,
+            )?);
+            generator.schedule_trace();
+        }
         for (index, phase) in scenario.traffic.iter().enumerate() {
             let kind = match &phase.pattern {
                 Pattern::ClosedLoop {
@@ -150,6 +169,18 @@ impl TrafficGenerator {
     /// the earlier scheduled.
     pub fn pop(&mut self) -> Option<Arrival> {
         let Reverse(pending) = self.heap.pop()?;
+        if pending.phase == TRACE_PHASE {
+            let arrival = self.trace_pending.take()?;
+            self.schedule_trace();
+            return Some(Arrival {
+                time_ns: arrival.time_ns,
+                target: Target::Function(arrival.function),
+                invocation: InvocationType::RequestResponse,
+                payload: arrival.payload,
+                user: None,
+                ping: false,
+            });
+        }
         let index = pending.phase as usize;
         let state = &mut self.phases[index];
         let payload = match state.pending_payload.take() {
@@ -214,6 +245,31 @@ impl TrafficGenerator {
     /// between); that phase stopped early. `None` normally.
     pub fn replay_error(&self) -> Option<&ScenarioError> {
         self.error.as_ref()
+    }
+
+    /// Reads the trace's next arrival and schedules it; a read error ends the replay (see `replay_error`).
+    fn schedule_trace(&mut self) {
+        let Some(trace) = &mut self.trace else {
+            return;
+        };
+        match trace.next_arrival() {
+            Ok(Some(arrival)) => {
+                let seq = self.trace_seq;
+                self.trace_seq += 1;
+                self.heap.push(Reverse(Pending {
+                    time_ns: arrival.time_ns,
+                    phase: TRACE_PHASE,
+                    seq,
+                    user: NO_USER,
+                }));
+                self.trace_pending = Some(arrival);
+            }
+            Ok(None) => self.trace = None,
+            Err(e) => {
+                self.trace = None;
+                self.error.get_or_insert(e);
+            }
+        }
     }
 
     /// Draws the next arrival of open-loop phase `index` and schedules it, if it falls before the phase end.

@@ -35,6 +35,7 @@ mod generator;
 mod payload;
 mod process;
 mod replay;
+pub mod trace;
 
 #[cfg(test)]
 mod tests;

@@ -104,6 +104,11 @@ impl<R: BufRead> InvocationCountsReader<R> {
         Ok(Self { lines })
     }
 
+    /// The 1-based line number of the row last read (for errors found by the caller).
+    pub fn line(&self) -> u64 {
+        self.lines.line
+    }
+
     fn parse_row(&self) -> Result<FunctionCounts, AzureTraceError> {
         const FIXED: usize = 4;
         let lines = &self.lines;

@@ -43,6 +43,11 @@ impl<R: BufRead> InvocationTraceReader<R> {
         Ok(Self { lines })
     }
 
+    /// The 1-based line number of the row last read (for errors found by the caller).
+    pub fn line(&self) -> u64 {
+        self.lines.line
+    }
+
     fn parse_row(&self) -> Result<Invocation, AzureTraceError> {
         let l = &self.lines;
         let f: [&str; 4] = split_exact(l)?;
