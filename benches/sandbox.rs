@@ -34,6 +34,7 @@ fn config() -> SandboxConfig {
         seed: 1,
         clock: ClockMode::Virtual,
         initialization_type: InitializationType::OnDemand,
+        services: None,
     }
 }
 

@@ -104,6 +104,7 @@ pub fn snapshot_config(scenario: &Scenario, f: &FunctionSpec) -> SandboxConfig {
         seed: scenario.simulation.seed ^ name_hash,
         clock: ClockMode::Virtual,
         initialization_type: InitializationType::SnapStart,
+        services: None,
     }
 }
 

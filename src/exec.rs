@@ -77,20 +77,23 @@ pub fn restore_invoke(
     })
 }
 
-/// [`restore_invoke`] for live mode: the restore really takes the modelled Restore Duration (instantiation, then
-/// a sleep for the rest), like the other modelled cold-start overheads.
+/// [`restore_invoke`] on an async sandbox. In live mode (`config.clock` real) the restore really takes the modelled
+/// Restore Duration (instantiation, then a sleep for the rest), like the other modelled cold-start overheads; in
+/// virtual time (a handler that calls services) it starts at `start_ns` like [`restore_invoke`].
 pub async fn restore_invoke_async(
     snapshot: &Snapshot,
     config: &SandboxConfig,
     invocation: &Invocation,
     timeout_ns: u64,
+    start_ns: u64,
 ) -> Result<ColdStart, SandboxError> {
     let started = std::time::Instant::now();
     let config = snapshot_start(config);
     let mut sandbox = Sandbox::restore_async(snapshot.code(), &config).await?;
     let restore_ns = snapshot.restore_ns();
+    let real_time = config.clock == crate::sandbox::ClockMode::Real;
     let spent = started.elapsed().as_nanos() as u64;
-    if restore_ns > spent {
+    if real_time && restore_ns > spent {
         tokio::time::sleep(std::time::Duration::from_nanos(restore_ns - spent)).await;
     }
     let report = sandbox
@@ -98,7 +101,7 @@ pub async fn restore_invoke_async(
             invocation,
             CallLimits {
                 timeout_ns,
-                start_ns: 0,
+                start_ns: start_ns + restore_ns,
             },
         )
         .await?;
@@ -149,26 +152,33 @@ pub fn cold_invoke(
     })
 }
 
-/// [`cold_invoke`] for live mode, on sandboxes made by [`Sandbox::create_async`] (real time).
+/// [`cold_invoke`] on sandboxes made by [`Sandbox::create_async`]: live mode (real time; `start_ns` is ignored), or
+/// virtual time for a handler that calls services (suspended while its calls wait).
 pub async fn cold_invoke_async(
     code: &FunctionCode,
     config: &SandboxConfig,
     invocation: &Invocation,
     timeout_ns: u64,
+    start_ns: u64,
 ) -> Result<ColdStart, SandboxError> {
     let mut sandbox = Sandbox::create_async(code, config).await?;
-    let init = sandbox.init_async(CallLimits::init(0)).await?;
+    let init = sandbox.init_async(CallLimits::init(start_ns)).await?;
     let (mut sandbox, init, failed_init) = if sandbox.is_initialized() {
         (sandbox, Some(init), None)
     } else {
         (Sandbox::create_async(code, config).await?, None, Some(init))
     };
+    let invoke_start = start_ns
+        + init
+            .as_ref()
+            .or(failed_init.as_ref())
+            .map_or(0, |r| r.duration_ns);
     let report = sandbox
         .invoke_async(
             invocation,
             CallLimits {
                 timeout_ns,
-                start_ns: 0,
+                start_ns: invoke_start,
             },
         )
         .await?;
@@ -213,6 +223,7 @@ pub fn sandbox_config(
         seed: scenario.simulation.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         clock,
         initialization_type: kind,
+        services: None,
     }
 }
 

@@ -71,6 +71,7 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
         seed: 1,
         clock: ClockMode::Real,
         initialization_type: InitializationType::OnDemand,
+        services: None,
     };
     let mut sandbox =
         Sandbox::create(&code, &config).map_err(|e| CliError::usage(e.to_string()))?;

@@ -155,6 +155,7 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
         seed: args.seed,
         clock,
         initialization_type: InitializationType::OnDemand,
+        services: None,
     };
     let snapshot = if args.snapshot {
         Some(take_snapshot(

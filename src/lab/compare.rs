@@ -66,6 +66,8 @@ pub struct Comparison {
     pub figures: Vec<Figures>,
     /// A marker shown after a row's name (e.g. the sweep's optimum), by row.
     pub marks: Vec<Option<String>>,
+    /// Each run's simulated services (empty without `[[service]]`).
+    pub services: Vec<Vec<crate::report::ServiceReport>>,
 }
 
 impl Comparison {
@@ -74,6 +76,7 @@ impl Comparison {
             names: runs.iter().map(|r| r.name.clone()).collect(),
             figures: runs.iter().map(|r| Figures::of(&r.report.total)).collect(),
             marks: runs.iter().map(|_| None).collect(),
+            services: runs.iter().map(|r| r.report.services.clone()).collect(),
         }
     }
 
@@ -107,7 +110,48 @@ impl Comparison {
         out.push('\n');
         out.push_str("counts and cost\n");
         self.section(&mut out, &labels, name_w, counts, 12);
+        self.services_text(&mut out, &labels, name_w);
         out
+    }
+
+    /// Per variant and service: how calls ended, peak database connections and call latency.
+    fn services_text(&self, out: &mut String, labels: &[String], name_w: usize) {
+        if self.services.iter().all(Vec::is_empty) {
+            return;
+        }
+        out.push_str("\nservices (refused: no connection; gave up: no proxy connection in time)\n");
+        let _ = writeln!(
+            out,
+            "  {:<name_w$} {:<10}{:>9}{:>9}{:>8}{:>9}{:>9}{:>7}{:>10}{:>10}",
+            "",
+            "service",
+            "calls",
+            "refused",
+            "gave up",
+            "errors",
+            "peak db",
+            "waited",
+            "p50 ms",
+            "p99 ms"
+        );
+        for (label, services) in labels.iter().zip(&self.services) {
+            for s in services {
+                let _ = writeln!(
+                    out,
+                    "  {:<name_w$} {:<10}{:>9}{:>9}{:>8}{:>9}{:>9}{:>7}{:>10}{:>10}",
+                    truncate(label, name_w),
+                    truncate(&s.name, 10),
+                    s.calls,
+                    s.refused,
+                    s.timed_out,
+                    s.errors,
+                    s.peak_connections,
+                    s.waited_calls,
+                    sig(s.latency_ms.p50, 4),
+                    sig(s.latency_ms.p99, 4)
+                );
+            }
+        }
     }
 
     fn section(

@@ -234,12 +234,14 @@ impl LiveService {
                             &config,
                             &invocation,
                             timeout_ns,
+                            0,
                         )
                         .await
                     }
                     None => {
                         let config = self.sandbox_config(f, id, InitializationType::OnDemand);
-                        crate::exec::cold_invoke_async(code, &config, &invocation, timeout_ns).await
+                        crate::exec::cold_invoke_async(code, &config, &invocation, timeout_ns, 0)
+                            .await
                     }
                 };
                 match result {

@@ -15,6 +15,7 @@ mod intervals;
 mod run;
 #[cfg(test)]
 mod run_tests;
+mod services;
 mod timeline;
 
 pub use cost::{
@@ -25,6 +26,7 @@ pub use events::EventFailure;
 pub use histograms::{MAX_BILLED_MS, MAX_LATENCY_US, SIGFIG};
 pub use intervals::MAX_INTERVALS;
 pub use run::RunMetrics;
+pub use services::ServiceMetrics;
 pub use timeline::MAX_BUCKETS;
 
 use crate::sandbox::Outcome;

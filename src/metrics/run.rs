@@ -365,6 +365,7 @@ impl RunMetrics {
                 .iter()
                 .map(|q| q.report(timeline_bucket_ns, total.timeline.len()))
                 .collect(),
+            services: Vec::new(),
             total,
         }
     }

@@ -34,6 +34,9 @@
 //!   "total": { … },
 //!   "queues": { … }   (only with SQS queues; shape in `events_json.rs`; functions with Event invocations also
 //!                      have "async_events" after "provisioned_changes")
+//!   "services": { "<name>": { "name", "connections": "none"|"per_sandbox"|"proxy", "limit", "calls", "answered",
+//!                 "errors", "refused", "timed_out", "abandoned", "peak_connections", "peak_client_connections",
+//!                 "waited_calls", "max_wait_ms", "latency_ms": { "p50", …, "count" } } }   (only with [[service]])
 //!   "timeline": { "bucket_s", "buckets",
 //!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..],
 //!                                          "max_concurrency": [..], "alive": [..], "idle": [..] } },
@@ -128,6 +131,8 @@ struct ReportJson<'a> {
     total: FunctionJson<'a>,
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     queues: Ordered<&'a str, QueueJson<'a>>,
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    services: Ordered<&'a str, &'a super::ServiceReport>,
     timeline: TimelineJson<'a>,
     legend: Ordered<&'static str, &'static str>,
 }
@@ -160,6 +165,7 @@ impl<'a> ReportJson<'a> {
                     .map(|q| (q.name.as_str(), QueueJson::new(q)))
                     .collect(),
             ),
+            services: Ordered(r.services.iter().map(|s| (s.name.as_str(), s)).collect()),
             timeline: TimelineJson {
                 bucket_s: r.timeline_bucket_ns / 1_000_000_000,
                 buckets: t.timeline.len(),

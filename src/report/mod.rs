@@ -14,6 +14,7 @@ mod events_json;
 mod hlog;
 pub mod html;
 mod json;
+mod services;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,7 @@ use hdrhistogram::Histogram;
 use crate::scenario::Mode;
 
 pub use events::{AsyncReport, QueueBucket, QueueReport};
+pub use services::ServiceReport;
 pub use types::*;
 
 /// Everything measured about one function, or about all functions together (the total).
@@ -98,6 +100,8 @@ pub struct RunReport {
     pub total: FunctionReport,
     /// Simulated SQS queues, in scenario order.
     pub queues: Vec<QueueReport>,
+    /// Simulated downstream services, in scenario order (filled in by the driver).
+    pub services: Vec<ServiceReport>,
 }
 
 impl RunReport {

@@ -67,6 +67,10 @@ pub(super) fn summary(r: &RunReport) -> String {
         out.push('\n');
         queue(&mut out, q);
     }
+    for s in &r.services {
+        out.push('\n');
+        super::services::summary(&mut out, s);
+    }
     out.push_str("\nprices: us-east-1 tier 1, no free tier; throttled requests are not billed\n");
     if !r.conservation_ok() {
         out.push_str(

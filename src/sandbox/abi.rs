@@ -1,4 +1,5 @@
-//! The host side of handler ABI v1 (docs/abi.md): a sandbox's store data and the `lambda` imports.
+//! The host side of the handler ABI (docs/abi.md): a sandbox's store data and the `lambda` imports. Version 2 adds
+//! `service_call` and `service_message` to version 1's imports.
 //!
 //! Every import validates the guest's pointers and lengths against its linear memory; misuse becomes a trap that
 //! names the import (a crash of that invocation), never a host panic.
@@ -33,7 +34,20 @@ pub(crate) const LAMBDA_IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
     ("request_id", &[ValType::I32, ValType::I32], &[ValType::I32]),
     ("remaining_time_ms", &[], &[ValType::I64]),
     ("wait_us", &[ValType::I64], &[ValType::I32]),
+    (
+        "service_call",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "service_message",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
 ];
+
+/// The imports ABI version 2 added (a version-1 module may not import them).
+pub(crate) const ABI_V2_IMPORTS: &[&str] = &["service_call", "service_message"];
 
 /// What a sandbox's store holds.
 pub struct HostState {
@@ -41,6 +55,7 @@ pub struct HostState {
     pub(crate) memory: Option<Memory>,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) call: CallState,
+    pub(crate) services: Option<super::ServiceLink>,
 }
 
 /// Caps linear memory at the function's memory size and remembers the peak ("Max Memory Used").
@@ -99,7 +114,11 @@ pub(crate) struct CallState {
     pub error: Option<(String, String)>,
     pub request_id: Option<RequestId>,
     pub budget_ns: u64,
+    /// Virtual time at which the call started (ns since scenario start).
+    pub start_ns: u64,
     pub wait_ns: u64,
+    /// The message of the last failed service call (`lambda.service_message`).
+    pub service_message: Option<String>,
     pub clock: CallClock,
     /// Virtual time (ns since scenario start) shown to WASI clocks.
     pub virtual_now: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -116,7 +135,9 @@ impl CallState {
             error: None,
             request_id: None,
             budget_ns: 0,
+            start_ns: 0,
             wait_ns: 0,
+            service_message: None,
             clock: CallClock::Real {
                 started: Instant::now(),
                 deadline: Instant::now(),
@@ -285,6 +306,79 @@ pub(crate) fn add_to_linker(
         |caller: Caller<'_, HostState>| -> i64 { (remaining_ns(&caller) / 1_000_000) as i64 },
     )?;
 
+    linker.func_wrap(
+        "lambda",
+        "service_message",
+        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+            let Some(text) = caller.data().call.service_message.clone() else {
+                return Ok(0);
+            };
+            let n = (len as u32 as usize).min(text.len());
+            let range = guest_range(&mut caller, "service_message", ptr, n as i32)?;
+            let (mem, _) = memory_bytes(&mut caller);
+            mem[range].copy_from_slice(&text.as_bytes()[..n]);
+            Ok(text.len() as i32)
+        },
+    )?;
+
+    if async_waits {
+        // Live mode, and virtual-time handlers that call services: the call suspends the guest's fiber until the
+        // driver answers (real time: the answer's future takes the call's time, bounded by the deadline).
+        linker.func_wrap_async(
+            "lambda",
+            "service_call",
+            |mut caller: Caller<'_, HostState>, (ptr, len): (i32, i32)| {
+                Box::new(async move {
+                    let (link, request) = match service_start(&mut caller, ptr, len)? {
+                        Ok(started) => started,
+                        Err(reply) => return service_end(&mut caller, reply, None),
+                    };
+                    let remaining = request.remaining_ns;
+                    let reply = link.host.call(request);
+                    match caller.data().call.clock {
+                        CallClock::Virtual { .. } => {
+                            let reply = reply.await;
+                            service_end(&mut caller, reply, None)
+                        }
+                        CallClock::Real { .. } => {
+                            let started = Instant::now();
+                            let limit = Duration::from_nanos(remaining);
+                            match tokio::time::timeout(limit, reply).await {
+                                Ok(reply) => {
+                                    let took = started.elapsed().as_nanos() as u64;
+                                    service_end(&mut caller, reply, Some(took))
+                                }
+                                // The deadline came first: the invocation times out in the call.
+                                Err(_) => {
+                                    wait_end(&mut caller, u64::MAX, remaining)?;
+                                    Ok(2)
+                                }
+                            }
+                        }
+                    }
+                })
+            },
+        )?;
+    } else {
+        // Sandboxes without an async driver (e.g. `lambda-sim invoke`) have no services: the call answers at once.
+        linker.func_wrap(
+            "lambda",
+            "service_call",
+            |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+                match service_start(&mut caller, ptr, len)? {
+                    Err(reply) => service_end(&mut caller, reply, None),
+                    Ok((_, request)) => Err(misuse(
+                        &mut caller,
+                        format!(
+                            "lambda.service_call: service `{}` needs a sandbox created for async calls",
+                            request.service
+                        ),
+                    )),
+                }
+            },
+        )?;
+    }
+
     if async_waits {
         // Live mode: the wait is a tokio sleep, so the worker thread runs other requests meanwhile.
         linker.func_wrap_async(
@@ -314,6 +408,55 @@ pub(crate) fn add_to_linker(
         )?;
     }
     Ok(())
+}
+
+/// Longest service name read from the guest.
+const SERVICE_NAME_MAX: usize = 256;
+
+/// Reads a service call's name and builds its request, or the immediate reply when there is no one to ask.
+#[allow(clippy::type_complexity)]
+fn service_start(
+    caller: &mut Caller<'_, HostState>,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<Result<(super::ServiceLink, super::ServiceRequest), super::ServiceReply>> {
+    let range = guest_range(caller, "service_call", ptr, len)?;
+    let (mem, state) = memory_bytes(caller);
+    let name = lossy(&mem[range], SERVICE_NAME_MAX);
+    let Some(link) = state.services.clone() else {
+        return Ok(Err(super::no_services(&name)));
+    };
+    let call = &caller.data().call;
+    let remaining_ns = remaining_ns(caller);
+    let at_ns = match call.clock {
+        CallClock::Virtual { .. } => {
+            let fuel_left = caller.get_fuel().unwrap_or(0);
+            call.start_ns + cpu_ns_so_far(call, fuel_left) + call.wait_ns
+        }
+        CallClock::Real { .. } => 0,
+    };
+    let request = super::ServiceRequest {
+        service: name,
+        sandbox: link.sandbox,
+        at_ns,
+        remaining_ns,
+    };
+    Ok(Ok((link, request)))
+}
+
+/// Accounts for a finished service call: its time is a simulated wait (virtual: the reply's; real: `measured_ns`).
+fn service_end(
+    caller: &mut Caller<'_, HostState>,
+    reply: super::ServiceReply,
+    measured_ns: Option<u64>,
+) -> wasmtime::Result<i32> {
+    let status = reply.status();
+    caller.data_mut().call.service_message = reply.message().map(str::to_owned);
+    match measured_ns {
+        Some(took) => wait_end(caller, took, took)?,
+        None => wait_end(caller, reply.elapsed_ns(), 0)?,
+    };
+    Ok(status)
 }
 
 /// Validates a simulated wait; returns its length and how long to really sleep (real-time mode only).

@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType};
 
-use super::abi::{HostState, LAMBDA_IMPORTS};
+use super::abi::{ABI_V2_IMPORTS, HostState, LAMBDA_IMPORTS};
 use super::{SandboxEngine, SandboxError};
 
 /// The custom section that carries the ABI version.
 pub const ABI_SECTION: &str = "lambda-sim-abi";
 /// ABI versions this host runs.
-pub const SUPPORTED_ABI_VERSIONS: &[u32] = &[1];
+pub const SUPPORTED_ABI_VERSIONS: &[u32] = &[1, 2];
 
 /// What a compiled module is; part of its cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub struct CodeInfo {
     /// Size of the module's binary: what a cold start "downloads".
     pub wasm_bytes: u64,
     pub abi_version: u32,
+    /// Whether the module imports `lambda.service_call` (its calls may wait on simulated services).
+    pub calls_services: bool,
     pub source: CodeSource,
     /// Time spent compiling or loading the code.
     pub load_time: Duration,
@@ -126,7 +128,7 @@ impl FunctionCode {
             .get_or_compile(engine, &sha256, &binary, kind)
             .map_err(load_err)?;
         let load_time = started.elapsed();
-        check_imports(&module).map_err(load_err)?;
+        let calls_services = check_imports(&module, abi_version).map_err(load_err)?;
         let exports = resolve_exports(&module).map_err(load_err)?;
         let pre = engine
             .linker()
@@ -145,6 +147,7 @@ impl FunctionCode {
                 sha256,
                 wasm_bytes: binary.len() as u64,
                 abi_version,
+                calls_services,
                 source,
                 load_time,
             }),
@@ -219,21 +222,39 @@ fn same_signature(ty: &FuncType, params: &[ValType], results: &[ValType]) -> boo
         && ty.results().zip(results).all(|(a, b)| ValType::eq(&a, b))
 }
 
-fn check_imports(module: &Module) -> Result<(), String> {
+/// Checks every import against the ABI the module declares; returns whether it imports `lambda.service_call`.
+fn check_imports(module: &Module, abi_version: u32) -> Result<bool, String> {
+    let mut calls_services = false;
     for import in module.imports() {
         match import.module() {
             "wasi_snapshot_preview1" => {}
             "lambda" => {
-                let Some((_, params, results)) =
-                    LAMBDA_IMPORTS.iter().find(|(n, _, _)| *n == import.name())
+                let provided = |(n, _, _): &&(&str, &[ValType], &[ValType])| {
+                    abi_version >= 2 || !ABI_V2_IMPORTS.contains(n)
+                };
+                let Some((_, params, results)) = LAMBDA_IMPORTS
+                    .iter()
+                    .filter(provided)
+                    .find(|(n, _, _)| *n == import.name())
                 else {
-                    let known: Vec<_> = LAMBDA_IMPORTS.iter().map(|(n, _, _)| *n).collect();
+                    if ABI_V2_IMPORTS.contains(&import.name()) {
+                        return Err(format!(
+                            "imports `lambda.{}`, which needs handler ABI version 2, but declares version {abi_version} (see docs/abi.md)",
+                            import.name()
+                        ));
+                    }
+                    let known: Vec<_> = LAMBDA_IMPORTS
+                        .iter()
+                        .filter(provided)
+                        .map(|(n, _, _)| *n)
+                        .collect();
                     return Err(format!(
-                        "imports unknown function `lambda.{}` (ABI v1 provides: {})",
+                        "imports unknown function `lambda.{}` (ABI v{abi_version} provides: {})",
                         import.name(),
                         known.join(", ")
                     ));
                 };
+                calls_services |= import.name() == "service_call";
                 let ExternType::Func(ty) = import.ty() else {
                     return Err(format!(
                         "imports `lambda.{}` as a non-function",
@@ -262,7 +283,7 @@ fn check_imports(module: &Module) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(calls_services)
 }
 
 fn resolve_exports(module: &Module) -> Result<Exports, String> {

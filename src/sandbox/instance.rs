@@ -60,6 +60,8 @@ pub struct SandboxConfig {
     pub seed: u64,
     pub clock: ClockMode,
     pub initialization_type: InitializationType,
+    /// The run's simulated services (ABI v2 `service_call`); `None`: every call answers "no such service".
+    pub services: Option<super::ServiceLink>,
 }
 
 /// The limits of one call.
@@ -156,6 +158,8 @@ impl Sandbox {
 
     /// [`Sandbox::create`] for live mode: calls on this sandbox must use the `_async` methods, which run the guest
     /// on a fiber of the calling task (no thread hand-off; waits are tokio sleeps; CPU-bound guests yield).
+    /// In virtual time (a handler that calls services), the `_async` calls are pending exactly while a service
+    /// call waits for the driver's answer; nothing else suspends them.
     pub async fn create_async(
         code: &FunctionCode,
         config: &SandboxConfig,
@@ -233,6 +237,7 @@ impl Parts {
                 refused: false,
             },
             call: CallState::new(virtual_now.clone()),
+            services: config.services.clone(),
         };
         let engine = code.pre.module().engine();
         let mut store = Store::new(engine, state);
@@ -279,7 +284,7 @@ impl Parts {
             }
         };
         let instance = instance.map_err(|e| fail(&store, e))?;
-        if async_calls {
+        if async_calls && config.clock == ClockMode::Real {
             // Let other tasks run while a CPU-bound guest computes (every ~100k instructions).
             store
                 .fuel_async_yield_interval(Some(ASYNC_YIELD_FUEL))
@@ -511,7 +516,9 @@ impl Sandbox {
         call.error = None;
         call.request_id = request_id;
         call.budget_ns = limits.timeout_ns;
+        call.start_ns = limits.start_ns;
         call.wait_ns = 0;
+        call.service_message = None;
         call.timed_out = false;
         call.misuse = None;
         let fuel = match self.clock {

@@ -11,6 +11,7 @@ mod engine;
 mod instance;
 mod log;
 mod outcome;
+mod services;
 mod snapshot;
 
 pub use code::{
@@ -23,6 +24,9 @@ pub use instance::{
 };
 pub use log::LOG_CAPACITY_PER_CALL;
 pub use outcome::{CallReport, ErrorBody, Outcome, RequestId};
+pub use services::{
+    ReplyFuture, ServiceHost, ServiceLink, ServiceReply, ServiceRequest, no_services,
+};
 pub use snapshot::{
     RESTORE_BASE_NS, RESTORE_NS_PER_MIB, Snapshot, SnapshotError, SnapshotInit, restore_ns,
     take_snapshot,

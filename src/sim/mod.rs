@@ -4,19 +4,20 @@
 //! report, byte for byte.
 
 mod events;
+mod execute;
 mod queue;
+mod services;
 
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::deploy::Deployment;
-use crate::metrics::{InvocationSample, RunMetrics, StartKind};
+use crate::metrics::{InvocationSample, RunMetrics};
 use crate::model::{Action, FunctionId, Platform, SandboxId, Timer};
 use crate::report::RunReport;
 use crate::sandbox::{
-    CallLimits, CallReport, ClockMode, InitializationType, Invocation, Outcome, RequestId, Sandbox,
-    SandboxConfig, SandboxError,
+    ClockMode, InitializationType, Invocation, RequestId, Sandbox, SandboxConfig, SandboxError,
 };
 use crate::scenario::{InvocationType, Scenario, ScenarioError, Target};
 use crate::traffic::{TrafficGenerator, UserId};
@@ -57,6 +58,16 @@ enum Event {
     Timer(Timer),
     /// A timer of the event sources.
     Source(crate::sources::SourceTimer),
+    /// A suspended handler's service call comes due (`services.rs`).
+    ServiceCall {
+        task: usize,
+    },
+    /// A suspended handler's service call has its answer: the handler runs on.
+    ServiceResume {
+        task: usize,
+    },
+    /// A timer of the services model.
+    ServiceTimer,
 }
 
 /// A request between arrival and response.
@@ -88,7 +99,10 @@ pub fn run_virtual(
     sim.sources
         .finish()
         .map_err(|e| SimError::Output(e.to_string()))?;
-    Ok(sim.metrics.finish(sim.end_ns))
+    let services = sim.service_reports(sim.end_ns);
+    let mut report = sim.metrics.finish(sim.end_ns);
+    report.services = services;
+    Ok(report)
 }
 
 struct Sim<'a> {
@@ -112,6 +126,8 @@ struct Sim<'a> {
     sources: crate::sources::Sources,
     /// Results for event sources found while draining the model's actions, handled after the drain.
     deferred: Vec<(events::Origin, events::RequestEnd, Bytes)>,
+    /// Simulated downstream services and the handlers suspended in their calls (`None` without `[[service]]`).
+    services: Option<services::SimServices>,
 }
 
 impl<'a> Sim<'a> {
@@ -141,6 +157,7 @@ impl<'a> Sim<'a> {
                 crate::sandbox::VIRTUAL_EPOCH_UNIX_S * 1000,
             ),
             deferred: Vec::new(),
+            services: services::SimServices::new(scenario)?,
         })
     }
 
@@ -313,6 +330,9 @@ impl<'a> Sim<'a> {
             }
             Event::Timer(timer) => self.model.timer(now, timer),
             Event::Source(timer) => self.source_timer(now, timer)?,
+            Event::ServiceCall { task } => self.service_call(now, task)?,
+            Event::ServiceResume { task } => self.service_resume(now, task)?,
+            Event::ServiceTimer => self.service_timer(now),
         }
         self.apply_actions(now)
     }
@@ -331,7 +351,10 @@ impl<'a> Sim<'a> {
         id: SandboxId,
         kind: InitializationType,
     ) -> SandboxConfig {
-        crate::exec::sandbox_config(self.scenario, f, id, ClockMode::Virtual, kind)
+        let mut config =
+            crate::exec::sandbox_config(self.scenario, f, id, ClockMode::Virtual, kind);
+        config.services = self.service_link(f, id);
+        config
     }
 
     fn apply_actions(&mut self, now: u64) -> Result<(), SimError> {
@@ -405,6 +428,7 @@ impl<'a> Sim<'a> {
                     busy_ns,
                 } => {
                     self.take_sandbox(sandbox);
+                    self.service_sandbox_destroyed(now, sandbox);
                     self.metrics.sandbox_destroyed(
                         function,
                         now,
@@ -467,194 +491,6 @@ impl<'a> Sim<'a> {
         self.in_flight += 1;
         self.events.push(end, Event::Done { request });
     }
-
-    fn run_warm(
-        &mut self,
-        now: u64,
-        request: u64,
-        id: SandboxId,
-        provisioned: bool,
-    ) -> Result<(), SimError> {
-        let invocation = self.invocation(request);
-        let Some(mut sandbox) = self.take_sandbox(id) else {
-            return Err(SimError::Sandbox(SandboxError::Destroyed));
-        };
-        let p = self.pending[request as usize]
-            .as_ref()
-            .map_or((0, now), |p| (p.function, p.arrival_ns));
-        let timeout_ns = self.scenario.functions[p.0].timeout_ns;
-        let report = sandbox.invoke(
-            &invocation,
-            CallLimits {
-                timeout_ns,
-                start_ns: now,
-            },
-        )?;
-        let reset = sandbox.is_destroyed();
-        if !reset {
-            self.put_sandbox(id, sandbox);
-        }
-        let start = if provisioned {
-            StartKind::Provisioned
-        } else {
-            StartKind::Warm
-        };
-        let sample = sample(p.1, now, start, 0, None, &report);
-        self.finish_request(request, id, sample, reset, report.body());
-        Ok(())
-    }
-
-    fn run_cold(
-        &mut self,
-        now: u64,
-        request: u64,
-        id: SandboxId,
-        f: FunctionId,
-        overhead_ns: u64,
-    ) -> Result<(), SimError> {
-        let invocation = self.invocation(request);
-        let arrival = self.pending[request as usize]
-            .as_ref()
-            .map_or(now, |p| p.arrival_ns);
-        let timeout_ns = self.scenario.functions[f].timeout_ns;
-        let code = &self.deployment.codes[f];
-        let init_start = now + overhead_ns;
-        // A snapshot function restores its snapshot instead of running init.
-        let cold = match self.deployment.snapshots.get(f).and_then(Option::as_ref) {
-            Some(snapshot) => {
-                let config = self.sandbox_config(f, id, InitializationType::SnapStart);
-                crate::exec::restore_invoke(snapshot, &config, &invocation, timeout_ns, init_start)
-            }
-            None => {
-                let config = self.sandbox_config(f, id, InitializationType::OnDemand);
-                crate::exec::cold_invoke(code, &config, &invocation, timeout_ns, init_start)
-            }
-        };
-        let (sample, reset, response) = match cold {
-            Ok(cold) => {
-                let init_ns = cold.init.as_ref().map(|r| r.duration_ns);
-                let invoke_start = init_start + cold.elapsed_ns() - cold.report.duration_ns;
-                let mut sample = sample(
-                    arrival,
-                    invoke_start,
-                    StartKind::Cold,
-                    overhead_ns,
-                    init_ns,
-                    &cold.report,
-                );
-                sample.restore_ns = cold.restore_ns;
-                let reset = cold.sandbox.is_none();
-                if let Some(sandbox) = cold.sandbox {
-                    self.put_sandbox(id, sandbox);
-                }
-                (sample, reset, cold.report.body())
-            }
-            // The environment could not even be created (e.g. its initial memory exceeds the memory size).
-            Err(SandboxError::Instantiate(message)) => {
-                let outcome = if message.contains("OutOfMemory") {
-                    Outcome::OutOfMemory
-                } else {
-                    Outcome::Crash
-                };
-                let s = InvocationSample {
-                    arrival_ns: arrival,
-                    end_ns: init_start,
-                    start: StartKind::Cold,
-                    overhead_ns,
-                    init_ns: None,
-                    restore_ns: None,
-                    duration_ns: 0,
-                    billed_ms: 0,
-                    outcome,
-                    peak_memory_bytes: 0,
-                };
-                (s, true, Bytes::new())
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.finish_request(request, id, sample, reset, response);
-        Ok(())
-    }
-
-    /// Creates and initializes an environment off any request's path: a provisioned one, or (`OnDemand`) one the
-    /// hybrid keep-alive policy pre-warms.
-    fn provision(
-        &mut self,
-        now: u64,
-        id: SandboxId,
-        f: FunctionId,
-        overhead_ns: u64,
-        kind: InitializationType,
-    ) -> Result<(), SimError> {
-        let provisioned = matches!(kind, InitializationType::ProvisionedConcurrency);
-        let config = self.sandbox_config(f, id, kind);
-        let start = now + overhead_ns;
-        // A pre-warmed environment of a snapshot function is restored, like its cold starts.
-        if let (false, Some(snapshot)) = (provisioned, &self.deployment.snapshots[f]) {
-            let config = crate::exec::snapshot_start(&config);
-            let ok = match Sandbox::restore(snapshot.code(), &config) {
-                Ok(sandbox) => {
-                    self.put_sandbox(id, sandbox);
-                    true
-                }
-                Err(SandboxError::Instantiate(_)) => false,
-                Err(e) => return Err(e.into()),
-            };
-            if ok {
-                // For greedy-dual, a cold start of this function costs a restore.
-                self.model.init_observed(f, snapshot.restore_ns());
-            }
-            self.in_flight += 1;
-            self.events.push(
-                start + snapshot.restore_ns(),
-                Event::Ready { sandbox: id, ok },
-            );
-            return Ok(());
-        }
-        // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
-        let limit = if provisioned {
-            crate::limits::provisioned_init_limit_ns(self.scenario.functions[f].timeout_ns)
-        } else {
-            crate::limits::INIT_LIMIT_NS
-        };
-        let (ok, init_ns) = match Sandbox::create(&self.deployment.codes[f], &config) {
-            Ok(mut sandbox) => {
-                let report = sandbox.init(CallLimits {
-                    timeout_ns: limit,
-                    start_ns: start,
-                })?;
-                let ok = sandbox.is_initialized();
-                if ok {
-                    self.put_sandbox(id, sandbox);
-                }
-                (ok, report.duration_ns)
-            }
-            Err(SandboxError::Instantiate(_)) => (false, 0),
-            Err(e) => return Err(e.into()),
-        };
-        if provisioned {
-            self.metrics.provisioned_init(f, start, init_ns);
-        } else if ok {
-            self.model.init_observed(f, init_ns);
-        }
-        self.in_flight += 1;
-        self.events
-            .push(start + init_ns, Event::Ready { sandbox: id, ok });
-        Ok(())
-    }
-}
-
-/// A virtual-time sample: the invocation ends when its duration has elapsed.
-fn sample(
-    arrival_ns: u64,
-    invoke_start_ns: u64,
-    start: StartKind,
-    overhead_ns: u64,
-    init_ns: Option<u64>,
-    report: &CallReport,
-) -> InvocationSample {
-    let end_ns = invoke_start_ns + report.duration_ns;
-    InvocationSample::from_report(arrival_ns, end_ns, start, overhead_ns, init_ns, report)
 }
 
 mod progress {

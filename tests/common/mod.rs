@@ -40,6 +40,7 @@ pub fn config(memory_mb: u64, clock: ClockMode) -> SandboxConfig {
         seed: 7,
         clock,
         initialization_type: InitializationType::OnDemand,
+        services: None,
     }
 }
 

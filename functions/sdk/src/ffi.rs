@@ -5,7 +5,9 @@
 //! stand-in whose state the [`crate::testing`] module sets and reads, so the SDK and handler crates can be unit
 //! tested without the host.
 
-pub(crate) use imp::{event, remaining_time_ms, report_error, request_id, response_write, wait_us};
+pub(crate) use imp::{
+    event, remaining_time_ms, report_error, request_id, response_write, service_call, wait_us,
+};
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
@@ -21,6 +23,8 @@ mod imp {
             pub fn request_id(ptr: *mut u8, len: i32) -> i32;
             pub safe fn remaining_time_ms() -> i64;
             pub safe fn wait_us(micros: i64) -> i32;
+            pub fn service_call(name_ptr: *const u8, name_len: i32) -> i32;
+            pub fn service_message(ptr: *mut u8, len: i32) -> i32;
         }
     }
 
@@ -85,6 +89,22 @@ mod imp {
     pub(crate) fn wait_us(micros: i64) {
         raw::wait_us(micros);
     }
+
+    /// Calls the simulated service `name`: the status (0 answered, 1 answered with an error, 2 refused, 3 no such
+    /// service) and, unless 0, the host's message.
+    pub(crate) fn service_call(name: &str) -> (i32, String) {
+        // SAFETY: `name` is a live, readable slice; the host only reads `name.len()` bytes from its start.
+        let status = unsafe { raw::service_call(name.as_ptr(), abi_len(name.len())) };
+        if status == 0 {
+            return (0, String::new());
+        }
+        let mut buf = vec![0u8; 1024];
+        // SAFETY: `buf` is a live, writable allocation of `buf.len()` bytes; the host writes at most that many.
+        let total =
+            unsafe { raw::service_message(buf.as_mut_ptr(), abi_len(buf.len())) } as u32 as usize;
+        buf.truncate(total.min(buf.len()));
+        (status, String::from_utf8_lossy(&buf).into_owned())
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -102,6 +122,10 @@ mod imp {
         pub(crate) request_id: String,
         pub(crate) remaining_ms: i64,
         pub(crate) waited_us: i64,
+        /// Services called, in order.
+        pub(crate) service_calls: Vec<String>,
+        /// What the next service calls answer (status, message), front first; empty: every call succeeds.
+        pub(crate) service_replies: std::collections::VecDeque<(i32, String)>,
     }
 
     thread_local! {
@@ -127,6 +151,13 @@ mod imp {
 
     pub(crate) fn remaining_time_ms() -> i64 {
         HOST.with_borrow(|h| h.remaining_ms)
+    }
+
+    pub(crate) fn service_call(name: &str) -> (i32, String) {
+        HOST.with_borrow_mut(|h| {
+            h.service_calls.push(name.to_owned());
+            h.service_replies.pop_front().unwrap_or((0, String::new()))
+        })
     }
 
     pub(crate) fn wait_us(micros: i64) {

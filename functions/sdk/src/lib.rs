@@ -4,9 +4,10 @@
 //! host through the small `lambda` import module described in `docs/abi.md`. This crate wraps that ABI:
 //!
 //! - [`handler!`] / [`handler_bytes!`] generate the `handle` (and optional `init`) exports and the
-//!   `lambda-sim-abi` custom section that declares ABI version 1;
+//!   `lambda-sim-abi` custom section that declares ABI version 2;
 //! - [`Context`] gives the handler its request id, remaining time and simulated downstream waits;
 //! - [`Error`] is the handled-error type reported to the host as `errorType` / `errorMessage`;
+//! - [`service`] calls the scenario's simulated downstream services (`[[service]]`) by name;
 //! - [`sqs`] has typed SQS events and partial batch responses for functions behind an SQS event source mapping;
 //! - [`run`], [`run_bytes`] and [`run_init`] are the glue the macros call, usable directly when writing exports by
 //!   hand (or in native unit tests with [`testing`]).
@@ -36,6 +37,7 @@ mod error;
 mod ffi;
 mod macros;
 mod runtime;
+pub mod service;
 pub mod sqs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
@@ -45,9 +47,9 @@ pub use error::Error;
 pub use runtime::{run, run_bytes, run_init};
 
 /// The handler ABI version this SDK implements (the contents of the `lambda-sim-abi` custom section).
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Contents of the `lambda-sim-abi` custom section, emitted by [`handler!`] / [`handler_bytes!`]. Must stay in
 /// step with [`ABI_VERSION`].
 #[doc(hidden)]
-pub const __ABI_SECTION: [u8; 1] = *b"1";
+pub const __ABI_SECTION: [u8; 1] = *b"2";

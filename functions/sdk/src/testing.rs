@@ -38,6 +38,9 @@ pub struct Invocation {
     pub error: Option<Error>,
     /// The total of the simulated downstream waits.
     pub waited: Duration,
+    /// The services called with [`crate::service::call`], in order (every call succeeds unless
+    /// [`invoke_with_service_replies`] says otherwise).
+    pub service_calls: Vec<String>,
 }
 
 impl Invocation {
@@ -49,17 +52,33 @@ impl Invocation {
 
 /// Runs `entry` (typically `|| lambda_sim_sdk::run(my_handler)`) as one invocation with `event` as its payload.
 pub fn invoke(event: &[u8], entry: impl FnOnce() -> i32) -> Invocation {
-    call(event, REQUEST_ID, entry)
+    call(event, REQUEST_ID, Vec::new(), entry)
+}
+
+/// [`invoke`], with the answers of the call's service calls in order: `(status, message)` with status 1 (the
+/// service answered with an error), 2 (refused) or 3 (no such service); calls beyond the list succeed.
+pub fn invoke_with_service_replies(
+    event: &[u8],
+    replies: Vec<(i32, String)>,
+    entry: impl FnOnce() -> i32,
+) -> Invocation {
+    call(event, REQUEST_ID, replies, entry)
 }
 
 /// Runs `entry` (typically `|| lambda_sim_sdk::run_init(my_init)`) as an `init` call: no event, no request id.
 pub fn init(entry: impl FnOnce() -> i32) -> Invocation {
-    call(b"", "", entry)
+    call(b"", "", Vec::new(), entry)
 }
 
-fn call(event: &[u8], request_id: &str, entry: impl FnOnce() -> i32) -> Invocation {
+fn call(
+    event: &[u8],
+    request_id: &str,
+    replies: Vec<(i32, String)>,
+    entry: impl FnOnce() -> i32,
+) -> Invocation {
     HOST.set(MockHost {
         event: event.to_vec(),
+        service_replies: replies.into(),
         request_id: request_id.to_owned(),
         remaining_ms: i64::try_from(TIMEOUT.as_millis()).unwrap_or(i64::MAX),
         ..MockHost::default()
@@ -73,5 +92,6 @@ fn call(event: &[u8], request_id: &str, entry: impl FnOnce() -> i32) -> Invocati
             .error
             .map(|(error_type, message)| Error::new(error_type, message)),
         waited: Duration::from_micros(u64::try_from(host.waited_us).unwrap_or(0)),
+        service_calls: host.service_calls,
     }
 }

@@ -1,0 +1,71 @@
+//! Simulated downstream services in a report: per `[[service]]`, how its calls ended, the connections it saw, and
+//! call latency as handlers saw it (time waiting for a proxy connection included). Summary lines and the JSON
+//! object `"services": { "<name>": { … } }`.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::Percentiles;
+
+/// One service's results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceReport {
+    pub name: String,
+    /// The connection model: `"none"`, `"per_sandbox"` or `"proxy"`.
+    pub connections: &'static str,
+    /// Per-sandbox: the connection limit; proxy: the pool size; none: null.
+    pub limit: Option<u32>,
+    /// Every call handlers made.
+    pub calls: u64,
+    /// Calls that got an answer (an error answer included).
+    pub answered: u64,
+    /// Answers that were errors.
+    pub errors: u64,
+    /// Calls refused at once by a connection limit.
+    pub refused: u64,
+    /// Calls that waited for a proxy connection and gave up (borrow timeout or the invocation's deadline).
+    pub timed_out: u64,
+    /// Waiting calls dropped because their environment went away.
+    pub abandoned: u64,
+    /// Most database connections open at once (per-sandbox) or borrowed at once (proxy).
+    pub peak_connections: u32,
+    /// Proxy: most client connections (environments connected to the proxy) at once.
+    pub peak_client_connections: u32,
+    /// Calls that had to wait for a proxy connection, and the longest wait.
+    pub waited_calls: u64,
+    pub max_wait_ms: f64,
+    /// Call latency, ms: from the call to its answer or refusal.
+    pub latency_ms: Percentiles,
+}
+
+/// The summary's section for one service.
+pub(super) fn summary(out: &mut String, s: &ServiceReport) {
+    let model = match (s.connections, s.limit) {
+        ("per_sandbox", Some(limit)) => format!("per-sandbox connections, limit {limit}"),
+        ("proxy", Some(pool)) => format!("proxy, pool of {pool}"),
+        _ => "no connection limit".to_string(),
+    };
+    let _ = writeln!(out, "service {} · {model}", s.name);
+    let _ = writeln!(
+        out,
+        "  calls         {} · answered {} (errors {}) · refused {} · gave up waiting {} · abandoned {}",
+        s.calls, s.answered, s.errors, s.refused, s.timed_out, s.abandoned
+    );
+    let mut conn = format!("  connections   peak {}", s.peak_connections);
+    if s.connections == "proxy" {
+        let _ = write!(
+            conn,
+            " borrowed · peak {} clients · {} calls waited (longest {} ms)",
+            s.peak_client_connections, s.waited_calls, s.max_wait_ms
+        );
+    }
+    out.push_str(&conn);
+    out.push('\n');
+    let p = &s.latency_ms;
+    let _ = writeln!(
+        out,
+        "  latency ms    p50 {} · p90 {} · p99 {} · max {} ({} calls)",
+        p.p50, p.p90, p.p99, p.max, p.count
+    );
+}
