@@ -303,3 +303,44 @@ fn abi_v1_modules_may_not_import_service_call() {
         "ABI v2 provides service_call"
     );
 }
+
+/// The same rules on the wall clock (`run_realtime`): a pool of 2 serves 6 simultaneous 1-second queries in three
+/// waves (4 of them wait), and a database allowing 1 connection refuses the other 2 of 3 simultaneous sandboxes.
+/// Assertions are about counts, never about how long anything took.
+#[test]
+fn services_work_in_real_time() {
+    let path = root().join("tests/fixtures/rt-services.toml");
+    let scenario = lambda_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
+    let deployment =
+        lambda_sim::deploy::deploy(&scenario, &cache).unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = runtime
+        .block_on(lambda_sim::live::run_realtime(scenario, deployment, None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.conservation_ok());
+    let db = service(&r, "db");
+    assert_eq!(
+        (db.calls, db.answered, db.refused, db.timed_out),
+        (6, 6, 0, 0)
+    );
+    assert_eq!(db.peak_connections, 2);
+    assert_eq!(db.waited_calls, 4, "{db:?}");
+    let api = r.function("api").expect("api");
+    assert_eq!(api.outcomes.success, 6);
+    let small = service(&r, "small");
+    assert_eq!(
+        (small.calls, small.answered, small.refused),
+        (3, 1, 2),
+        "{small:?}"
+    );
+    assert_eq!(small.peak_connections, 1);
+    let reports = r.function("reports").expect("reports");
+    assert_eq!(
+        (reports.outcomes.success, reports.outcomes.function_error),
+        (1, 2)
+    );
+}

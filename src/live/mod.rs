@@ -3,6 +3,7 @@
 //! real sleeps, and timers are tokio tasks. The HTTP API (`crate::api`) and `run --mode realtime` both use it.
 
 mod events;
+mod services;
 mod state;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,8 @@ struct Inner {
     names: BTreeMap<String, FunctionId>,
     started: Instant,
     state: Mutex<LiveState>,
+    /// Simulated downstream services (`None` without `[[service]]`).
+    services: Option<Arc<services::LiveServices>>,
 }
 
 impl LiveService {
@@ -81,6 +84,8 @@ impl LiveService {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let sources = crate::sources::Sources::new(&scenario, out_dir, epoch_base_ms);
+        let started = Instant::now();
+        let services = services::LiveServices::new(&scenario, started);
         let service = LiveService {
             inner: Arc::new(Inner {
                 state: Mutex::new(LiveState::new(
@@ -92,7 +97,8 @@ impl LiveService {
                 scenario,
                 deployment,
                 names,
-                started: Instant::now(),
+                started,
+                services,
             }),
         };
         let mut st = service.lock();
@@ -357,14 +363,33 @@ impl LiveService {
         id: SandboxId,
         kind: InitializationType,
     ) -> SandboxConfig {
-        crate::exec::sandbox_config(&self.inner.scenario, f, id, ClockMode::Real, kind)
+        let mut config =
+            crate::exec::sandbox_config(&self.inner.scenario, f, id, ClockMode::Real, kind);
+        config.services = self.inner.services.as_ref().map(|s| s.link(id));
+        config
+    }
+
+    /// An environment went away: its connections to services close.
+    pub(crate) fn services_sandbox_destroyed(&self, id: SandboxId) {
+        if let Some(s) = &self.inner.services {
+            s.sandbox_destroyed(id);
+        }
+    }
+
+    fn with_services(&self, mut report: RunReport) -> RunReport {
+        if let Some(s) = &self.inner.services {
+            report.services = s.report();
+        }
+        report
     }
 
     /// A snapshot report of everything so far (for `/metrics` and progress), without stopping.
     pub fn snapshot(&self) -> RunReport {
         let now = self.now_ns();
         let st = self.lock();
-        st.metrics.clone().finish(now)
+        let report = st.metrics.clone().finish(now);
+        drop(st);
+        self.with_services(report)
     }
 
     /// Ends the run: reports every live environment and returns the final report.
@@ -377,7 +402,8 @@ impl LiveService {
             tracing::error!(error = %e, "cannot write a destination record");
         }
         let metrics = st.metrics.clone();
-        metrics.finish(now)
+        drop(st);
+        self.with_services(metrics.finish(now))
     }
 
     /// Invocations running right now.

@@ -166,6 +166,7 @@ impl LiveService {
                     busy_ns,
                 } => {
                     st.take_sandbox(sandbox);
+                    self.services_sandbox_destroyed(sandbox);
                     st.metrics.sandbox_destroyed(
                         function,
                         now,

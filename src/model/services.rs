@@ -319,6 +319,15 @@ impl Services {
         self.specs.is_empty()
     }
 
+    /// The message for a call to a service that is not declared, e.g. "no service named `cache` (declared: db)".
+    pub fn unknown_service_message(&self, name: &str) -> String {
+        let declared: Vec<&str> = self.specs.iter().map(|s| s.name.as_str()).collect();
+        format!(
+            "no service named `{name}` (declared: {})",
+            declared.join(", ")
+        )
+    }
+
     /// Counts of `service` as of the last input.
     pub fn stats(&self, service: ServiceId) -> &ServiceStats {
         &self.state[service].stats

@@ -268,14 +268,7 @@ impl Sim<'_> {
         };
         let deadline_ns = now.saturating_add(request.remaining_ns);
         let Some(service) = s.model.find(&request.service) else {
-            let declared: Vec<&str> = (0..s.model.len())
-                .map(|i| s.model.spec(i).name.as_str())
-                .collect();
-            let message = format!(
-                "no service named `{}` (declared: {})",
-                request.service,
-                declared.join(", ")
-            );
+            let message = s.model.unknown_service_message(&request.service);
             s.answer(t, ServiceReply::Unknown { message });
             self.events.push(now, Event::ServiceResume { task: t });
             return Ok(());
