@@ -7,6 +7,7 @@ mod events_variants;
 mod garbage;
 mod keep_alive;
 mod mitigations;
+mod services;
 mod trace;
 mod valid;
 mod variants;
