@@ -34,8 +34,10 @@ impl Deployment {
     }
 }
 
-/// How many sandboxes a scenario can have alive at once: idle environments only exist because they were once
-/// needed concurrently, so the account limit plus provisioned concurrency (and slack for recycling) bounds them.
+/// How many sandboxes a scenario can have alive at once: the account limit bounds the busy ones, provisioned
+/// concurrency adds its own, and idle environments kept alive add more: one function's idle environments were
+/// once needed concurrently, but many functions' idle environments add up (a replayed trace of thousands of
+/// functions keeps several per function warm), so eight slots per function are added, with slack for recycling.
 pub fn pool_slots(scenario: &Scenario) -> u32 {
     let provisioned: u32 = scenario
         .functions
@@ -47,6 +49,9 @@ pub fn pool_slots(scenario: &Scenario) -> u32 {
         .concurrency_limit
         .saturating_add(provisioned)
         .saturating_add(64)
+        .saturating_add(
+            u32::try_from(scenario.functions.len().saturating_mul(8)).unwrap_or(u32::MAX),
+        )
         .min(MAX_POOL_SLOTS)
 }
 
@@ -58,24 +63,27 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
     .map_err(|e| DeployError::Engine(e.to_string()))?;
     let mut codes = Vec::with_capacity(scenario.functions.len());
     let mut snapshots = Vec::with_capacity(scenario.functions.len());
-    // Functions that share code share one build.
-    let mut built: std::collections::BTreeMap<&std::path::Path, std::path::PathBuf> =
-        Default::default();
+    // Functions that share code share one build and one loaded module (thousands of trace functions run the
+    // same stand-in handler: one compiled copy, not thousands).
+    let mut built: std::collections::BTreeMap<
+        &std::path::Path,
+        (std::path::PathBuf, FunctionCode),
+    > = Default::default();
     for f in &scenario.functions {
         let err = |message: String| DeployError::Function {
             function: f.name.clone(),
             message,
         };
-        let wasm = match built.get(f.code.as_path()) {
-            Some(wasm) => wasm.clone(),
+        let (wasm, code) = match built.get(f.code.as_path()) {
+            Some(loaded) => loaded.clone(),
             None => {
                 let wasm = crate::guest::resolve(&f.code).map_err(|e| err(e.to_string()))?;
-                built.insert(&f.code, wasm.clone());
-                wasm
+                let code = FunctionCode::load_file(&engine, cache, &wasm)
+                    .map_err(|e| err(e.to_string()))?;
+                built.insert(&f.code, (wasm.clone(), code.clone()));
+                (wasm, code)
             }
         };
-        let code =
-            FunctionCode::load_file(&engine, cache, &wasm).map_err(|e| err(e.to_string()))?;
         codes.push(code);
         snapshots.push(if f.snapshot {
             Some(snapshot(&engine, cache, scenario, f, &wasm).map_err(err)?)
