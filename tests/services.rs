@@ -344,3 +344,58 @@ fn services_work_in_real_time() {
         (1, 2)
     );
 }
+
+/// The example from the command line: the comparison's services table, `--json` with each variant's services
+/// (counts, percentiles and the latency histogram), `--html` with a services section.
+#[test]
+fn the_cli_reports_services_in_the_table_json_and_html() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (json, html) = (dir.path().join("out.json"), dir.path().join("out.html"));
+    let out = lambda_sim(&[
+        "run",
+        "scenarios/db-connections.toml",
+        "--json",
+        json.to_str().expect("utf-8 path"),
+        "--html",
+        html.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("services (refused: no connection"),
+        "{stdout}"
+    );
+    let row = |variant: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(variant) && l.contains(" db "))
+            .unwrap_or_else(|| panic!("no services row for {variant}: {stdout}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // variant, service, calls, refused, gave up, errors, peak db, waited, p50, p99
+    assert_eq!(row("per-sandbox")[3..5], ["650", "0"]);
+    assert_eq!(row("per-sandbox")[6], "100");
+    assert_eq!(row("proxy")[3..7], ["0", "0", "0", "20"]);
+
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("json");
+    let runs = v["runs"].as_array().expect("runs");
+    let db = |i: usize| &runs[i]["report"]["services"]["db"];
+    assert_eq!(db(0)["connections"], "per_sandbox");
+    assert_eq!(db(0)["limit"], 100);
+    assert_eq!(db(0)["refused"], 650);
+    assert_eq!(db(1)["connections"], "proxy");
+    assert_eq!(db(1)["peak_connections"], 20);
+    assert_eq!(db(1)["latency_ms"]["count"], db(1)["calls"]);
+    let hist = db(1)["latency_histogram"].as_str().expect("histogram");
+    assert!(hist.len() > 20 && hist.starts_with("HISTFAA"), "{hist}");
+
+    let page = std::fs::read_to_string(&html).expect("html written");
+    let section = &page[page
+        .find("<section id=\"services\">")
+        .expect("services section")..];
+    assert!(section.contains("<td>proxy (20)</td>"), "{section}");
+    assert!(section.contains("<td>per_sandbox (100)</td>"), "{section}");
+}

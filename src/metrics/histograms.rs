@@ -159,7 +159,7 @@ impl Series {
         }
     }
 
-    #[cfg(test)]
+    /// The HdrHistogram (µs for values in ns).
     pub(crate) fn histogram(&self) -> &Histogram<u64> {
         &self.hist
     }

@@ -53,6 +53,7 @@ impl ServiceMetrics {
                     waited_calls: st.waited,
                     max_wait_ms: round3(st.max_wait_ns as f64 / 1e6),
                     latency_ms: self.latency[id].percentiles(),
+                    latency_histogram: self.latency[id].histogram().clone(),
                 }
             })
             .collect()

@@ -36,7 +36,8 @@
 //!                      have "async_events" after "provisioned_changes")
 //!   "services": { "<name>": { "name", "connections": "none"|"per_sandbox"|"proxy", "limit", "calls", "answered",
 //!                 "errors", "refused", "timed_out", "abandoned", "peak_connections", "peak_client_connections",
-//!                 "waited_calls", "max_wait_ms", "latency_ms": { "p50", …, "count" } } }   (only with [[service]])
+//!                 "waited_calls", "max_wait_ms", "latency_ms": { "p50", …, "count" },
+//!                 "latency_histogram": "<base64 HdrHistogram V2+DEFLATE, µs>" } }   (only with [[service]])
 //!   "timeline": { "bucket_s", "buckets",
 //!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..],
 //!                                          "max_concurrency": [..], "alive": [..], "idle": [..] } },

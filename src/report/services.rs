@@ -37,6 +37,16 @@ pub struct ServiceReport {
     pub max_wait_ms: f64,
     /// Call latency, ms: from the call to its answer or refusal.
     pub latency_ms: Percentiles,
+    /// The same latencies as an HdrHistogram in µs (JSON: base64 of its compressed V2 encoding, like functions').
+    #[serde(serialize_with = "histogram")]
+    pub latency_histogram: hdrhistogram::Histogram<u64>,
+}
+
+fn histogram<S: serde::Serializer>(
+    h: &hdrhistogram::Histogram<u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&super::json::encode_histogram(h))
 }
 
 /// The summary's section for one service.
