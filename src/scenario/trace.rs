@@ -308,10 +308,10 @@ pub(super) fn prepare(
     .map_err(|e| replay::trace_error(&e))?;
     let window_end_ns = window_end_ns.unwrap_or(pass.window_end_ns);
 
-    // [simulation] duration defaults to the replayed window in simulated time.
-    let sim_ns = ((window_end_ns.saturating_sub(window_start_ns)) as f64 / speedup)
-        .ceil()
-        .max(1.0);
+    // [simulation] duration defaults to the replayed window in simulated time: just past the simulated time of its
+    // last instant, so the rounding of a speedup cannot drop the last arrival.
+    let last_ns = window_end_ns.saturating_sub(1).max(window_start_ns);
+    let sim_ns = replay::simulated_ns(last_ns, window_start_ns, speedup).saturating_add(1);
     let sim = raw.simulation.get_or_insert_with(|| {
         Spanned::new(
             table_span.clone(),
@@ -327,7 +327,10 @@ pub(super) fn prepare(
     let sim_span = sim.span();
     let sim = sim.get_mut();
     if sim.duration.is_none() {
-        sim.duration = Some(Spanned::new(sim_span, DurationValue::Seconds(sim_ns / 1e9)));
+        sim.duration = Some(Spanned::new(
+            sim_span,
+            DurationValue::Text(format!("{sim_ns}ns")),
+        ));
     }
 
     let invocations = pass.selected.iter().map(|s| s.invocations).sum();

@@ -127,7 +127,8 @@ pub fn simulated_ns(trace_ns: u64, window_start_ns: u64, speedup: f64) -> u64 {
     if speedup == 1.0 {
         d
     } else {
-        let x = (d as f64 / speedup).round();
+        // Floor: an instant before the window's end maps before the simulated end (see the default duration).
+        let x = (d as f64 / speedup).floor();
         if x >= u64::MAX as f64 {
             u64::MAX
         } else {
