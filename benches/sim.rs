@@ -4,6 +4,8 @@
 //! - `poisson_keepalive`: 0.9 req/s Poisson, exponential ~2 s waits, fixed 600 s keep-alive (10^5 simulated
 //!   seconds here; `lambda-sim run scenarios/bench/poisson-keepalive.toml` runs the full 10^6).
 //! - `saturation`: account limit 1000, 1000 req/s, ~2 s service (60 simulated seconds): ~1000 live sandboxes.
+//! - `services_call` / `services_baseline`: 200 req/s for 600 s whose handlers call a simulated service (suspended
+//!   wasmtime async calls, a proxy pool of 50), against the same traffic with a plain simulated wait.
 //!
 //! Run: `cargo bench --bench sim`. Criterion reports elements (arrivals) per second.
 
@@ -54,5 +56,10 @@ fn saturation(c: &mut Criterion) {
     bench(c, "saturation_60s", "saturation.toml", 60);
 }
 
-criterion_group!(benches, poisson_keepalive, saturation);
+fn services(c: &mut Criterion) {
+    bench(c, "services_call_600s", "services.toml", 600);
+    bench(c, "services_baseline_600s", "services-baseline.toml", 600);
+}
+
+criterion_group!(benches, poisson_keepalive, saturation, services);
 criterion_main!(benches);

@@ -33,6 +33,9 @@ pub enum SimError {
     /// A run output (destination records) could not be written.
     #[error("cannot write run output: {0}")]
     Output(String),
+    /// The simulated services could not be set up.
+    #[error("cannot set up the simulated services: {0}")]
+    Services(String),
 }
 
 /// Options that do not change results.

@@ -118,11 +118,11 @@ impl SimServices {
             return Ok(None);
         }
         let model = Services::new(scenario.services.clone(), scenario.simulation.seed)
-            .map_err(|e| SimError::Output(e.to_string()))?;
+            .map_err(|e| SimError::Services(e.to_string()))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .map_err(|e| SimError::Output(format!("cannot start the task runtime: {e}")))?;
+            .map_err(|e| SimError::Services(format!("cannot start the task runtime: {e}")))?;
         Ok(Some(SimServices {
             metrics: ServiceMetrics::new(model.len()),
             model,
