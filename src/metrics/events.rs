@@ -237,14 +237,16 @@ impl QueueTimeline {
 /// Everything event sources add to a run's metrics.
 #[derive(Debug, Clone)]
 pub(crate) struct EventMetrics {
-    pub(crate) functions: Vec<AsyncMetrics>,
+    /// Per function, made at its first event: its histograms are large, and most functions of most runs (a
+    /// replayed trace of thousands) have none.
+    functions: Vec<Option<Box<AsyncMetrics>>>,
     pub(crate) queues: Vec<QueueMetrics>,
 }
 
 impl EventMetrics {
     pub(crate) fn new(functions: usize, queues: Vec<String>) -> Self {
         EventMetrics {
-            functions: (0..functions).map(|_| AsyncMetrics::new()).collect(),
+            functions: (0..functions).map(|_| None).collect(),
             queues: queues.into_iter().map(QueueMetrics::new).collect(),
         }
     }
@@ -252,8 +254,14 @@ impl EventMetrics {
     pub(crate) fn async_report(&self, f: usize) -> Option<AsyncReport> {
         self.functions
             .get(f)
+            .and_then(|m| m.as_deref())
             .filter(|m| m.used())
             .map(AsyncMetrics::report)
+    }
+
+    /// Function `f`'s async metrics, made on first use.
+    pub(crate) fn function(&mut self, f: usize) -> &mut AsyncMetrics {
+        self.functions[f].get_or_insert_with(|| Box::new(AsyncMetrics::new()))
     }
 
     pub(crate) fn message_sent(&mut self, q: usize, t_ns: u64) {

@@ -55,15 +55,31 @@ pub(crate) struct FunctionMetrics {
 }
 
 impl FunctionMetrics {
-    pub(crate) fn new(config: FunctionConfig, expected_s: u64) -> Self {
+    /// `max_buckets` bounds its timeline; `intervals` says whether it keeps hlog interval histograms and full
+    /// precision (false in a run of many functions: no intervals, histograms of [`super::histograms::SIGFIG_MANY`]
+    /// digits).
+    pub(crate) fn new(
+        config: FunctionConfig,
+        expected_s: u64,
+        max_buckets: usize,
+        intervals: bool,
+    ) -> Self {
         FunctionMetrics {
             config,
             counts: Counts::default(),
             peak_concurrency: 0,
             usage: Usage::default(),
-            latency: LatencySeries::new(),
-            timeline: Timeline::new(expected_s),
-            intervals: Intervals::new(),
+            latency: if intervals {
+                LatencySeries::new()
+            } else {
+                LatencySeries::with_sigfig(super::histograms::SIGFIG_MANY)
+            },
+            timeline: Timeline::with_max(expected_s, max_buckets),
+            intervals: if intervals {
+                Intervals::new()
+            } else {
+                Intervals::off()
+            },
             provisioned_changes: Vec::new(),
         }
     }

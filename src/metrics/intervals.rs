@@ -18,8 +18,15 @@ pub const MAX_INTERVALS: usize = 128;
 
 const NS_PER_S: u64 = 1_000_000_000;
 
+/// Runs of more functions than this keep interval histograms for the total only: each function's would cost up to
+/// [`MAX_INTERVALS`] histograms (tens of KB each), too much for a replayed trace of thousands of functions.
+pub const PER_FUNCTION_LIMIT: usize = 32;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Intervals {
+    /// Whether anything is recorded: a run of many functions keeps only the total's intervals (see
+    /// [`PER_FUNCTION_LIMIT`]).
+    enabled: bool,
     /// Interval width in seconds: a power of two.
     width_s: u64,
     slots: Vec<Option<Histogram<u64>>>,
@@ -32,11 +39,20 @@ pub(crate) struct Intervals {
 impl Intervals {
     pub(crate) fn new() -> Self {
         Intervals {
+            enabled: true,
             width_s: 1,
             slots: Vec::with_capacity(MAX_INTERVALS),
             last: 0,
             last_start_ns: 0,
             last_end_ns: 0,
+        }
+    }
+
+    /// Intervals that record nothing (and report none).
+    pub(crate) fn off() -> Self {
+        Intervals {
+            enabled: false,
+            ..Self::new()
         }
     }
 
@@ -52,6 +68,9 @@ impl Intervals {
     /// seen so far (sizes a new interval's histogram).
     #[inline]
     pub(crate) fn record(&mut self, end_ns: u64, latency_us: u64, size_hint_us: u64) {
+        if !self.enabled {
+            return;
+        }
         let idx = if end_ns >= self.last_start_ns && end_ns < self.last_end_ns {
             self.last
         } else {
@@ -121,7 +140,7 @@ impl Intervals {
 
     /// The histograms, padded with `None` to `len` intervals.
     pub(crate) fn into_slots(mut self, len: usize) -> Vec<Option<Histogram<u64>>> {
-        if self.slots.len() < len {
+        if self.enabled && self.slots.len() < len {
             self.slots.resize_with(len, || None);
         }
         self.slots

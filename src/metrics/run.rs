@@ -23,7 +23,7 @@ use super::PoolState;
 use super::events::{EventFailure, EventMetrics};
 use super::function::{Counts, FunctionMetrics, ReportParts};
 use super::histograms::LatencySeries;
-use super::intervals::{MAX_INTERVALS, sum_slots};
+use super::intervals::{Intervals, MAX_INTERVALS, sum_slots};
 use super::timeline::Timeline;
 use super::{InvocationSample, StartKind};
 use crate::model::{DestroyReason, FunctionId, ThrottleCause, ThrottleReason};
@@ -38,6 +38,11 @@ pub struct RunMetrics {
     run: RunInfo,
     functions: Vec<FunctionMetrics>,
     total_timeline: Timeline,
+    /// The total's hlog intervals, kept apart when functions keep none (more than
+    /// [`super::intervals::PER_FUNCTION_LIMIT`]); otherwise the total sums the functions'.
+    total_intervals: Option<(Intervals, u64)>,
+    /// The total's latency series, kept apart (at full precision) under the same condition.
+    total_latency: Option<LatencySeries>,
     /// Σ of every function's latest pool state.
     total_state: PoolState,
     total_peak: u32,
@@ -79,13 +84,19 @@ impl RunMetrics {
     pub fn with_config(run: RunInfo, functions: Vec<FunctionConfig>) -> Self {
         let expected_s = run.duration_ns / NS_PER_S + 1;
         let events = EventMetrics::new(functions.len(), Vec::new());
+        // Memory for many functions (a replayed trace): timelines share a budget, and hlog intervals are kept for
+        // the total only.
+        let max_buckets = super::timeline::max_buckets(functions.len() + 1);
+        let detail = functions.len() <= super::intervals::PER_FUNCTION_LIMIT;
         RunMetrics {
             events,
             functions: functions
                 .into_iter()
-                .map(|c| FunctionMetrics::new(c, expected_s))
+                .map(|c| FunctionMetrics::new(c, expected_s, max_buckets, detail))
                 .collect(),
-            total_timeline: Timeline::new(expected_s),
+            total_timeline: Timeline::with_max(expected_s, max_buckets),
+            total_intervals: (!detail).then(|| (Intervals::new(), 0)),
+            total_latency: (!detail).then(LatencySeries::new),
             total_state: PoolState::default(),
             total_peak: 0,
             run,
@@ -118,6 +129,14 @@ impl RunMetrics {
     #[inline]
     pub fn invocation(&mut self, f: FunctionId, s: &InvocationSample) {
         self.functions[f].invocation(s);
+        if let Some(total) = &mut self.total_latency {
+            total.record(s);
+        }
+        if let Some((intervals, max_us)) = &mut self.total_intervals {
+            let latency_us = super::histograms::ns_to_us(s.end_ns.saturating_sub(s.arrival_ns));
+            *max_us = (*max_us).max(latency_us);
+            intervals.record(s.end_ns, latency_us, *max_us);
+        }
         if s.start == StartKind::Cold {
             self.total_timeline.bucket_mut(s.arrival_ns).cold_starts += 1;
         }
@@ -136,23 +155,23 @@ impl RunMetrics {
 
     /// An `Event` invocation of `f` was accepted into its internal queue.
     pub fn event_enqueued(&mut self, f: FunctionId, _t_ns: u64) {
-        self.events.functions[f].enqueued();
+        self.events.function(f).enqueued();
     }
 
     /// An attempt of an async event of `f` ran (throttled dispatches do not count); `queue_delay_ns` (enqueue →
     /// start) for the event's first attempt that ran.
     pub fn event_attempt(&mut self, f: FunctionId, queue_delay_ns: Option<u64>) {
-        self.events.functions[f].attempt(queue_delay_ns);
+        self.events.function(f).attempt(queue_delay_ns);
     }
 
     /// An async event of `f` succeeded after `attempts` attempts, `latency_ns` after it was enqueued.
     pub fn event_delivered(&mut self, f: FunctionId, attempts: u32, latency_ns: u64) {
-        self.events.functions[f].delivered(attempts, latency_ns);
+        self.events.function(f).delivered(attempts, latency_ns);
     }
 
     /// An async event of `f` failed for good.
     pub fn event_failed(&mut self, f: FunctionId, how: EventFailure, latency_ns: u64) {
-        self.events.functions[f].failed(how, latency_ns);
+        self.events.function(f).failed(how, latency_ns);
     }
 
     /// A message was sent to queue `q`.
@@ -295,6 +314,7 @@ impl RunMetrics {
             .functions
             .iter()
             .map(|f| f.intervals.width_ns())
+            .chain(self.total_intervals.iter().map(|(t, _)| t.width_ns()))
             .max()
             .unwrap_or(NS_PER_S);
         while end_ns.div_ceil(iwidth) > MAX_INTERVALS as u64 {
@@ -303,10 +323,14 @@ impl RunMetrics {
         for f in &mut self.functions {
             f.intervals.coarsen_to(iwidth);
         }
+        if let Some((t, _)) = &mut self.total_intervals {
+            t.coarsen_to(iwidth);
+        }
         let ilen = self
             .functions
             .iter()
             .map(|f| f.intervals.len())
+            .chain(self.total_intervals.iter().map(|(t, _)| t.len()))
             .chain([end_ns.div_ceil(iwidth) as usize])
             .max()
             .unwrap_or(0);
@@ -317,23 +341,31 @@ impl RunMetrics {
             .map(|f| f.into_parts(end_ns, ilen))
             .collect();
         let mut counts = Counts::default();
+        let total_latency = self.total_latency.take();
         let mut latency = LatencySeries::new();
         let mut gb_s = GbSeconds::default();
         let mut cost = Cost::default();
         for p in &parts {
             counts.add(&p.counts);
-            latency.merge(&p.latency);
+            if total_latency.is_none() {
+                latency.merge(&p.latency);
+            }
             gb_s.add(&p.gb_s);
             cost.add(&p.cost);
         }
-        let slots: Vec<_> = parts.iter().map(|p| p.intervals.as_slice()).collect();
-        let intervals = sum_slots(&slots, ilen);
+        let intervals = match self.total_intervals {
+            Some((t, _)) => t.into_slots(ilen),
+            None => {
+                let slots: Vec<_> = parts.iter().map(|p| p.intervals.as_slice()).collect();
+                sum_slots(&slots, ilen)
+            }
+        };
         let total = ReportParts {
             name: "total".to_string(),
             config: None,
             counts,
             peak_concurrency: self.total_peak,
-            latency,
+            latency: total_latency.unwrap_or(latency),
             gb_s,
             cost,
             timeline: self.total_timeline.into_buckets(),

@@ -5,8 +5,9 @@
 //!
 //! - **Gaps**: when an event lands in a later second than the last bucket, the skipped seconds are filled by
 //!   carrying the last pool state forward (their max concurrency is the busy count that held throughout).
-//! - **Bounded memory**: a timeline never holds more than [`MAX_BUCKETS`] buckets. When an event would need
-//!   bucket number `MAX_BUCKETS`, the bucket width doubles and adjacent pairs merge (counts add, maxima max,
+//! - **Bounded memory**: a timeline never holds more than its maximum of buckets ([`MAX_BUCKETS`], or less in a
+//!   run of many functions: see [`max_buckets`]). When an event would need bucket number `max`, the bucket width
+//!   doubles and adjacent pairs merge (counts add, maxima max,
 //!   end-of-bucket values from the later one); repeat as needed. Widths are always 2^k seconds and buckets stay
 //!   aligned to multiples of the width, so the result does not depend on when coarsening happened.
 //! - **Cost**: appending a bucket happens only when time crosses a bucket boundary; an event in the current
@@ -21,6 +22,16 @@ use crate::report::TimelineBucket;
 /// Most buckets a timeline keeps before doubling the bucket width.
 pub const MAX_BUCKETS: usize = 100_000;
 
+/// Buckets all the timelines of one run may hold together (~80 MB): with many functions (a replayed trace of
+/// thousands) each timeline gets a share, so memory does not grow with the number of functions times duration.
+pub const RUN_BUCKET_BUDGET: usize = 2_000_000;
+
+/// The most buckets each of `timelines` timelines of a run keeps: [`MAX_BUCKETS`], or its share of
+/// [`RUN_BUCKET_BUDGET`] (at least 64).
+pub fn max_buckets(timelines: usize) -> usize {
+    (RUN_BUCKET_BUDGET / timelines.max(1)).clamp(64, MAX_BUCKETS)
+}
+
 const NS_PER_S: u64 = 1_000_000_000;
 
 fn alive(s: &PoolState) -> u32 {
@@ -31,6 +42,8 @@ fn alive(s: &PoolState) -> u32 {
 pub(crate) struct Timeline {
     /// Bucket width in seconds: a power of two.
     width_s: u64,
+    /// Most buckets kept before the width doubles.
+    max_buckets: usize,
     /// The last bucket is the open one (the latest time seen).
     buckets: Vec<TimelineBucket>,
     /// Time range of the open bucket, [start, end) in ns (empty before the first event).
@@ -42,11 +55,20 @@ pub(crate) struct Timeline {
 
 impl Timeline {
     /// A timeline with room reserved for `expected_s` seconds.
+    #[cfg(test)]
     pub(crate) fn new(expected_s: u64) -> Self {
-        let cap = usize::try_from(expected_s.saturating_add(2)).unwrap_or(MAX_BUCKETS);
+        Self::with_max(expected_s, MAX_BUCKETS)
+    }
+
+    /// A timeline of at most `max_buckets` buckets (see [`max_buckets`]), with room reserved for `expected_s`
+    /// seconds at most.
+    pub(crate) fn with_max(expected_s: u64, max_buckets: usize) -> Self {
+        let max_buckets = max_buckets.clamp(2, MAX_BUCKETS);
+        let cap = usize::try_from(expected_s.saturating_add(2)).unwrap_or(max_buckets);
         Timeline {
             width_s: 1,
-            buckets: Vec::with_capacity(cap.min(MAX_BUCKETS)),
+            max_buckets,
+            buckets: Vec::with_capacity(cap.min(max_buckets)),
             open_start_ns: 0,
             open_end_ns: 0,
             state: PoolState::default(),
@@ -97,7 +119,7 @@ impl Timeline {
         if idx < self.buckets.len() {
             return idx; // an earlier bucket
         }
-        while idx >= MAX_BUCKETS {
+        while idx >= self.max_buckets {
             self.coarsen();
             idx = self.index_of(t_ns);
         }

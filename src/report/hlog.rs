@@ -94,7 +94,11 @@ pub(super) fn write_hlog<W: Write>(r: &RunReport, mut w: W) -> io::Result<()> {
             .unwrap_or(&empty);
         log.write_histogram(total, start, len, None)
             .map_err(io_error)?;
+        // Functions without intervals (a run of many functions keeps the total's only) have no series.
         for (f, tag) in r.functions.iter().zip(&tags) {
+            if f.intervals.is_empty() {
+                continue;
+            }
             let h = f
                 .intervals
                 .get(i as usize)

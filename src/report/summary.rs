@@ -37,6 +37,10 @@ pub const WIDTH: usize = 100;
 
 const LABEL: usize = 14;
 
+/// Above this many functions, the summary shows only the busiest [`BUSIEST_SHOWN`].
+const MAX_FUNCTIONS_SHOWN: usize = 20;
+const BUSIEST_SHOWN: usize = 10;
+
 pub(super) fn summary(r: &RunReport) -> String {
     let mut out = String::new();
     let mut head = Lines::new("", 0);
@@ -52,9 +56,26 @@ pub(super) fn summary(r: &RunReport) -> String {
         " · ",
     );
     out.push_str(&head.finish());
-    for f in &r.functions {
+    // A run of many functions (a replayed trace) shows its busiest ones and the total; JSON has every function.
+    let shown: Vec<&FunctionReport> = if r.functions.len() > MAX_FUNCTIONS_SHOWN {
+        let mut busiest: Vec<&FunctionReport> = r.functions.iter().collect();
+        busiest.sort_by_key(|f| std::cmp::Reverse(f.arrivals));
+        busiest.truncate(BUSIEST_SHOWN);
+        busiest
+    } else {
+        r.functions.iter().collect()
+    };
+    for f in &shown {
         out.push('\n');
         function(&mut out, f, &function_title(f));
+    }
+    if shown.len() < r.functions.len() {
+        let _ = writeln!(
+            out,
+            "\n… {} more functions not shown (the {BUSIEST_SHOWN} with the most arrivals are above; every function \
+             is in --json)",
+            r.functions.len() - shown.len()
+        );
     }
     out.push('\n');
     let n = r.functions.len();

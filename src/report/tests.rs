@@ -427,3 +427,67 @@ fn accessors() {
     assert!(w.cost.provisioned_capacity > 0.0);
     assert_eq!(r.total().peak_concurrency, 4);
 }
+
+/// A run of many functions (a replayed trace): the summary shows the 10 busiest and says how many more there are;
+/// the total covers them all, at full precision, and hlog intervals exist for the total only.
+#[test]
+fn many_functions_summary_shows_the_busiest_ten_and_the_total() {
+    let run = RunInfo {
+        name: "many".into(),
+        seed: 1,
+        mode: Mode::Virtual,
+        duration_ns: 10 * S,
+    };
+    let configs: Vec<FunctionConfig> = (0..40)
+        .map(|i| FunctionConfig {
+            name: format!("fn{i:02}"),
+            ..configs()[0].clone()
+        })
+        .collect();
+    let mut m = RunMetrics::with_config(run, configs);
+    for f in 0..40 {
+        // fn39 is the busiest: function i gets i + 1 invocations.
+        for k in 0..=f as u64 {
+            let t = k * 10 * MS;
+            m.arrival(f, t);
+            m.invocation(
+                f,
+                &InvocationSample {
+                    arrival_ns: t,
+                    end_ns: t + 5 * MS,
+                    start: StartKind::Warm,
+                    overhead_ns: 0,
+                    init_ns: None,
+                    restore_ns: None,
+                    duration_ns: 5 * MS,
+                    billed_ms: 5,
+                    outcome: Outcome::Success,
+                    peak_memory_bytes: 0,
+                },
+            );
+        }
+    }
+    let r = m.finish(10 * S);
+    let text = r.summary();
+    let shown: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("fn"))
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "fn39", "fn38", "fn37", "fn36", "fn35", "fn34", "fn33", "fn32", "fn31", "fn30"
+        ]
+    );
+    assert!(text.contains("… 30 more functions not shown"), "{text}");
+    assert!(text.contains("total · 40 functions"), "{text}");
+    assert_eq!(r.total.latency.all.count, (1..=40).sum::<u64>());
+    assert_eq!(
+        r.total.latency.all.p50, 5.0,
+        "the total keeps 3 significant digits"
+    );
+    assert!(r.functions.iter().all(|f| f.intervals.is_empty()));
+    assert!(r.total.intervals.iter().any(Option::is_some));
+    assert_eq!(r.functions.len(), 40, "JSON keeps every function");
+}
