@@ -28,6 +28,9 @@ pub struct Figures {
     pub idle_gb_s: f64,
     /// Warmer pings sent (not in the other figures, except cost).
     pub pings: u64,
+    /// The mean of each function's cold-start % over the functions that ran: the per-function (per-app) view of
+    /// Shahrad et al. (ATC '20), where a rarely called function counts as much as a busy one.
+    pub fn_cold_pct: f64,
 }
 
 impl Figures {
@@ -48,7 +51,23 @@ impl Figures {
             cost_usd: total.cost.total,
             idle_gb_s: total.gb_s.idle_on_demand + total.gb_s.idle_provisioned,
             pings: total.pings.sent,
+            fn_cold_pct: total.cold_start_ratio() * 100.0,
         }
+    }
+
+    /// [`Figures::of`] the run's total, with the per-function cold-start mean from its functions.
+    pub fn of_run(report: &crate::report::RunReport) -> Self {
+        let mut f = Self::of(&report.total);
+        let ran: Vec<f64> = report
+            .functions
+            .iter()
+            .filter(|x| x.cold_starts + x.warm_starts + x.provisioned_starts > 0)
+            .map(|x| x.cold_start_ratio() * 100.0)
+            .collect();
+        if !ran.is_empty() {
+            f.fn_cold_pct = ran.iter().sum::<f64>() / ran.len() as f64;
+        }
+        f
     }
 }
 
@@ -68,15 +87,18 @@ pub struct Comparison {
     pub marks: Vec<Option<String>>,
     /// Each run's simulated services (empty without `[[service]]`).
     pub services: Vec<Vec<crate::report::ServiceReport>>,
+    /// Whether some run has more than one function (the terminal shows `cold %/fn` only then).
+    pub many_functions: bool,
 }
 
 impl Comparison {
     pub fn new(runs: &[LabRun]) -> Self {
         Comparison {
             names: runs.iter().map(|r| r.name.clone()).collect(),
-            figures: runs.iter().map(|r| Figures::of(&r.report.total)).collect(),
+            figures: runs.iter().map(|r| Figures::of_run(&r.report)).collect(),
             marks: runs.iter().map(|_| None).collect(),
             services: runs.iter().map(|r| r.report.services.clone()).collect(),
+            many_functions: runs.iter().any(|r| r.report.functions.len() > 1),
         }
     }
 
@@ -105,11 +127,23 @@ impl Comparison {
             .unwrap_or(0)
             .clamp(6, NAME_WIDTH);
         let (latency, counts) = COLUMNS.split_at(LATENCY_COLUMNS);
+        // `cold %/fn` (the last column) equals `cold %` with one function.
+        let counts = if self.many_functions {
+            counts
+        } else {
+            &counts[..counts.len() - 1]
+        };
         out.push_str("latency, ms (all invocations and cold starts)\n");
         self.section(&mut out, &labels, name_w, latency, 11);
         out.push('\n');
         out.push_str("counts and cost\n");
         self.section(&mut out, &labels, name_w, counts, 12);
+        if self.many_functions {
+            out.push_str(
+                "  cold %/fn: the mean of each function's own cold-start % (each function counts once, like the \
+                 apps of ATC '20);\n  idle GB-s: memory kept warm but unused (ATC '20's wasted memory time)\n",
+            );
+        }
         self.services_text(&mut out, &labels, name_w);
         out
     }
@@ -237,7 +271,7 @@ pub const NAME_WIDTH: usize = 21;
 type Column = (&'static str, fn(&Figures) -> f64, Fmt);
 
 /// Every compared figure, in table order; the first [`LATENCY_COLUMNS`] form the terminal's latency table.
-const COLUMNS: [Column; 13] = [
+const COLUMNS: [Column; 14] = [
     ("cold %", |f| f.cold_pct, Fmt::Pct),
     ("p50", |f| f.p50_ms, Fmt::Ms),
     ("p99", |f| f.p99_ms, Fmt::Ms),
@@ -251,6 +285,7 @@ const COLUMNS: [Column; 13] = [
     ("errors", |f| f.errors as f64, Fmt::Count),
     ("cost $", |f| f.cost_usd, Fmt::Usd),
     ("idle GB-s", |f| f.idle_gb_s, Fmt::Plain),
+    ("cold %/fn", |f| f.fn_cold_pct, Fmt::Pct),
 ];
 const LATENCY_COLUMNS: usize = 7;
 

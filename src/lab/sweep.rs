@@ -325,6 +325,7 @@ mod tests {
 
     fn figures(cost: f64, p99: f64, throttles: u64) -> Figures {
         Figures {
+            fn_cold_pct: 0.0,
             invocations: 100,
             cold_pct: 0.0,
             p50_ms: 0.0,
