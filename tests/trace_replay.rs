@@ -145,3 +145,25 @@ fn azure_2021_trace_replays_every_invocation() {
 fn fixture_2021() -> std::path::PathBuf {
     root().join("tests/fixtures/azure/AzureFunctionsInvocationTraceForTwoWeeksJan2021.txt")
 }
+
+/// The same replay on the wall clock (`run_realtime`): every invocation of the window arrives once and succeeds.
+/// Counts only, never timings.
+#[test]
+fn a_trace_replays_in_real_time() {
+    let path = root().join("tests/fixtures/rt-trace.toml");
+    let scenario = lambda_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let want = scenario.trace.as_ref().expect("a trace").invocations;
+    assert!(want > 10, "the window holds invocations: {want}");
+    let deployment =
+        lambda_sim::deploy::deploy(&scenario, &cache()).unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = runtime
+        .block_on(lambda_sim::live::run_realtime(scenario, deployment, None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.conservation_ok());
+    assert_eq!(r.total.arrivals, want);
+    assert_eq!(r.total.outcomes.success, want);
+}
