@@ -167,3 +167,29 @@ fn a_trace_replays_in_real_time() {
     assert_eq!(r.total.arrivals, want);
     assert_eq!(r.total.outcomes.success, want);
 }
+
+/// A trace file that breaks between load (first pass) and replay (second pass) fails the run with the file's line,
+/// instead of a silently short replay.
+#[test]
+fn a_trace_broken_after_load_fails_the_run_at_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("trace.txt");
+    let good = std::fs::read_to_string(fixture_2021()).expect("fixture");
+    std::fs::write(&file, &good).expect("copy");
+    let text = format!(
+        "[simulation]\nseed = 3\n\n[trace]\nformat = \"azure-2021\"\nfile = {file:?}\n\n\
+         [trace.function]\nkeep_alive = {{ policy = \"fixed\", duration = \"5m\" }}\n"
+    );
+    let scenario = parse_file(&text, Path::new("/nonexistent/t.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .base;
+    let broken: Vec<&str> = good.lines().take(101).collect();
+    std::fs::write(&file, format!("{}\nnot,a,valid,row\n", broken.join("\n"))).expect("break");
+    let deployment =
+        lambda_sim::deploy::deploy(&scenario, &cache()).unwrap_or_else(|e| panic!("{e}"));
+    let e = lambda_sim::sim::run_virtual(&scenario, &deployment, &Default::default())
+        .err()
+        .expect("the run fails");
+    let message = e.to_string();
+    assert!(message.contains("trace.txt:102:"), "{message}");
+}

@@ -511,5 +511,14 @@ pub async fn run_realtime(
     while service.in_flight() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Ok(service.finish_run())
+    let report = service.finish_run();
+    // A replayed file that changed or broke after it was checked at load: the run is short of arrivals.
+    if let Some(e) = traffic
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .replay_error()
+    {
+        return Err(e.clone());
+    }
+    Ok(report)
 }

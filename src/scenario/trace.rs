@@ -252,11 +252,16 @@ pub(super) fn prepare(
         }
     };
     if is_2019 {
-        for (v, ns) in [(&t.start, Some(window_start_ns)), (&t.end, window_end_ns)] {
+        for (v, ns, is_start) in [
+            (&t.start, Some(window_start_ns), true),
+            (&t.end, window_end_ns, false),
+        ] {
             let (Some(v), Some(ns)) = (v, ns) else {
                 continue;
             };
-            if ns % (60 * NS_PER_S) != 0 || ns > day_ns {
+            // A window starts before the day's end (an empty window would select nothing).
+            let past_end = if is_start { ns >= day_ns } else { ns > day_ns };
+            if ns % (60 * NS_PER_S) != 0 || past_end {
                 return Err(src.err(
                     &v.span(),
                     format!("trace: {} must be a whole number of minutes within the day (0–24h): the 2019 trace counts invocations per minute", v.get_ref()),
@@ -268,10 +273,10 @@ pub(super) fn prepare(
         None => 1.0,
         Some(v) => {
             let x = *v.get_ref();
-            if !(x.is_finite() && x > 0.0 && x <= 1e6) {
+            if !(x.is_finite() && (1e-3..=1e6).contains(&x)) {
                 return Err(src.err(
                     &v.span(),
-                    format!("trace: speedup = {x} must be > 0 and ≤ 1000000"),
+                    format!("trace: speedup = {x} is outside the allowed range 0.001–1000000"),
                 ));
             }
             x
@@ -306,6 +311,24 @@ pub(super) fn prepare(
         TraceFormat::Azure2021 => replay::select_2021(&file, &filters),
     }
     .map_err(|e| replay::trace_error(&e))?;
+    if pass.selected.is_empty() {
+        return Err(src.err(
+            &table_span,
+            format!(
+                "trace: no function of {} has an invocation in the window{} that matches the filters (check \
+                 triggers, apps, owners, start and end)",
+                file.display(),
+                match (&t.start, &t.end) {
+                    (None, None) => String::new(),
+                    _ => format!(
+                        " [{}, {})",
+                        t.start.as_ref().map_or("0".to_string(), |v| v.get_ref().to_string()),
+                        t.end.as_ref().map_or("end".to_string(), |v| v.get_ref().to_string())
+                    ),
+                }
+            ),
+        ));
+    }
     let window_end_ns = window_end_ns.unwrap_or(pass.window_end_ns);
 
     // [simulation] duration defaults to the replayed window in simulated time: just past the simulated time of its

@@ -227,6 +227,10 @@ impl<'a> Sim<'a> {
         if let Some(p) = progress {
             p.finish(steps);
         }
+        // A replayed file that changed or broke after it was checked at load: the run is short of arrivals.
+        if let Some(e) = self.traffic.replay_error() {
+            return Err(SimError::Scenario(e.clone()));
+        }
         Ok(())
     }
 

@@ -38,7 +38,34 @@ fn settings_errors_are_positioned() {
         "trace: \"90s\" must be a whole number of minutes within the day (0–24h): the 2019 trace counts invocations per minute",
     );
     let t = base("speedup = -1");
-    assert_err(&t, "-1", "trace: speedup = -1 must be > 0 and ≤ 1000000");
+    assert_err(
+        &t,
+        "-1",
+        "trace: speedup = -1 is outside the allowed range 0.001–1000000",
+    );
+    let t = base("speedup = 1e-9");
+    assert_err(
+        &t,
+        "1e-9",
+        "trace: speedup = 0.000000001 is outside the allowed range 0.001–1000000",
+    );
+    let t = base("start = \"24h\"");
+    assert_err(
+        &t,
+        "\"24h\"",
+        "trace: \"24h\" must be a whole number of minutes within the day (0–24h): the 2019 trace counts invocations per minute",
+    );
+    // Filters that match nothing: a clear error at the [trace] table, not an empty run.
+    let t = base("apps = [\"ffffffffff\"]");
+    let e = err(&t);
+    assert!(
+        e.message.starts_with("trace: no function of ")
+            && e.message.ends_with(
+                "has an invocation in the window that matches the filters (check triggers, apps, owners, start and end)"
+            ),
+        "{e}"
+    );
+    assert_eq!((e.line, e.column), (4, 1), "{e}");
     let t = base("triggers = [\"http\", \"cron\"]");
     assert_err(
         &t,
