@@ -188,8 +188,7 @@ fn a_trace_broken_after_load_fails_the_run_at_its_line() {
     let deployment =
         lambda_sim::deploy::deploy(&scenario, &cache()).unwrap_or_else(|e| panic!("{e}"));
     let e = lambda_sim::sim::run_virtual(&scenario, &deployment, &Default::default())
-        .err()
-        .expect("the run fails");
+        .expect_err("the run fails");
     let message = e.to_string();
     assert!(message.contains("trace.txt:102:"), "{message}");
 }

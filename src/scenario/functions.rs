@@ -225,7 +225,7 @@ fn snapshot_flag(
     Ok(*v.get_ref())
 }
 
-fn code_path(
+pub(super) fn code_path(
     src: &Source,
     scenario_path: &Path,
     v: &Spanned<String>,

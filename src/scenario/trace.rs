@@ -98,6 +98,8 @@ pub(super) struct RawTrace {
     pub speedup: Option<Spanned<f64>>,
     pub default_duration: Option<Spanned<DurationValue>>,
     pub function: Option<Spanned<RawFunction>>,
+    /// Named real handlers for some trace functions: HashFunction prefix → code.
+    pub handlers: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
 }
 
 /// Default duration of a 2019 function missing from the durations file.
@@ -110,6 +112,7 @@ pub const MAX_TRACE_FUNCTIONS: i64 = 100_000;
 /// A `[trace]` after its first pass, before its functions are built.
 pub(super) struct Prepared {
     raw_function: Option<Spanned<RawFunction>>,
+    handlers: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
     table_span: std::ops::Range<usize>,
     spec: TraceSpec,
     selected: Vec<Selected>,
@@ -359,6 +362,7 @@ pub(super) fn prepare(
     let invocations = pass.selected.iter().map(|s| s.invocations).sum();
     Ok(Some(Prepared {
         raw_function: t.function.take(),
+        handlers: t.handlers.take(),
         table_span,
         spec: TraceSpec {
             format,
@@ -389,6 +393,7 @@ pub(super) fn build_functions(
 ) -> Result<TraceSpec, ScenarioError> {
     let Prepared {
         raw_function,
+        handlers,
         table_span,
         mut spec,
         selected,
@@ -457,6 +462,27 @@ pub(super) fn build_functions(
             "trace.function: keep_alive = { policy = \"greedy-dual\" } needs [account] keep_alive_memory_mb",
         ));
     }
+    // Named real handlers: each key a prefix of some selected function's HashFunction; the longest match wins.
+    let mut mapped: Vec<(String, PathBuf)> = Vec::new();
+    if let Some(h) = &handlers {
+        for (prefix, code) in h.get_ref() {
+            let what = format!("trace.handlers.{prefix}");
+            let resolved = super::functions::code_path(src, path, code, &what)?;
+            let used = selected
+                .iter()
+                .any(|s| s.function.starts_with(prefix.as_str()));
+            if prefix.is_empty() || !used {
+                return Err(src.err(
+                    &code.span(),
+                    format!(
+                        "{what}: no selected trace function's HashFunction starts with {prefix:?} (keys are \
+                         HashFunction prefixes)"
+                    ),
+                ));
+            }
+            mapped.push((prefix.clone(), resolved));
+        }
+    }
     let names = unique_names(&selected);
     for (sel, name) in selected.into_iter().zip(names) {
         if let Some(clash) = functions.iter().find(|f| f.name == name) {
@@ -467,6 +493,13 @@ pub(super) fn build_functions(
         }
         let mut f = template.clone();
         f.name = name;
+        if let Some((_, code)) = mapped
+            .iter()
+            .filter(|(prefix, _)| sel.function.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+        {
+            f.code = code.clone();
+        }
         if !timeout_set {
             f.timeout_ns = TRACE_TIMEOUT_NS;
         }

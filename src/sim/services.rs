@@ -210,7 +210,10 @@ impl Sim<'_> {
     /// Starts a task and runs it to its first service call (or its end).
     pub(super) fn start_task(&mut self, now: u64, task: Task) -> Result<(), SimError> {
         let Some(s) = self.services.as_mut() else {
-            return Ok(());
+            // `calls_services` is false without services, so no task is ever made then.
+            return Err(SimError::Services(
+                "a handler task was started in a run without services".into(),
+            ));
         };
         let t = s.insert(task);
         // A suspended handler is in flight: the run does not end under it.

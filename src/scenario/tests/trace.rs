@@ -162,3 +162,29 @@ fn variants_override_the_trace_and_its_template() {
         "variant \"v\": trace.<key> overrides the file's [trace], but it has none",
     );
 }
+
+/// `[trace.handlers]` maps trace functions (by HashFunction prefix) to named real handlers; the others keep the
+/// stand-in. A prefix that selects nothing is an error at its value.
+#[test]
+fn handlers_map_trace_functions_to_real_handlers() {
+    let t = base("[trace.handlers]\n\"d36124a3\" = \"functions/hello\"");
+    let s = super::ok(&t);
+    let tr = s.trace.as_ref().expect("trace");
+    let mut mapped = 0;
+    for f in &tr.functions {
+        let code = &s.functions[f.function].code;
+        if f.hash.starts_with("d36124a3") {
+            assert!(code.ends_with("functions/hello"), "{}", code.display());
+            mapped += 1;
+        } else {
+            assert!(code.ends_with("functions/stand-in"), "{}", code.display());
+        }
+    }
+    assert_eq!(mapped, 1);
+    let t = base("[trace.handlers]\n\"zz\" = \"functions/hello\"");
+    assert_err(
+        &t,
+        "\"functions/hello\"",
+        "trace.handlers.zz: no selected trace function's HashFunction starts with \"zz\" (keys are HashFunction prefixes)",
+    );
+}

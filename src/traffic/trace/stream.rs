@@ -153,13 +153,14 @@ impl Stream2019 {
                 continue;
             }
             if r.function != f.hash || r.app != f.app {
+                // Line = row + 2 (the header is line 1); HashFunction is column 3.
                 return Err(ScenarioError {
                     file: name,
-                    line: 0,
-                    column: 0,
+                    line: (row + 2) as usize,
+                    column: 3,
                     message: format!(
-                        "row {} is no longer function {}: the trace file changed after the scenario was loaded",
-                        row + 2,
+                        "field `HashFunction`: this row is no longer function {}: the trace file changed after the \
+                         scenario was loaded",
                         f.hash
                     ),
                 });

@@ -126,8 +126,15 @@ fn a_bad_count_names_file_line_column_minute_and_value() {
     let err = reader(text).next().unwrap().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "day.csv:2:21: field `17` has value `-1`; expected an invocation count from 0 to 4294967295"
+        "day.csv:2:21: field `17` has value `-1`; expected an invocation count from 0 to 10000000"
     );
+    // Above the cap (a corrupt count must not make a replay allocate gigabytes).
+    fields[20] = "10000001";
+    let text = format!("{}\n{}\n", invocations_header(), fields.join(","));
+    assert!(matches!(
+        reader(text).next().unwrap(),
+        Err(AzureTraceError::Value { column: 21, .. })
+    ));
     fields[20] = "4294967296";
     let text = format!("{}\n{}\n", invocations_header(), fields.join(","));
     assert!(matches!(
