@@ -192,3 +192,23 @@ fn a_trace_broken_after_load_fails_the_run_at_its_line() {
     let message = e.to_string();
     assert!(message.contains("trace.txt:102:"), "{message}");
 }
+
+/// `lambda-sim validate` says what a trace selected (the example's whole day) and which services a scenario has.
+#[test]
+fn validate_describes_the_trace_and_the_services() {
+    let out = lambda_sim(&[
+        "validate",
+        "scenarios/azure-2019-sample.toml",
+        "scenarios/db-connections.toml",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("60 function(s), 455334 invocation(s) in the window"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"db-connections\", 1 function(s)") && stdout.contains("; services: db"),
+        "{stdout}"
+    );
+}

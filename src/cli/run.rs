@@ -63,16 +63,41 @@ pub(crate) fn validate(args: ValidateArgs) -> Result<ExitCode, CliError> {
     for path in &args.scenarios {
         let s = load(path)?;
         println!(
-            "{}: ok — \"{}\", {} function(s), {} traffic phase(s), {} s simulated, seed {}",
+            "{}: ok — \"{}\", {} function(s), {} traffic phase(s), {} s simulated, seed {}{}",
             path.display(),
             s.simulation.name,
             s.functions.len(),
             s.traffic.len(),
             s.simulation.duration_ns as f64 / 1e9,
-            s.simulation.seed
+            s.simulation.seed,
+            extras(&s)
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a scenario's trace and services add to its one-line description.
+fn extras(s: &scenario::Scenario) -> String {
+    let mut out = String::new();
+    if let Some(t) = &s.trace {
+        out.push_str(&format!(
+            "; trace {}: {} function(s), {} invocation(s) in the window",
+            t.file.display(),
+            t.functions.len(),
+            t.invocations
+        ));
+        if t.clamped_rows > 0 {
+            out.push_str(&format!(
+                " ({} row(s) longer than 900 s cut to 900 s: they time out)",
+                t.clamped_rows
+            ));
+        }
+    }
+    if !s.services.is_empty() {
+        let names: Vec<&str> = s.services.iter().map(|x| x.name.as_str()).collect();
+        out.push_str(&format!("; services: {}", names.join(", ")));
+    }
+    out
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
@@ -96,6 +121,12 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     let deployment = crate::deploy::deploy(&scenario, &engine_args.cache())
         .map_err(|e| CliError::usage(e.to_string()))?;
     let out = super::out_dir(args.out.as_deref(), &scenario);
+    if scenario.trace.is_some() && !args.quiet {
+        eprintln!(
+            "lambda-sim: replaying{}",
+            extras(&scenario).trim_start_matches(';')
+        );
+    }
     let report = if scenario.simulation.mode == Mode::Realtime {
         if !args.quiet {
             eprintln!(
