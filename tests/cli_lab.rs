@@ -242,7 +242,7 @@ fn sweep_refuses_bad_set_arguments_with_exit_code_2_naming_the_argument() {
         ),
         (
             "memory_mb=128",
-            "error: --set memory_mb=128: key `memory_mb` must be function.<name>.<setting>, account.<setting>, traffic.<index>.<setting>, queue.<name>.<setting> or event_source.<index>.<setting>",
+            "error: --set memory_mb=128: key `memory_mb` must be function.<name>.<setting>, account.<setting>, traffic.<index>.<setting>, queue.<name>.<setting>, event_source.<index>.<setting>, service.<name>.<setting> or trace.<setting>",
         ),
         (
             "function.cpu.memory_mb",

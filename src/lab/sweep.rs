@@ -49,8 +49,8 @@ impl SetSpec {
         let parts: Vec<&str> = key.split('.').collect();
         let shape_ok = match parts.first().copied() {
             Some("function") => parts.len() >= 3,
-            Some("account") => parts.len() >= 2,
-            Some("traffic" | "queue" | "event_source") => parts.len() >= 3,
+            Some("account" | "trace") => parts.len() >= 2,
+            Some("traffic" | "queue" | "event_source" | "service") => parts.len() >= 3,
             _ => false,
         };
         let bare = |p: &&str| {
@@ -60,7 +60,7 @@ impl SetSpec {
         };
         if !shape_ok || !parts.iter().all(bare) {
             return Err(err(format!(
-                "key `{key}` must be function.<name>.<setting>, account.<setting>, traffic.<index>.<setting>, queue.<name>.<setting> or event_source.<index>.<setting>"
+                "key `{key}` must be function.<name>.<setting>, account.<setting>, traffic.<index>.<setting>, queue.<name>.<setting>, event_source.<index>.<setting>, service.<name>.<setting> or trace.<setting>"
             )));
         }
         let values = split_values(values);
