@@ -391,6 +391,39 @@ fn the_cli_reports_services_in_the_table_json_and_html() {
     assert_eq!(db(1)["latency_ms"]["count"], db(1)["calls"]);
     let hist = db(1)["latency_histogram"].as_str().expect("histogram");
     assert!(hist.len() > 20 && hist.starts_with("HISTFAA"), "{hist}");
+    // The timeline: aligned with the run's, every call in it, connections peaking where the totals say.
+    for (i, run) in runs.iter().enumerate() {
+        let t = &db(i)["timeline"];
+        let column = |k: &str| -> Vec<u64> {
+            t[k].as_array()
+                .expect("column")
+                .iter()
+                .map(|x| x.as_u64().expect("count"))
+                .collect()
+        };
+        let buckets = run["report"]["timeline"]["buckets"].as_u64();
+        assert_eq!(Some(column("calls").len() as u64), buckets);
+        assert_eq!(column("calls").iter().sum::<u64>(), 2818);
+        assert_eq!(
+            column("failed").iter().sum::<u64>(),
+            db(i)["refused"].as_u64().unwrap_or(0) + db(i)["timed_out"].as_u64().unwrap_or(0)
+        );
+        assert_eq!(
+            column("connections").iter().max().copied(),
+            db(i)["peak_connections"].as_u64()
+        );
+        // Nothing before the spike at 60 s needs many connections.
+        assert!(column("connections")[..59].iter().all(|c| *c < 20), "{t}");
+    }
+    // Per-sandbox: the 100 connections stay open after the spike, held by idle environments.
+    let per_sandbox = db(0)["timeline"]["connections"]
+        .as_array()
+        .expect("column")
+        .clone();
+    assert!(
+        per_sandbox[90..150].iter().all(|c| c == 100),
+        "{per_sandbox:?}"
+    );
 
     let page = std::fs::read_to_string(&html).expect("html written");
     let section = &page[page
@@ -398,4 +431,25 @@ fn the_cli_reports_services_in_the_table_json_and_html() {
         .expect("services section")..];
     assert!(section.contains("<td>proxy (20)</td>"), "{section}");
     assert!(section.contains("<td>per_sandbox (100)</td>"), "{section}");
+    assert!(
+        section.contains("data-chart=\"service-connections\""),
+        "{section}"
+    );
+    assert!(
+        section.contains("data-chart=\"service-waiting\""),
+        "{section}"
+    );
+    // Drawn data: a step line per variant in the connections chart (axes and ticks have 2 points).
+    let chart = &section[section.find("service-connections").expect("chart")..];
+    let chart = &chart[..chart.find("</figure>").expect("figure closes")];
+    let data_lines = chart
+        .split("<polyline")
+        .skip(1)
+        .filter(|p| {
+            p.split("points=\"")
+                .nth(1)
+                .is_some_and(|pts| pts.split(' ').count() > 4)
+        })
+        .count();
+    assert!(data_lines >= 2, "{data_lines} data lines");
 }

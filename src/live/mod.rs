@@ -378,7 +378,7 @@ impl LiveService {
 
     fn with_services(&self, mut report: RunReport) -> RunReport {
         if let Some(s) = &self.inner.services {
-            report.services = s.report();
+            report.services = s.report(report.timeline_bucket_ns, report.total.timeline.len());
         }
         report
     }

@@ -83,16 +83,24 @@ impl LiveServices {
     pub(super) fn sandbox_destroyed(self: &Arc<Self>, id: SandboxId) {
         let mut st = self.lock();
         let now = self.now_ns();
-        st.model.sandbox_destroyed(now, id);
+        let State { model, metrics, .. } = &mut *st;
+        metrics.catch_up(now, model);
+        model.sandbox_destroyed(now, id);
+        metrics.observe(now, model);
         self.pump(&mut st);
     }
 
-    /// The services' part of a report, as of now.
-    pub(super) fn report(&self) -> Vec<ServiceReport> {
+    /// The services' part of a report, as of now, with timelines in `bucket_ns` buckets (`len` of them). A snapshot
+    /// (`/metrics`) reports from a copy of the timelines, so the run's own keep their resolution.
+    pub(super) fn report(self: &Arc<Self>, bucket_ns: u64, len: usize) -> Vec<ServiceReport> {
         let mut st = self.lock();
         let now = self.now_ns();
         let State { model, metrics, .. } = &mut *st;
-        metrics.report(model, now)
+        metrics.catch_up(now, model);
+        let reports = metrics.clone().report(model, now, bucket_ns, len);
+        // Reporting advanced the model to now: hand out what that decided (and re-arm its timer).
+        self.pump(&mut st);
+        reports
     }
 
     /// Hands the model's decisions on waiting calls to their callers; arms its timers. The clock is read under the
@@ -127,10 +135,12 @@ impl LiveServices {
                     refusal,
                     ..
                 } => {
-                    let Some((tx, _)) = st.waiting.remove(&call) else {
+                    let Some((tx, made_ns)) = st.waiting.remove(&call) else {
                         continue;
                     };
                     st.metrics.call_ended(service, waited_ns);
+                    let State { model, metrics, .. } = &mut *st;
+                    metrics.call_failed(service, made_ns + waited_ns, model);
                     let message = refusal.message(&st.model.spec(service).name);
                     let _ = tx.send(Waited::GaveUp { message });
                 }
@@ -140,7 +150,10 @@ impl LiveServices {
                         sleep_until(&this, at_ns).await;
                         let mut st = this.lock();
                         let now = this.now_ns();
-                        st.model.timer(now);
+                        let State { model, metrics, .. } = &mut *st;
+                        metrics.catch_up(now, model);
+                        model.timer(now);
+                        metrics.observe(now, model);
                         this.pump(&mut st);
                     });
                 }
@@ -165,7 +178,15 @@ impl LiveServices {
                     let name = st.model.spec(service).name.clone();
                     let deadline_ns = now.saturating_add(request.remaining_ns);
                     let sandbox = SandboxId(request.sandbox);
-                    let next = match st.model.call(now, service, sandbox, deadline_ns) {
+                    let State { model, metrics, .. } = &mut *st;
+                    metrics.catch_up(now, model);
+                    let decision = model.call(now, service, sandbox, deadline_ns);
+                    metrics.call_made(service, now, model);
+                    match decision {
+                        CallDecision::Refused { .. } => metrics.call_failed(service, now, model),
+                        _ => metrics.observe(now, model),
+                    }
+                    let next = match decision {
                         CallDecision::Completes { at_ns, error, .. } => {
                             st.metrics.call_ended(service, at_ns - now);
                             let reply = ServiceReply::Answered {

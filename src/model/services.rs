@@ -328,6 +328,21 @@ impl Services {
         )
     }
 
+    /// `service`'s database connections open (per-sandbox) or borrowed (proxy) at `at_ns`, and calls waiting, read
+    /// without changing anything. Exact for any `at_ns` at or after the last input and before the next one: between
+    /// inputs, borrowed connections only come back (a waiting call would have armed a timer, an input).
+    pub fn load_at(&self, service: ServiceId, at_ns: u64) -> (u32, u32) {
+        let st = &self.state[service];
+        match self.specs[service].connections {
+            Some(ConnectionModel::Proxy { .. }) => {
+                let borrowed = st.borrowed.range((at_ns.saturating_add(1), 0)..).count();
+                (borrowed as u32, st.waiting.len() as u32)
+            }
+            Some(ConnectionModel::PerSandbox { .. }) => (st.connected.len() as u32, 0),
+            None => (0, 0),
+        }
+    }
+
     /// Counts of `service` as of the last input.
     pub fn stats(&self, service: ServiceId) -> &ServiceStats {
         &self.state[service].stats

@@ -37,7 +37,9 @@
 //!   "services": { "<name>": { "name", "connections": "none"|"per_sandbox"|"proxy", "limit", "calls", "answered",
 //!                 "errors", "refused", "timed_out", "abandoned", "peak_connections", "peak_client_connections",
 //!                 "waited_calls", "max_wait_ms", "latency_ms": { "p50", …, "count" },
-//!                 "latency_histogram": "<base64 HdrHistogram V2+DEFLATE, µs>" } }   (only with [[service]])
+//!                 "latency_histogram": "<base64 HdrHistogram V2+DEFLATE, µs>",
+//!                 "timeline": { "calls": [..], "failed": [..], "connections": [..], "waiting": [..] } } }
+//!                 (only with [[service]]; timeline arrays have the run timeline's buckets)
 //!   "timeline": { "bucket_s", "buckets",
 //!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..],
 //!                                          "max_concurrency": [..], "alive": [..], "idle": [..] } },

@@ -25,7 +25,7 @@ use hdrhistogram::Histogram;
 use crate::scenario::Mode;
 
 pub use events::{AsyncReport, QueueBucket, QueueReport};
-pub use services::ServiceReport;
+pub use services::{ServiceBucket, ServiceReport};
 pub use types::*;
 
 /// Everything measured about one function, or about all functions together (the total).

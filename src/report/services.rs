@@ -40,6 +40,43 @@ pub struct ServiceReport {
     /// The same latencies as an HdrHistogram in µs (JSON: base64 of its compressed V2 encoding, like functions').
     #[serde(serialize_with = "histogram")]
     pub latency_histogram: hdrhistogram::Histogram<u64>,
+    /// Per bucket of the run's timeline ([`super::RunReport::timeline_bucket_ns`], same length as the functions'):
+    /// JSON `{ "calls": [..], "failed": [..], "connections": [..], "waiting": [..] }`.
+    #[serde(serialize_with = "columns")]
+    pub timeline: Vec<ServiceBucket>,
+}
+
+/// One bucket of a service's timeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceBucket {
+    /// Calls made in the bucket.
+    pub calls: u64,
+    /// Calls that failed without an answer in the bucket (refused or gave up waiting).
+    pub failed: u64,
+    /// Most database connections open (per-sandbox) or borrowed (proxy) at once in the bucket.
+    pub connections: u32,
+    /// Most calls waiting for a proxy connection at once in the bucket.
+    pub waiting: u32,
+}
+
+fn columns<S: serde::Serializer>(buckets: &[ServiceBucket], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(4))?;
+    m.serialize_entry(
+        "calls",
+        &buckets.iter().map(|b| b.calls).collect::<Vec<_>>(),
+    )?;
+    m.serialize_entry(
+        "failed",
+        &buckets.iter().map(|b| b.failed).collect::<Vec<_>>(),
+    )?;
+    let connections: Vec<u32> = buckets.iter().map(|b| b.connections).collect();
+    m.serialize_entry("connections", &connections)?;
+    m.serialize_entry(
+        "waiting",
+        &buckets.iter().map(|b| b.waiting).collect::<Vec<_>>(),
+    )?;
+    m.end()
 }
 
 fn histogram<S: serde::Serializer>(

@@ -102,9 +102,16 @@ pub fn run_virtual(
     sim.sources
         .finish()
         .map_err(|e| SimError::Output(e.to_string()))?;
-    let services = sim.service_reports(sim.end_ns);
-    let mut report = sim.metrics.finish(sim.end_ns);
-    report.services = services;
+    let end_ns = sim.end_ns;
+    let services = sim.services.take();
+    let mut report = sim.metrics.finish(end_ns);
+    if let Some(mut s) = services {
+        report.services = s.reports(
+            end_ns,
+            report.timeline_bucket_ns,
+            report.total.timeline.len(),
+        );
+    }
     Ok(report)
 }
 

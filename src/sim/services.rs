@@ -277,10 +277,16 @@ impl Sim<'_> {
             return Ok(());
         };
         let name = s.model.spec(service).name.clone();
-        match s
+        s.metrics.catch_up(now, &s.model);
+        let decision = s
             .model
-            .call(now, service, SandboxId(request.sandbox), deadline_ns)
-        {
+            .call(now, service, SandboxId(request.sandbox), deadline_ns);
+        s.metrics.call_made(service, now, &s.model);
+        match decision {
+            CallDecision::Refused { .. } => s.metrics.call_failed(service, now, &s.model),
+            _ => s.metrics.observe(now, &s.model),
+        }
+        match decision {
             CallDecision::Completes { at_ns, error, .. } => {
                 let reply = ServiceReply::Answered {
                     elapsed_ns: at_ns - now,
@@ -362,6 +368,7 @@ impl Sim<'_> {
                     };
                     let message = refusal.message(&s.model.spec(service).name);
                     s.metrics.call_ended(service, waited_ns);
+                    s.metrics.call_failed(service, at_ns, &s.model);
                     s.answer(
                         w.task,
                         ServiceReply::Refused {
@@ -385,7 +392,9 @@ impl Sim<'_> {
     /// A timer of the services model (a proxy connection may come free, or a waiting call give up).
     pub(super) fn service_timer(&mut self, now: u64) {
         if let Some(s) = self.services.as_mut() {
+            s.metrics.catch_up(now, &s.model);
             s.model.timer(now);
+            s.metrics.observe(now, &s.model);
         }
         self.service_actions();
     }
@@ -393,16 +402,23 @@ impl Sim<'_> {
     /// An environment went away: its connections close.
     pub(super) fn service_sandbox_destroyed(&mut self, now: u64, id: SandboxId) {
         if let Some(s) = self.services.as_mut() {
+            s.metrics.catch_up(now, &s.model);
             s.model.sandbox_destroyed(now, id);
+            s.metrics.observe(now, &s.model);
         }
         self.service_actions();
     }
+}
 
-    /// The services' part of the report.
-    pub(super) fn service_reports(&mut self, end_ns: u64) -> Vec<crate::report::ServiceReport> {
-        match self.services.as_mut() {
-            Some(s) => s.metrics.report(&mut s.model, end_ns),
-            None => Vec::new(),
-        }
+impl SimServices {
+    /// The services' part of the report, with timelines in the run's `bucket_ns` buckets (`len` of them).
+    pub(super) fn reports(
+        &mut self,
+        end_ns: u64,
+        bucket_ns: u64,
+        len: usize,
+    ) -> Vec<crate::report::ServiceReport> {
+        self.metrics.catch_up(end_ns, &self.model);
+        self.metrics.report(&mut self.model, end_ns, bucket_ns, len)
     }
 }

@@ -19,6 +19,7 @@ mod charts;
 mod event_sources;
 mod page;
 mod series;
+mod services;
 #[cfg(test)]
 mod tests;
 

@@ -59,7 +59,7 @@ pub(super) fn render(input: &HtmlInput) -> String {
     timelines(&mut out, &input.variants);
     event_sources::async_events(&mut out, &input.variants);
     event_sources::queues(&mut out, &input.variants);
-    services(&mut out, &input.variants);
+    super::services::services(&mut out, &input.variants);
 
     let _ = write!(
         out,
@@ -82,7 +82,7 @@ fn run_line(name: &str, r: &RunReport) -> String {
     )
 }
 
-fn table(out: &mut String, t: &Table) {
+pub(super) fn table(out: &mut String, t: &Table) {
     out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
     for h in &t.headers {
         let _ = write!(out, "<th>{}</th>", escape(h));
@@ -96,64 +96,6 @@ fn table(out: &mut String, t: &Table) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table></div>\n");
-}
-
-/// Simulated downstream services: per variant and service, how calls ended, connections and call latency.
-fn services(out: &mut String, variants: &[(String, &RunReport)]) {
-    if variants.iter().all(|(_, r)| r.services.is_empty()) {
-        return;
-    }
-    let headers = [
-        "variant",
-        "service",
-        "connections",
-        "calls",
-        "answered",
-        "errors",
-        "refused",
-        "gave up",
-        "peak db connections",
-        "calls that waited",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-    ];
-    let mut rows = Vec::new();
-    for (name, r) in variants {
-        for s in &r.services {
-            let model = match s.limit {
-                Some(n) => format!("{} ({n})", s.connections),
-                None => s.connections.to_string(),
-            };
-            rows.push(vec![
-                name.clone(),
-                s.name.clone(),
-                model,
-                s.calls.to_string(),
-                s.answered.to_string(),
-                s.errors.to_string(),
-                s.refused.to_string(),
-                s.timed_out.to_string(),
-                s.peak_connections.to_string(),
-                s.waited_calls.to_string(),
-                format!("{:.3}", s.latency_ms.p50),
-                format!("{:.3}", s.latency_ms.p99),
-                format!("{:.3}", s.latency_ms.max),
-            ]);
-        }
-    }
-    out.push_str("<section id=\"services\">\n<h2>Services</h2>\n");
-    table(
-        out,
-        &Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            rows,
-        },
-    );
-    out.push_str(
-        "<p class=\"meta\">Latency runs from the call to its answer or refusal, waiting for a proxy \
-         connection included; refused: no connection; gave up: no proxy connection in time.</p>\n</section>\n",
-    );
 }
 
 /// The few numbers to read first, per variant (shown when the caller gives no comparison table).

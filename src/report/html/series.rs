@@ -131,6 +131,16 @@ impl Fold for QueueBucket {
     }
 }
 
+/// Service timelines: calls and failures add, peaks are the maximum.
+impl Fold for crate::report::ServiceBucket {
+    fn absorb_later(&mut self, later: &Self) {
+        self.calls += later.calls;
+        self.failed += later.failed;
+        self.connections = self.connections.max(later.connections);
+        self.waiting = self.waiting.max(later.waiting);
+    }
+}
+
 /// A report's timeline as step series (each step drawn flat from its start to its end).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timeline<B = TimelineBucket> {
