@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use lambda_sim::report::{AsyncReport, FunctionReport, QueueReport, RunReport};
-use lambda_sim::sandbox::CodeCache;
 use lambda_sim::scenario::Scenario;
 use lambda_sim::sim::{RunOptions, run_virtual};
 use serde_json::Value;
@@ -78,7 +77,7 @@ impl Run {
 }
 
 fn run_scenario(scenario: &Scenario) -> Run {
-    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
+    let cache = test_cache();
     let deployment = lambda_sim::deploy::deploy(scenario, &cache).unwrap_or_else(|e| panic!("{e}"));
     let out = tempfile::tempdir().expect("tempdir");
     let options = RunOptions {

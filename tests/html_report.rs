@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use lambda_sim::report::RunReport;
 use lambda_sim::report::html::{self, HtmlInput, SweepPoint, Table};
-use lambda_sim::sandbox::CodeCache;
 use lambda_sim::scenario::{KeepAlivePolicy, Scenario};
 use lambda_sim::sim::{RunOptions, run_virtual};
 
@@ -40,7 +39,7 @@ fn run(keep_alive_s: u64, memory_mb: u64) -> RunReport {
 fn run_scenario(path: &str, edit: impl FnOnce(&mut Scenario)) -> RunReport {
     let mut scenario = lambda_sim::scenario::load(&root().join(path)).expect("scenario loads");
     edit(&mut scenario);
-    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
+    let cache = test_cache();
     let deployment = lambda_sim::deploy::deploy(&scenario, &cache).expect("deploys");
     let report = run_virtual(&scenario, &deployment, &RunOptions::default()).expect("runs");
     assert!(report.conservation_ok());

@@ -3,28 +3,14 @@
 
 mod common;
 
-use common::root;
-use lambda_sim::sandbox::CodeCache;
+use common::{root, run_realtime};
 
 #[test]
 fn async_events_and_sqs_messages_end_exactly_once_in_real_time() {
     let path = root().join("tests/fixtures/rt-events.toml");
     let scenario = lambda_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
-    let deployment =
-        lambda_sim::deploy::deploy(&scenario, &cache).unwrap_or_else(|e| panic!("{e}"));
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let report = runtime
-        .block_on(lambda_sim::live::run_realtime(
-            scenario,
-            deployment,
-            Some(out.path().to_path_buf()),
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = run_realtime(scenario, Some(out.path().to_path_buf()));
     assert!(report.conservation_ok());
 
     // Event traffic: 20/s for 3 s, no retries: every event delivered or failed once, a record each.

@@ -12,7 +12,7 @@ use lambda_sim::lab::sweep::{SetSpec, Strategy, optimum, points};
 use lambda_sim::lab::{LabInput, LabRun, run_all};
 use lambda_sim::model::SandboxId;
 use lambda_sim::report::{FunctionReport, RunReport};
-use lambda_sim::sandbox::{ClockMode, CodeCache, InitializationType};
+use lambda_sim::sandbox::{ClockMode, InitializationType};
 use lambda_sim::scenario::{PayloadSpec, Variant};
 
 const S: u64 = 1_000_000_000;
@@ -30,10 +30,6 @@ fn example(name: &str) -> PathBuf {
         .join(format!("{name}.toml"))
 }
 
-fn cache() -> CodeCache {
-    CodeCache::on_disk(root().join("target/lambda-sim-test-cache"))
-}
-
 fn run_variants(variants: &[Variant]) -> Vec<LabRun> {
     let inputs: Vec<LabInput> = variants
         .iter()
@@ -44,7 +40,7 @@ fn run_variants(variants: &[Variant]) -> Vec<LabRun> {
             out_dir: None,
         })
         .collect();
-    let runs = run_all(&inputs, &cache, 2).unwrap_or_else(|e| panic!("{e}"));
+    let runs = run_all(&inputs, &test_cache, 2).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(runs.len(), variants.len());
     for r in &runs {
         assert!(r.report.conservation_ok(), "{}: conservation", r.name);
@@ -320,7 +316,7 @@ fn snapshot_unique_id_example_restores_every_cold_start_and_shows_the_pitfall_an
     // The responses do: restore three environments from the file's snapshot, as the run does for its first three.
     let mut ids_by_mode = Vec::new();
     for v in &file.variants {
-        let deployment = lambda_sim::deploy::deploy(&v.scenario, &cache()).expect("deploys");
+        let deployment = lambda_sim::deploy::deploy(&v.scenario, &test_cache()).expect("deploys");
         let snapshot = deployment.snapshots[0].as_ref().expect("snapshot = true");
         let init_id = snapshot
             .init()

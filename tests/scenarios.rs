@@ -7,7 +7,6 @@ use std::path::Path;
 use common::*;
 use lambda_sim::model::{ThrottleCause, ThrottleReason};
 use lambda_sim::report::RunReport;
-use lambda_sim::sandbox::CodeCache;
 use lambda_sim::sim::{RunOptions, run_virtual};
 
 fn run(name: &str) -> RunReport {
@@ -19,7 +18,7 @@ fn run_path(path: &Path, seed: Option<u64>) -> RunReport {
     if let Some(seed) = seed {
         scenario.simulation.seed = seed;
     }
-    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
+    let cache = test_cache();
     let deployment = lambda_sim::deploy::deploy(&scenario, &cache).expect("deploys");
     let report = run_virtual(&scenario, &deployment, &RunOptions::default()).expect("runs");
     assert!(

@@ -19,7 +19,7 @@ use lambda_sim::sim::{RunOptions, run_virtual};
 use serde_json::Value;
 
 fn run(scenario: &Scenario) -> (RunReport, tempfile::TempDir) {
-    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
+    let cache = test_cache();
     let deployment = lambda_sim::deploy::deploy(scenario, &cache).unwrap_or_else(|e| panic!("{e}"));
     let out = tempfile::tempdir().expect("tempdir");
     let options = RunOptions {
@@ -311,16 +311,7 @@ fn abi_v1_modules_may_not_import_service_call() {
 fn services_work_in_real_time() {
     let path = root().join("tests/fixtures/rt-services.toml");
     let scenario = lambda_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
-    let deployment =
-        lambda_sim::deploy::deploy(&scenario, &cache).unwrap_or_else(|e| panic!("{e}"));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let r = runtime
-        .block_on(lambda_sim::live::run_realtime(scenario, deployment, None))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run_realtime(scenario, None);
     assert!(r.conservation_ok());
     let db = service(&r, "db");
     assert_eq!(

@@ -212,7 +212,7 @@ payload = '{{"id":123}}'
 fn run_text(text: &str) -> (RunReport, lambda_sim::deploy::Deployment) {
     let path = root().join("tests/snapshot-scenario.toml");
     let scenario = lambda_sim::scenario::parse(text, &path).expect("scenario parses");
-    let cache = CodeCache::on_disk(root().join("target/lambda-sim-test-cache"));
+    let cache = test_cache();
     let deployment = lambda_sim::deploy::deploy(&scenario, &cache).expect("deploys");
     let report = run_virtual(&scenario, &deployment, &RunOptions::default()).expect("runs");
     assert!(report.conservation_ok());

@@ -10,12 +10,7 @@ use std::path::Path;
 
 use common::*;
 use lambda_sim::lab::{LabInput, LabRun, run_all};
-use lambda_sim::sandbox::CodeCache;
 use lambda_sim::scenario::{Scenario, Variant, parse_file};
-
-fn cache() -> CodeCache {
-    CodeCache::on_disk(root().join("target/lambda-sim-test-cache"))
-}
 
 fn run(variants: &[Variant]) -> Vec<LabRun> {
     let inputs: Vec<LabInput> = variants
@@ -27,7 +22,7 @@ fn run(variants: &[Variant]) -> Vec<LabRun> {
             out_dir: None,
         })
         .collect();
-    run_all(&inputs, &cache, 2).unwrap_or_else(|e| panic!("{e}"))
+    run_all(&inputs, &test_cache, 2).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Each trace function's arrivals are its invocations in the window, all of which succeed.
@@ -154,15 +149,7 @@ fn a_trace_replays_in_real_time() {
     let scenario = lambda_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let want = scenario.trace.as_ref().expect("a trace").invocations;
     assert!(want > 10, "the window holds invocations: {want}");
-    let deployment =
-        lambda_sim::deploy::deploy(&scenario, &cache()).unwrap_or_else(|e| panic!("{e}"));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let r = runtime
-        .block_on(lambda_sim::live::run_realtime(scenario, deployment, None))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run_realtime(scenario, None);
     assert!(r.conservation_ok());
     assert_eq!(r.total.arrivals, want);
     assert_eq!(r.total.outcomes.success, want);
@@ -186,7 +173,7 @@ fn a_trace_broken_after_load_fails_the_run_at_its_line() {
     let broken: Vec<&str> = good.lines().take(101).collect();
     std::fs::write(&file, format!("{}\nnot,a,valid,row\n", broken.join("\n"))).expect("break");
     let deployment =
-        lambda_sim::deploy::deploy(&scenario, &cache()).unwrap_or_else(|e| panic!("{e}"));
+        lambda_sim::deploy::deploy(&scenario, &test_cache()).unwrap_or_else(|e| panic!("{e}"));
     let e = lambda_sim::sim::run_virtual(&scenario, &deployment, &Default::default())
         .expect_err("the run fails");
     let message = e.to_string();

@@ -84,9 +84,7 @@ impl LiveServices {
         let mut st = self.lock();
         let now = self.now_ns();
         let State { model, metrics, .. } = &mut *st;
-        metrics.catch_up(now, model);
-        model.sandbox_destroyed(now, id);
-        metrics.observe(now, model);
+        metrics.sandbox_destroyed(model, now, id);
         self.pump(&mut st);
     }
 
@@ -96,7 +94,6 @@ impl LiveServices {
         let mut st = self.lock();
         let now = self.now_ns();
         let State { model, metrics, .. } = &mut *st;
-        metrics.catch_up(now, model);
         let reports = metrics.clone().report(model, now, bucket_ns, len);
         // Reporting advanced the model to now: hand out what that decided (and re-arm its timer).
         self.pump(&mut st);
@@ -107,6 +104,15 @@ impl LiveServices {
     /// lock, so the model's inputs come in nondecreasing time.
     fn pump(self: &Arc<Self>, st: &mut State) {
         while let Some(action) = st.model.poll_action() {
+            let made_ns = match action {
+                ServiceAction::Started { call, .. } | ServiceAction::TimedOut { call, .. } => {
+                    st.waiting.get(&call).map(|(_, made_ns)| *made_ns)
+                }
+                ServiceAction::SetTimer { .. } => None,
+            };
+            if let Some(made_ns) = made_ns {
+                st.metrics.waited_call_ended(&st.model, &action, made_ns);
+            }
             match action {
                 ServiceAction::Started {
                     call,
@@ -115,13 +121,10 @@ impl LiveServices {
                     error,
                     ..
                 } => {
-                    let Some((tx, made_ns)) = st.waiting.remove(&call) else {
+                    let Some((tx, _)) = st.waiting.remove(&call) else {
                         continue;
                     };
-                    let name = &st.model.spec(service).name;
-                    let error = error.then(|| format!("service `{name}` returned an error"));
-                    st.metrics
-                        .call_ended(service, completes_at_ns.saturating_sub(made_ns));
+                    let error = error.then(|| st.model.error_message(service));
                     // The caller may be gone (its invocation's deadline passed): nothing to tell.
                     let _ = tx.send(Waited::Started {
                         completes_at_ns,
@@ -131,16 +134,12 @@ impl LiveServices {
                 ServiceAction::TimedOut {
                     call,
                     service,
-                    waited_ns,
                     refusal,
                     ..
                 } => {
-                    let Some((tx, made_ns)) = st.waiting.remove(&call) else {
+                    let Some((tx, _)) = st.waiting.remove(&call) else {
                         continue;
                     };
-                    st.metrics.call_ended(service, waited_ns);
-                    let State { model, metrics, .. } = &mut *st;
-                    metrics.call_failed(service, made_ns + waited_ns, model);
                     let message = refusal.message(&st.model.spec(service).name);
                     let _ = tx.send(Waited::GaveUp { message });
                 }
@@ -151,9 +150,7 @@ impl LiveServices {
                         let mut st = this.lock();
                         let now = this.now_ns();
                         let State { model, metrics, .. } = &mut *st;
-                        metrics.catch_up(now, model);
-                        model.timer(now);
-                        metrics.observe(now, model);
+                        metrics.timer(model, now);
                         this.pump(&mut st);
                     });
                 }
@@ -179,24 +176,16 @@ impl LiveServices {
                     let deadline_ns = now.saturating_add(request.remaining_ns);
                     let sandbox = SandboxId(request.sandbox);
                     let State { model, metrics, .. } = &mut *st;
-                    metrics.catch_up(now, model);
-                    let decision = model.call(now, service, sandbox, deadline_ns);
-                    metrics.call_made(service, now, model);
-                    match decision {
-                        CallDecision::Refused { .. } => metrics.call_failed(service, now, model),
-                        _ => metrics.observe(now, model),
-                    }
+                    let decision = metrics.call(model, now, service, sandbox, deadline_ns);
                     let next = match decision {
                         CallDecision::Completes { at_ns, error, .. } => {
-                            st.metrics.call_ended(service, at_ns - now);
                             let reply = ServiceReply::Answered {
                                 elapsed_ns: at_ns - now,
-                                error: error.then(|| format!("service `{name}` returned an error")),
+                                error: error.then(|| model.error_message(service)),
                             };
                             Next::AnswerAt(at_ns, reply)
                         }
                         CallDecision::Refused { refusal, .. } => {
-                            st.metrics.call_ended(service, 0);
                             Next::Reply(ServiceReply::Refused {
                                 elapsed_ns: 0,
                                 message: refusal.message(&name),

@@ -3,12 +3,14 @@
 //! calls, combined at the end with the services model's own counts into [`ServiceReport`]s. Shared by both drivers.
 //!
 //! The timeline samples the model after each of its inputs ([`ServiceMetrics::observe`]); a bucket with no input
-//! gets the model's load at its start ([`Services::load_at`], exact between inputs), which is why a driver calls
-//! [`ServiceMetrics::catch_up`] before each input. Buckets are 1 s wide,
+//! gets the model's load at its start ([`Services::load_at`], exact between inputs), which is why drivers make
+//! their inputs to the model through [`ServiceMetrics::call`], [`ServiceMetrics::timer`] and
+//! [`ServiceMetrics::sandbox_destroyed`]. Buckets are 1 s wide,
 //! doubling past [`MAX_BUCKETS`], and are aligned to the run's timeline in the report.
 
 use super::histograms::{Series, round3};
-use crate::model::services::{ConnectionModel, ServiceId, Services};
+use crate::model::SandboxId;
+use crate::model::services::{CallDecision, ConnectionModel, ServiceAction, ServiceId, Services};
 use crate::report::{ServiceBucket, ServiceReport};
 
 /// Most buckets a service timeline keeps before doubling the bucket width.
@@ -70,14 +72,14 @@ impl ServiceMetrics {
 
     /// Before an input of the services model at `now_ns`: makes the buckets up to `now_ns` from the model's state
     /// since its last input (quiet buckets get the load at their start).
-    pub fn catch_up(&mut self, now_ns: u64, model: &Services) {
+    fn catch_up(&mut self, now_ns: u64, model: &Services) {
         for service in 0..model.len() {
             self.bucket(service, now_ns, model);
         }
     }
 
     /// After an input of the services model at `now_ns`: records every service's load in its bucket.
-    pub fn observe(&mut self, now_ns: u64, model: &Services) {
+    fn observe(&mut self, now_ns: u64, model: &Services) {
         for service in 0..model.len() {
             let st = model.stats(service);
             let (connections, waiting) = (st.connections, st.queued as u32);
@@ -87,20 +89,71 @@ impl ServiceMetrics {
         }
     }
 
-    /// A call to `service` was made at `t_ns`.
-    pub fn call_made(&mut self, service: ServiceId, t_ns: u64, model: &Services) {
-        self.bucket(service, t_ns, model).calls += 1;
-    }
-
-    /// A call to `service` failed without an answer at `t_ns` (refused, or gave up waiting).
-    pub fn call_failed(&mut self, service: ServiceId, t_ns: u64, model: &Services) {
-        self.bucket(service, t_ns, model).failed += 1;
-    }
-
     /// A call to `service` ended (answered or refused) `latency_ns` after it was made.
-    pub fn call_ended(&mut self, service: ServiceId, latency_ns: u64) {
+    fn call_ended(&mut self, service: ServiceId, latency_ns: u64) {
         if let Some(s) = self.latency.get_mut(service) {
             s.record(latency_ns);
+        }
+    }
+
+    /// [`Services::call`], recorded: the call, and its latency or failure when decided at once.
+    pub fn call(
+        &mut self,
+        model: &mut Services,
+        now_ns: u64,
+        service: ServiceId,
+        sandbox: SandboxId,
+        deadline_ns: u64,
+    ) -> CallDecision {
+        self.catch_up(now_ns, model);
+        let decision = model.call(now_ns, service, sandbox, deadline_ns);
+        self.bucket(service, now_ns, model).calls += 1;
+        match decision {
+            CallDecision::Completes { at_ns, .. } => {
+                self.observe(now_ns, model);
+                self.call_ended(service, at_ns - now_ns);
+            }
+            CallDecision::Refused { .. } => {
+                self.bucket(service, now_ns, model).failed += 1;
+                self.call_ended(service, 0);
+            }
+            CallDecision::Queued { .. } => self.observe(now_ns, model),
+        }
+        decision
+    }
+
+    /// [`Services::timer`], recorded.
+    pub fn timer(&mut self, model: &mut Services, now_ns: u64) {
+        self.catch_up(now_ns, model);
+        model.timer(now_ns);
+        self.observe(now_ns, model);
+    }
+
+    /// [`Services::sandbox_destroyed`], recorded.
+    pub fn sandbox_destroyed(&mut self, model: &mut Services, now_ns: u64, sandbox: SandboxId) {
+        self.catch_up(now_ns, model);
+        model.sandbox_destroyed(now_ns, sandbox);
+        self.observe(now_ns, model);
+    }
+
+    /// A call that waited for a proxy connection, made at `made_ns`, ended as `action` (`Started` or `TimedOut`).
+    pub fn waited_call_ended(&mut self, model: &Services, action: &ServiceAction, made_ns: u64) {
+        match *action {
+            ServiceAction::Started {
+                service,
+                completes_at_ns,
+                ..
+            } => self.call_ended(service, completes_at_ns.saturating_sub(made_ns)),
+            ServiceAction::TimedOut {
+                service,
+                at_ns,
+                waited_ns,
+                ..
+            } => {
+                self.call_ended(service, waited_ns);
+                self.bucket(service, at_ns, model).failed += 1;
+            }
+            ServiceAction::SetTimer { .. } => {}
         }
     }
 
@@ -114,8 +167,7 @@ impl ServiceMetrics {
         len: usize,
     ) -> Vec<ServiceReport> {
         // Bring the counts up to the end: connections returned since the last input are counted only then.
-        services.timer(end_ns);
-        self.observe(end_ns, services);
+        self.timer(services, end_ns);
         while self.width_s * NS_PER_S < bucket_ns {
             self.coarsen();
         }

@@ -328,6 +328,11 @@ impl Services {
         )
     }
 
+    /// The message of a call to `service` answered with an error: "service `db` returned an error".
+    pub fn error_message(&self, service: ServiceId) -> String {
+        format!("service `{}` returned an error", self.specs[service].name)
+    }
+
     /// `service`'s database connections open (per-sandbox) or borrowed (proxy) at `at_ns`, and calls waiting, read
     /// without changing anything. Exact for any `at_ns` at or after the last input and before the next one: between
     /// inputs, borrowed connections only come back (a waiting call would have armed a timer, an input).

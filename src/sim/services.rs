@@ -64,7 +64,7 @@ struct Slot {
 }
 
 /// The sandboxes' [`ServiceHost`] in virtual time.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct VirtualHost(Arc<Mutex<Slot>>);
 
 impl ServiceHost for VirtualHost {
@@ -104,7 +104,8 @@ struct Waiting {
 pub(super) struct SimServices {
     pub(super) model: Services,
     pub(super) metrics: ServiceMetrics,
-    host: VirtualHost,
+    /// Shared by every sandbox of the run (one call is in flight at a time).
+    host: Arc<VirtualHost>,
     /// Polls tasks. Only WASI's own async functions could need it (e.g. a guest's sleep); service calls never do.
     runtime: tokio::runtime::Runtime,
     tasks: Vec<Option<Suspended>>,
@@ -126,7 +127,7 @@ impl SimServices {
         Ok(Some(SimServices {
             metrics: ServiceMetrics::new(model.len()),
             model,
-            host: VirtualHost::default(),
+            host: Arc::new(VirtualHost::default()),
             runtime,
             tasks: Vec::new(),
             free: Vec::new(),
@@ -136,7 +137,7 @@ impl SimServices {
 
     fn link(&self, sandbox: SandboxId) -> ServiceLink {
         ServiceLink {
-            host: Arc::new(self.host.clone()),
+            host: self.host.clone(),
             sandbox: sandbox.0,
         }
     }
@@ -277,22 +278,16 @@ impl Sim<'_> {
             return Ok(());
         };
         let name = s.model.spec(service).name.clone();
-        s.metrics.catch_up(now, &s.model);
-        let decision = s
-            .model
-            .call(now, service, SandboxId(request.sandbox), deadline_ns);
-        s.metrics.call_made(service, now, &s.model);
-        match decision {
-            CallDecision::Refused { .. } => s.metrics.call_failed(service, now, &s.model),
-            _ => s.metrics.observe(now, &s.model),
-        }
-        match decision {
+        let sandbox = SandboxId(request.sandbox);
+        match s
+            .metrics
+            .call(&mut s.model, now, service, sandbox, deadline_ns)
+        {
             CallDecision::Completes { at_ns, error, .. } => {
                 let reply = ServiceReply::Answered {
                     elapsed_ns: at_ns - now,
-                    error: error.then(|| format!("service `{name}` returned an error")),
+                    error: error.then(|| s.model.error_message(service)),
                 };
-                s.metrics.call_ended(service, at_ns - now);
                 s.answer(t, reply);
                 // A call answered after the deadline ends the invocation at the deadline (a timeout).
                 self.events
@@ -300,7 +295,6 @@ impl Sim<'_> {
             }
             CallDecision::Refused { refusal, .. } => {
                 let message = refusal.message(&name);
-                s.metrics.call_ended(service, 0);
                 s.answer(
                     t,
                     ServiceReply::Refused {
@@ -331,6 +325,15 @@ impl Sim<'_> {
             return;
         };
         while let Some(action) = s.model.poll_action() {
+            let made_ns = match action {
+                ServiceAction::Started { call, .. } | ServiceAction::TimedOut { call, .. } => {
+                    s.waiting.get(&call).map(|w| w.made_ns)
+                }
+                ServiceAction::SetTimer { .. } => None,
+            };
+            if let Some(made_ns) = made_ns {
+                s.metrics.waited_call_ended(&s.model, &action, made_ns);
+            }
             match action {
                 ServiceAction::Started {
                     call,
@@ -342,13 +345,10 @@ impl Sim<'_> {
                     let Some(w) = s.waiting.remove(&call) else {
                         continue;
                     };
-                    let elapsed_ns = completes_at_ns - w.made_ns;
-                    let name = &s.model.spec(service).name;
                     let reply = ServiceReply::Answered {
-                        elapsed_ns,
-                        error: error.then(|| format!("service `{name}` returned an error")),
+                        elapsed_ns: completes_at_ns - w.made_ns,
+                        error: error.then(|| s.model.error_message(service)),
                     };
-                    s.metrics.call_ended(service, elapsed_ns);
                     s.answer(w.task, reply);
                     self.events.push(
                         completes_at_ns.min(w.deadline_ns),
@@ -367,8 +367,6 @@ impl Sim<'_> {
                         continue;
                     };
                     let message = refusal.message(&s.model.spec(service).name);
-                    s.metrics.call_ended(service, waited_ns);
-                    s.metrics.call_failed(service, at_ns, &s.model);
                     s.answer(
                         w.task,
                         ServiceReply::Refused {
@@ -392,9 +390,7 @@ impl Sim<'_> {
     /// A timer of the services model (a proxy connection may come free, or a waiting call give up).
     pub(super) fn service_timer(&mut self, now: u64) {
         if let Some(s) = self.services.as_mut() {
-            s.metrics.catch_up(now, &s.model);
-            s.model.timer(now);
-            s.metrics.observe(now, &s.model);
+            s.metrics.timer(&mut s.model, now);
         }
         self.service_actions();
     }
@@ -402,9 +398,7 @@ impl Sim<'_> {
     /// An environment went away: its connections close.
     pub(super) fn service_sandbox_destroyed(&mut self, now: u64, id: SandboxId) {
         if let Some(s) = self.services.as_mut() {
-            s.metrics.catch_up(now, &s.model);
-            s.model.sandbox_destroyed(now, id);
-            s.metrics.observe(now, &s.model);
+            s.metrics.sandbox_destroyed(&mut s.model, now, id);
         }
         self.service_actions();
     }
@@ -418,7 +412,6 @@ impl SimServices {
         bucket_ns: u64,
         len: usize,
     ) -> Vec<crate::report::ServiceReport> {
-        self.metrics.catch_up(end_ns, &self.model);
         self.metrics.report(&mut self.model, end_ns, bucket_ns, len)
     }
 }

@@ -83,3 +83,24 @@ pub fn lambda_sim(args: &[&str]) -> std::process::Output {
 pub fn guest_wasm(name: &str) -> PathBuf {
     lambda_sim::guest::resolve(&root().join("functions").join(name)).expect("guest builds")
 }
+
+/// The code cache every test shares: modules compiled by one test binary are loaded by the others.
+pub fn test_cache() -> CodeCache {
+    CodeCache::on_disk(root().join("target/lambda-sim-test-cache"))
+}
+
+/// Deploys `scenario` and replays it in real time (`run_realtime`), async destinations' records under `out`.
+pub fn run_realtime(
+    scenario: lambda_sim::scenario::Scenario,
+    out: Option<PathBuf>,
+) -> lambda_sim::report::RunReport {
+    let deployment =
+        lambda_sim::deploy::deploy(&scenario, &test_cache()).unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime
+        .block_on(lambda_sim::live::run_realtime(scenario, deployment, out))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
