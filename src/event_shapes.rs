@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::sandbox::RequestId;
+use crate::model::RequestId;
 
 /// The account and Region lambda-sim's ARNs use.
 pub const ACCOUNT_ID: &str = "123456789012";

@@ -201,9 +201,30 @@ pub fn platform(
         .functions
         .iter()
         .zip(wasm_bytes)
-        .map(|(f, bytes)| crate::model::FunctionRules::from_spec(f, *bytes))
+        .map(|(f, bytes)| function_rules(f, *bytes))
         .collect();
     crate::model::Platform::new(scenario.account.clone(), rules, scenario.simulation.seed)
+}
+
+/// The settings of `spec` the model's rules read; `wasm_bytes` is the module's size (its code download time).
+pub fn function_rules(
+    spec: &crate::scenario::FunctionSpec,
+    wasm_bytes: u64,
+) -> crate::model::FunctionRules {
+    let bw = spec.cold_start.download_bytes_per_s.max(1);
+    crate::model::FunctionRules {
+        reserved: spec.reserved_concurrency,
+        provisioned: spec.provisioned_concurrency,
+        allocation_delay_ns: spec.provisioned_allocation_delay_ns,
+        keep_alive: spec.keep_alive.clone(),
+        max_lifetime_ns: spec.max_lifetime_ns,
+        memory_mb: spec.memory_mb,
+        placement_ms: spec.cold_start.placement_ms.clone(),
+        download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw))
+            .unwrap_or(u64::MAX),
+        schedule: spec.provisioned_schedule.clone(),
+        autoscaling: spec.provisioned_autoscaling,
+    }
 }
 
 /// How to set up the sandbox of environment `id` of function `f`.

@@ -4,21 +4,22 @@
 
 pub mod api;
 pub mod cli;
-pub mod cpu;
 pub mod deploy;
 pub mod event_shapes;
 pub mod exec;
 pub mod guest;
 pub mod invoke;
 pub mod lab;
-pub mod limits;
 pub mod live;
 pub mod logfmt;
 pub mod metrics;
-pub mod model;
 pub mod report;
-pub mod sandbox;
 pub mod scenario;
 pub mod sim;
 pub mod sources;
+pub mod traces;
 pub mod traffic;
+
+pub use lambda_sim_model as model;
+pub use lambda_sim_model::{cpu, limits};
+pub use lambda_sim_sandbox as sandbox;

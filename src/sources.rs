@@ -20,7 +20,7 @@ use crate::model::events::{
     AsyncAction, AsyncConfig, AsyncQueues, AsyncTimer, AttemptResult, BatchResult, MappingConfig,
     QueueConfig, Sqs, SqsAction, SqsTimer,
 };
-use crate::sandbox::{Outcome, RequestId};
+use crate::model::{Outcome, RequestId};
 use crate::scenario::Scenario;
 
 /// What a request to the platform is for.

@@ -10,10 +10,11 @@ use common::*;
 use lambda_sim::exec::{cold_invoke, restore_invoke};
 use lambda_sim::invoke::LocalFunction;
 use lambda_sim::metrics::{SNAPSHOT_CACHE_GB_S, SNAPSHOT_RESTORE_GB};
+use lambda_sim::model::cold_start::{RESTORE_BASE_NS, RESTORE_NS_PER_MIB, restore_ns};
 use lambda_sim::report::RunReport;
 use lambda_sim::sandbox::{
-    ClockMode, CodeCache, CodeSource, FunctionCode, RESTORE_BASE_NS, RESTORE_NS_PER_MIB,
-    SandboxConfig, Snapshot, SnapshotError, restore_ns, take_snapshot,
+    ClockMode, CodeCache, CodeSource, FunctionCode, SandboxConfig, Snapshot, SnapshotError,
+    take_snapshot,
 };
 use lambda_sim::sim::{RunOptions, run_virtual};
 

@@ -124,7 +124,7 @@ impl FunctionMetrics {
     pub(crate) fn ping(&mut self, s: &InvocationSample) {
         let p = &mut self.counts.pings;
         self.usage.requests += 1;
-        if s.outcome != crate::sandbox::Outcome::Success {
+        if s.outcome != crate::model::Outcome::Success {
             p.failed += 1;
         }
         match s.start {

@@ -11,10 +11,8 @@
 use hdrhistogram::Histogram;
 
 use super::{InvocationSample, StartKind};
+pub use crate::report::SIGFIG;
 use crate::report::{HistogramSet, LatencySummary, Percentiles};
-
-/// Significant decimal digits of every histogram.
-pub const SIGFIG: u8 = 3;
 /// Highest latency / init value tracked, µs (1 h).
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 /// Highest billed duration tracked, ms (1 h).
@@ -263,7 +261,7 @@ impl LatencySeries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::Outcome;
+    use crate::model::Outcome;
 
     const MS: u64 = 1_000_000;
 

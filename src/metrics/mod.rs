@@ -29,7 +29,8 @@ pub use run::RunMetrics;
 pub use services::ServiceMetrics;
 pub use timeline::MAX_BUCKETS;
 
-use crate::sandbox::Outcome;
+use crate::model::Outcome;
+pub use crate::model::PoolState;
 
 /// How an invocation found its execution environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,15 +88,4 @@ impl InvocationSample {
             peak_memory_bytes: report.peak_memory_bytes,
         }
     }
-}
-
-/// A function's execution environments at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PoolState {
-    /// Environments running an invocation: the function's concurrency.
-    pub busy: u32,
-    /// Initialized environments waiting for work (provisioned included).
-    pub idle: u32,
-    /// Environments being created or initialized.
-    pub initializing: u32,
 }

@@ -22,7 +22,7 @@ use hdrhistogram::serialization::interval_log::{
 };
 
 use super::RunReport;
-use crate::metrics::SIGFIG;
+use super::SIGFIG;
 
 /// `name` with the characters an hlog tag cannot hold replaced by '_'.
 pub(crate) fn tag_name(name: &str) -> String {

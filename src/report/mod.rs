@@ -28,6 +28,10 @@ pub use events::{AsyncReport, QueueBucket, QueueReport};
 pub use services::{ServiceBucket, ServiceReport};
 pub use types::*;
 
+/// Significant decimal digits of every histogram a report carries (a run of many functions keeps fewer per
+/// function, see `crate::metrics`).
+pub const SIGFIG: u8 = 3;
+
 /// Everything measured about one function, or about all functions together (the total).
 #[derive(Debug, Clone)]
 pub struct FunctionReport {

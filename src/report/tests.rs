@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::*;
 use crate::metrics::{InvocationSample, PoolState, RunMetrics, StartKind};
+use crate::model::Outcome;
 use crate::model::{DestroyReason, ThrottleCause, ThrottleReason};
-use crate::sandbox::Outcome;
 use crate::scenario::{Architecture, Mode};
 
 const MS: u64 = 1_000_000;

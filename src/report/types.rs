@@ -4,8 +4,8 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::model::Outcome;
 use crate::model::{DestroyReason, ThrottleCause, ThrottleReason};
-use crate::sandbox::Outcome;
 use crate::scenario::{Architecture, Mode};
 
 /// The snake_case name of an architecture, as reports print it.

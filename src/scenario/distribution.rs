@@ -6,83 +6,11 @@
 
 use std::ops::Range;
 
-use rand::Rng;
-use rand::distr::{Distribution as _, StandardUniform};
-use rand_distr::{Exp1, StandardNormal};
 use toml::Spanned;
 
 use super::error::Source;
 use super::node::TomlNode;
 use super::{Distribution, ScenarioError};
-
-impl Distribution {
-    /// Draws one value. The raw value is returned: clamping a negative draw (a normal's tail) where a time or a count
-    /// is meant is the caller's job.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        match self {
-            Distribution::Constant { value } => *value,
-            Distribution::Uniform { min, max } => {
-                let u: f64 = StandardUniform.sample(rng);
-                min + (max - min) * u
-            }
-            Distribution::Exponential { mean } => {
-                let e: f64 = Exp1.sample(rng);
-                mean * e
-            }
-            Distribution::Normal { mean, stddev } => {
-                let z: f64 = StandardNormal.sample(rng);
-                mean + stddev * z
-            }
-            Distribution::LogNormal { median, sigma } => {
-                let z: f64 = StandardNormal.sample(rng);
-                median * (sigma * z).exp()
-            }
-            Distribution::Empirical { values, weights } => {
-                let u: f64 = StandardUniform.sample(rng);
-                if weights.is_empty() {
-                    let i =
-                        ((u * values.len() as f64) as usize).min(values.len().saturating_sub(1));
-                    return values.get(i).copied().unwrap_or(0.0);
-                }
-                let total: f64 = weights.iter().sum();
-                let mut target = u * total;
-                for (value, weight) in values.iter().zip(weights) {
-                    if target < *weight {
-                        return *value;
-                    }
-                    target -= weight;
-                }
-                // Rounding left `target` just above the last weight: the last value with a positive weight.
-                values
-                    .iter()
-                    .zip(weights)
-                    .rev()
-                    .find(|(_, w)| **w > 0.0)
-                    .map_or(0.0, |(v, _)| *v)
-            }
-        }
-    }
-
-    /// The distribution's mean (for messages and sanity checks).
-    pub fn mean(&self) -> f64 {
-        match self {
-            Distribution::Constant { value } => *value,
-            Distribution::Uniform { min, max } => (min + max) / 2.0,
-            Distribution::Exponential { mean } | Distribution::Normal { mean, .. } => *mean,
-            Distribution::LogNormal { median, sigma } => median * (sigma * sigma / 2.0).exp(),
-            Distribution::Empirical { values, weights } => {
-                if values.is_empty() {
-                    0.0
-                } else if weights.is_empty() {
-                    values.iter().sum::<f64>() / values.len() as f64
-                } else {
-                    let total: f64 = weights.iter().sum();
-                    values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total
-                }
-            }
-        }
-    }
-}
 
 /// The parameters each kind takes (the `distribution` key and, in templates, `integer` come on top).
 fn params(kind: &str) -> Option<&'static [&'static str]> {
@@ -341,60 +269,5 @@ pub(crate) fn number(
             &v.span(),
             format!("{what} must be a number, found {}", v.get_ref().type_name()),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
-
-    fn mean_of(d: &Distribution, n: usize) -> f64 {
-        let mut rng = StdRng::seed_from_u64(7);
-        (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64
-    }
-
-    #[test]
-    fn sample_means() {
-        let cases = [
-            Distribution::Constant { value: 3.0 },
-            Distribution::Uniform { min: 2.0, max: 4.0 },
-            Distribution::Exponential { mean: 500.0 },
-            Distribution::Normal {
-                mean: 10.0,
-                stddev: 2.0,
-            },
-            Distribution::LogNormal {
-                median: 90.0,
-                sigma: 0.35,
-            },
-            Distribution::Empirical {
-                values: vec![1.0, 2.0, 3.0],
-                weights: vec![],
-            },
-            Distribution::Empirical {
-                values: vec![1.0, 10.0],
-                weights: vec![3.0, 1.0],
-            },
-        ];
-        for d in &cases {
-            let m = mean_of(d, 200_000);
-            assert!(
-                (m - d.mean()).abs() <= 0.02 * d.mean(),
-                "{d:?}: sample mean {m} vs {}",
-                d.mean()
-            );
-        }
-    }
-
-    #[test]
-    fn empirical_zero_weight_never_drawn() {
-        let d = Distribution::Empirical {
-            values: vec![1.0, 2.0, 3.0],
-            weights: vec![1.0, 0.0, 1.0],
-        };
-        let mut rng = StdRng::seed_from_u64(1);
-        assert!((0..10_000).all(|_| d.sample(&mut rng) != 2.0));
     }
 }

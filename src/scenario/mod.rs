@@ -53,6 +53,10 @@
 
 use std::path::PathBuf;
 
+pub use crate::model::spec::{
+    Account, Distribution, KeepAlivePolicy, ScalingModel, TargetTracking,
+};
+
 /// A parsed, validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -104,78 +108,10 @@ pub enum Mode {
     Realtime,
 }
 
-#[derive(Debug, Clone)]
-pub struct Account {
-    /// Regional concurrency limit (default 1000).
-    pub concurrency_limit: u32,
-    /// Concurrency always left to functions without reserved concurrency (default 100).
-    pub unreserved_minimum: u32,
-    pub scaling: ScalingModel,
-    /// Memory budget of idle-or-busy on-demand environments of greedy-dual keep-alive functions, MB (required when
-    /// a function uses that policy; unused otherwise).
-    pub keep_alive_memory_mb: Option<u64>,
-}
-
-/// How fast new execution environments may be created.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ScalingModel {
-    /// Since Nov 2023: each function may add `environments` new environments per `window_ns` (1000 per 10 s),
-    /// refilled continuously.
-    PerFunction { environments: u32, window_ns: u64 },
-    /// Until Nov 2023: an account-wide initial burst (500, 1000 or 3000 by Region), then `per_minute` (500) more.
-    Legacy { burst: u32, per_minute: u32 },
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Architecture {
     X86_64,
     Arm64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeepAlivePolicy {
-    /// Reclaim an environment this long after it became idle.
-    Fixed { idle_ns: u64 },
-    /// Observed Lambda behaviour: idle lifetime drawn uniformly in [min_ns, max_ns] (5–7 min) per idle period.
-    Lambda { min_ns: u64, max_ns: u64 },
-    /// Reclaim as soon as an invocation ends: every invocation is a cold start.
-    None,
-    /// Hybrid histogram policy (Shahrad et al., USENIX ATC '20): pre-warm and keep-alive windows learnt from the
-    /// function's idle-time histogram; a fixed keep-alive of `fallback_ns` while the histogram has fewer than
-    /// `min_samples` idle times or is not representative.
-    Hybrid { fallback_ns: u64, min_samples: u32 },
-    /// Greedy-dual keep-alive caching (FaasCache, ASPLOS '21): idle environments stay warm until the account's
-    /// `keep_alive_memory_mb` is needed, then the lowest-priority ones are evicted.
-    GreedyDual,
-}
-
-/// A seeded random distribution of a real value (units given by the field using it).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Distribution {
-    Constant {
-        value: f64,
-    },
-    Uniform {
-        min: f64,
-        max: f64,
-    },
-    Exponential {
-        mean: f64,
-    },
-    Normal {
-        mean: f64,
-        stddev: f64,
-    },
-    /// Parameterised by its median (= e^mu) and sigma.
-    LogNormal {
-        median: f64,
-        sigma: f64,
-    },
-    /// Draws one of `values` with probability proportional to `weights` (equal if empty).
-    Empirical {
-        values: Vec<f64>,
-        weights: Vec<f64>,
-    },
 }
 
 /// The platform overheads of a cold start that Lambda reports nowhere but clients see.
@@ -261,19 +197,6 @@ pub struct EventSourceSpec {
     pub report_batch_item_failures: bool,
     /// A disabled mapping does not poll.
     pub enabled: bool,
-}
-
-/// Application Auto Scaling target tracking on `LambdaProvisionedConcurrencyUtilization` (per-minute datapoints).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TargetTracking {
-    pub min: u32,
-    pub max: u32,
-    /// Target utilization, 0.1–0.9.
-    pub target: f64,
-    /// Consecutive datapoints above the target before scaling out (AWS: 3).
-    pub scale_out_datapoints: u32,
-    /// Consecutive datapoints below 90 % of the target before scaling in (AWS: 15).
-    pub scale_in_datapoints: u32,
 }
 
 /// A warmer (like serverless-plugin-warmup): every `every_ns`, `concurrency` simultaneous pings with `payload`.
@@ -418,6 +341,7 @@ mod tests;
 
 pub use load::{load, load_file, parse, parse_file, resolve_path};
 pub use phases::MAX_USERS;
+pub(crate) use trace::trace_error;
 pub use trace::{TraceFormat, TraceFunction, TraceSpec};
 pub use values::MAX_RATE;
 pub use variants::{ScenarioFile, Variant};

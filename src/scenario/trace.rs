@@ -17,8 +17,8 @@ use super::raw::{DurationValue, RawFunction, RawScenario, RawSimulation};
 use super::values::{duration_ns, int_in, positive_duration_ns};
 use super::{Account, FunctionSpec, KeepAlivePolicy, ScenarioError, resolve_path};
 use crate::limits::{MEMORY_MB_MAX, MEMORY_MB_MIN, NS_PER_S};
-use crate::traffic::azure::{MINUTES_PER_DAY, Spread, Trigger};
-use crate::traffic::trace::{self as replay, Filters, Selected};
+use crate::traces::azure::{AzureTraceError, MINUTES_PER_DAY, Spread, Trigger};
+use crate::traces::{self as replay, Filters, Selected};
 
 /// Which public trace a `[trace]` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,7 +313,7 @@ pub(super) fn prepare(
         }
         TraceFormat::Azure2021 => replay::select_2021(&file, &filters),
     }
-    .map_err(|e| replay::trace_error(&e))?;
+    .map_err(|e| trace_error(&e))?;
     if pass.selected.is_empty() {
         return Err(src.err(
             &table_span,
@@ -612,4 +612,66 @@ fn hash_list(
             }
         })
         .collect()
+}
+
+/// A trace reading error as a scenario error, keeping the trace file's line and column.
+pub(crate) fn trace_error(e: &AzureTraceError) -> ScenarioError {
+    let at = |file: &str, line: u64, column: usize, message: String| ScenarioError {
+        file: file.to_string(),
+        line: line as usize,
+        column,
+        message,
+    };
+    match e {
+        AzureTraceError::Open { file, source } => {
+            at(file, 0, 0, format!("cannot open the trace file: {source}"))
+        }
+        AzureTraceError::Io { file, line, source } => at(
+            file,
+            *line,
+            0,
+            format!("cannot read the trace file: {source}"),
+        ),
+        AzureTraceError::Empty { file, expected } => at(
+            file,
+            1,
+            1,
+            format!("the trace file is empty; expected the header `{expected}`"),
+        ),
+        AzureTraceError::Header {
+            file,
+            column,
+            expected,
+            found,
+        } => at(
+            file,
+            1,
+            *column,
+            format!("header field `{found}` should be `{expected}`"),
+        ),
+        AzureTraceError::ColumnCount {
+            file,
+            line,
+            expected,
+            found,
+        } => at(
+            file,
+            *line,
+            1,
+            format!("expected {expected} comma-separated columns, found {found}"),
+        ),
+        AzureTraceError::Value {
+            file,
+            line,
+            column,
+            field,
+            value,
+            allowed,
+        } => at(
+            file,
+            *line,
+            *column,
+            format!("field `{field}` has value `{value}`; expected {allowed}"),
+        ),
+    }
 }

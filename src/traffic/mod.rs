@@ -30,7 +30,6 @@ pub struct UserId {
     pub user: u32,
 }
 
-pub mod azure;
 mod generator;
 mod payload;
 mod process;

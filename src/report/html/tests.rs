@@ -6,11 +6,11 @@ use hdrhistogram::Histogram;
 use super::series::{self, MAX_STEPS, Timeline};
 use super::*;
 use crate::metrics::{InvocationSample, PoolState, RunMetrics, StartKind};
+use crate::model::Outcome;
 use crate::model::{ThrottleCause, ThrottleReason};
 use crate::report::{
     AsyncReport, FunctionConfig, Percentiles, QueueBucket, QueueReport, RunInfo, TimelineBucket,
 };
-use crate::sandbox::Outcome;
 use crate::scenario::{Architecture, Mode};
 
 const MS: u64 = 1_000_000;

@@ -1,138 +1,14 @@
-//! Replaying a public trace (`[trace]`, see [`crate::scenario::TraceSpec`]): the first pass that selects functions
-//! ([`select_2019`], [`select_2021`], run while the scenario loads) and the arrival stream ([`TraceStream`]) the
-//! [`super::TrafficGenerator`] merges with the scenario's phases.
+//! Replaying a public trace (`[trace]`, see [`crate::scenario::TraceSpec`]): the arrival stream ([`TraceStream`])
+//! the [`super::TrafficGenerator`] merges with the scenario's phases. The functions it replays were selected when
+//! the scenario loaded (`crate::traces`).
 //!
 //! Bounded memory: neither pass holds the trace. The 2019 stream keeps the selected functions' nonzero per-minute
 //! counts (sparse, bucketed by minute) and one minute of arrivals; the 2021 stream keeps the rows whose start lies
-//! within [`REORDER_NS`] of the newest start read (a reorder heap). See `docs/traces.md`.
+//! within [`crate::traces::REORDER_NS`] of the newest start read (a reorder heap). See `docs/traces.md`.
 
-mod duration;
-mod select;
 mod stream;
 
 #[cfg(test)]
 mod tests;
 
-pub use duration::{draw_duration_ms, payload};
-pub use select::{Pass, Selected, select_2019, select_2021};
 pub use stream::{TraceArrival, TraceStream};
-
-use super::azure::AzureTraceError;
-use crate::limits::NS_PER_S;
-use crate::scenario::ScenarioError;
-
-/// Lambda's longest invocation: longer trace rows are replayed as this long (2021), longer draws are cut (2019).
-pub const MAX_DURATION_NS: u64 = 900 * NS_PER_S;
-
-/// How far (in trace time) a 2021 row's start may lie before the newest start read above it: the longest duration
-/// ([`MAX_DURATION_NS`]) plus 60 s of slack for a file only roughly ordered by end time. It is also how long the
-/// reorder heap holds a row before emitting it.
-pub const REORDER_NS: u64 = MAX_DURATION_NS + 60 * NS_PER_S;
-
-/// Which trace functions to replay (checked values of `[trace]`).
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    /// 2019: keep functions with one of these triggers (all when empty).
-    pub triggers: Vec<super::azure::Trigger>,
-    /// Keep functions whose app hash starts with one of these (all when empty).
-    pub apps: Vec<String>,
-    /// 2019: keep functions whose owner hash starts with one of these (all when empty).
-    pub owners: Vec<String>,
-    /// Keep the N functions with the most invocations in the window.
-    pub top: Option<usize>,
-    /// Then a seeded uniform sample of N of them.
-    pub sample: Option<usize>,
-    pub seed: u64,
-    /// The window of trace time, `[start, end)`, ns.
-    pub window_start_ns: u64,
-    pub window_end_ns: u64,
-}
-
-impl Filters {
-    fn keeps_app(&self, app: &str) -> bool {
-        self.apps.is_empty() || self.apps.iter().any(|p| app.starts_with(p.as_str()))
-    }
-
-    fn keeps_owner(&self, owner: &str) -> bool {
-        self.owners.is_empty() || self.owners.iter().any(|p| owner.starts_with(p.as_str()))
-    }
-}
-
-/// A trace reading error as a scenario error, keeping the trace file's line and column.
-pub fn trace_error(e: &AzureTraceError) -> ScenarioError {
-    let at = |file: &str, line: u64, column: usize, message: String| ScenarioError {
-        file: file.to_string(),
-        line: line as usize,
-        column,
-        message,
-    };
-    match e {
-        AzureTraceError::Open { file, source } => {
-            at(file, 0, 0, format!("cannot open the trace file: {source}"))
-        }
-        AzureTraceError::Io { file, line, source } => at(
-            file,
-            *line,
-            0,
-            format!("cannot read the trace file: {source}"),
-        ),
-        AzureTraceError::Empty { file, expected } => at(
-            file,
-            1,
-            1,
-            format!("the trace file is empty; expected the header `{expected}`"),
-        ),
-        AzureTraceError::Header {
-            file,
-            column,
-            expected,
-            found,
-        } => at(
-            file,
-            1,
-            *column,
-            format!("header field `{found}` should be `{expected}`"),
-        ),
-        AzureTraceError::ColumnCount {
-            file,
-            line,
-            expected,
-            found,
-        } => at(
-            file,
-            *line,
-            1,
-            format!("expected {expected} comma-separated columns, found {found}"),
-        ),
-        AzureTraceError::Value {
-            file,
-            line,
-            column,
-            field,
-            value,
-            allowed,
-        } => at(
-            file,
-            *line,
-            *column,
-            format!("field `{field}` has value `{value}`; expected {allowed}"),
-        ),
-    }
-}
-
-/// `(trace time − window start) / speedup`: the simulated time of a trace instant in the window. Monotonic, so
-/// sorted trace times stay sorted.
-pub fn simulated_ns(trace_ns: u64, window_start_ns: u64, speedup: f64) -> u64 {
-    let d = trace_ns.saturating_sub(window_start_ns);
-    if speedup == 1.0 {
-        d
-    } else {
-        // Floor: an instant before the window's end maps before the simulated end (see the default duration).
-        let x = (d as f64 / speedup).floor();
-        if x >= u64::MAX as f64 {
-            u64::MAX
-        } else {
-            x as u64
-        }
-    }
-}

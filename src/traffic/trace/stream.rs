@@ -18,11 +18,13 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::select::{check_order, replay_start};
-use super::{REORDER_NS, draw_duration_ms, payload, simulated_ns, trace_error};
+use crate::scenario::trace_error;
 use crate::scenario::{ScenarioError, TraceFormat, TraceSpec};
-use crate::traffic::azure::spread::MINUTE_NS;
-use crate::traffic::azure::{InvocationCountsReader, InvocationTraceReader, Spread, open, spread};
+use crate::traces::azure::spread::MINUTE_NS;
+use crate::traces::azure::{InvocationCountsReader, InvocationTraceReader, Spread, open, spread};
+use crate::traces::{
+    REORDER_NS, check_order, draw_duration_ms, payload, replay_start, simulated_ns,
+};
 
 /// One replayed invocation.
 #[derive(Debug, Clone)]
@@ -248,7 +250,7 @@ impl Stream2021 {
                 && (self.done || start.saturating_add(REORDER_NS) < self.newest.0)
             {
                 self.heap.pop();
-                let wait_ms = d.min(super::MAX_DURATION_NS) as f64 / 1e6;
+                let wait_ms = d.min(crate::traces::MAX_DURATION_NS) as f64 / 1e6;
                 return Ok(Some((start, f, wait_ms)));
             }
             if self.done {

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::draw_duration_ms;
 use crate::scenario::{Scenario, ScenarioError, parse};
+use crate::traces::azure::{FunctionCounts, InvocationCountsReader, InvocationTraceReader, open};
+use crate::traces::draw_duration_ms;
 use crate::traffic::TrafficGenerator;
-use crate::traffic::azure::{FunctionCounts, InvocationCountsReader, InvocationTraceReader, open};
 
 const S: u64 = 1_000_000_000;
 

@@ -1,4 +1,5 @@
-//! What a call into a sandbox produced, in Lambda's terms.
+//! How an invocation ended, its request id and Lambda's error object: the words the model, the sandbox, metrics
+//! and reports share.
 
 use std::fmt;
 
@@ -95,39 +96,5 @@ impl ErrorBody {
             quote(&self.error_type),
             quote(&self.error_message)
         )
-    }
-}
-
-/// Everything a call into a sandbox reports.
-#[derive(Debug, Clone)]
-pub struct CallReport {
-    pub outcome: Outcome,
-    /// Set for every outcome except `Success`.
-    pub error: Option<Box<ErrorBody>>,
-    /// The response bytes on success (`null` when the handler wrote none).
-    pub response: bytes::Bytes,
-    /// Fuel consumed (deterministic for the same input).
-    pub fuel: u64,
-    /// CPU time: virtual (from fuel) or measured (stretched by the CPU share) in real-time mode.
-    pub cpu_ns: u64,
-    /// Time spent in simulated waits.
-    pub wait_ns: u64,
-    /// The call's duration as REPORT shows it: CPU time plus waits, capped at the timeout.
-    pub duration_ns: u64,
-    /// For an invocation that ran a suppressed init: the part of `duration_ns` init took.
-    pub suppressed_init_ns: Option<u64>,
-    /// Peak linear memory of the sandbox so far.
-    pub peak_memory_bytes: u64,
-    /// What the guest wrote to stdout/stderr during the call (bounded).
-    pub log: Vec<u8>,
-}
-
-impl CallReport {
-    /// The response body as the Invoke API returns it: the response, or the error object.
-    pub fn body(&self) -> bytes::Bytes {
-        match &self.error {
-            None => self.response.clone(),
-            Some(e) => bytes::Bytes::from(e.to_json()),
-        }
     }
 }

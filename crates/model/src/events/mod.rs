@@ -1,7 +1,7 @@
 //! Event sources in front of the platform model: Lambda's internal queue for asynchronous (`Event`) invocations
 //! ([`AsyncQueues`]) and the SQS event source mapping with its simulated standard queues ([`Sqs`]).
 //!
-//! Both are pure state machines in the sans-IO style of [`crate::model::Platform`]: the driver calls their inputs with
+//! Both are pure state machines in the sans-IO style of [`crate::Platform`]: the driver calls their inputs with
 //! the current time (`now_ns`, nanoseconds since scenario start), drains `poll_action()` and carries the actions out.
 //! When a source wants an invocation it emits [`AsyncAction::Dispatch`] or [`SqsAction::InvokeBatch`]; the driver then
 //! calls `Platform::invoke` like for any request and reports how it ended (or that it was throttled) with

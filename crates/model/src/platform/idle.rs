@@ -1,12 +1,12 @@
 //! How idle environments are kept, and the platform side of the learning keep-alive policies: parking an idle
 //! environment (with its keep-alive timer), the hybrid policy's unload-then-pre-warm, and greedy-dual admission
-//! and eviction. The policies' own rules are in [`crate::model::keepalive`].
+//! and eviction. The policies' own rules are in [`crate::keepalive`].
 
 use super::{Action, Platform, Timer};
-use crate::model::keepalive::{IdleTimes, KeepAliveStats};
-use crate::model::pool::EnvState;
-use crate::model::{DestroyReason, FunctionId, SandboxId};
-use crate::scenario::KeepAlivePolicy;
+use crate::KeepAlivePolicy;
+use crate::keepalive::{IdleTimes, KeepAliveStats};
+use crate::pool::EnvState;
+use crate::{DestroyReason, FunctionId, SandboxId};
 
 impl Platform {
     /// Puts an environment in its function's idle pool; an on-demand one is reclaimed at `until_ns` (never when

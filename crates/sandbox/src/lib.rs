@@ -1,4 +1,4 @@
-//! Sandboxes: one wasmtime instance per Lambda execution environment.
+//! lambda-sim's sandboxes: one wasmtime instance per Lambda execution environment.
 //!
 //! This layer knows wasmtime and nothing of scheduling. A driver asks it to create a sandbox from a function's
 //! code, to run its init, to run invocations on it, and to drop it; the sandbox reports what each call did
@@ -22,15 +22,13 @@ pub use instance::{
     CallLimits, ClockMode, InitializationType, Invocation, Sandbox, SandboxConfig,
     VIRTUAL_EPOCH_UNIX_S,
 };
+pub use lambda_sim_model::{ErrorBody, Outcome, RequestId};
 pub use log::LOG_CAPACITY_PER_CALL;
-pub use outcome::{CallReport, ErrorBody, Outcome, RequestId};
+pub use outcome::CallReport;
 pub use services::{
     ReplyFuture, ServiceHost, ServiceLink, ServiceReply, ServiceRequest, no_services,
 };
-pub use snapshot::{
-    RESTORE_BASE_NS, RESTORE_NS_PER_MIB, Snapshot, SnapshotError, SnapshotInit, restore_ns,
-    take_snapshot,
-};
+pub use snapshot::{Snapshot, SnapshotError, SnapshotInit, take_snapshot};
 
 /// Why a module could not be loaded or a sandbox not created.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! Simulated downstream services (a database, an HTTP API) that handlers call by name: latency, errors and
-//! connection limits, as a pure state machine in the sans-IO style of [`crate::model::Platform`].
+//! connection limits, as a pure state machine in the sans-IO style of [`crate::Platform`].
 //!
 //! The driver calls [`Services::call`], [`Services::sandbox_destroyed`] and [`Services::timer`] with the current time
 //! (`now_ns`, nanoseconds since scenario start) and drains [`Services::poll_action`]. A call is decided at once
@@ -59,7 +59,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::SandboxId;
-use crate::scenario::Distribution;
+use crate::Distribution;
 
 /// RDS Proxy's default `ConnectionBorrowTimeout`: 120 s [P2].
 pub const DEFAULT_BORROW_TIMEOUT_NS: u64 = 120 * 1_000_000_000;

@@ -11,8 +11,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::{Filters, MAX_DURATION_NS, REORDER_NS};
-use crate::traffic::azure::spread::MINUTE_NS;
-use crate::traffic::azure::{
+use crate::traces::azure::spread::MINUTE_NS;
+use crate::traces::azure::{
     AzureTraceError, DurationsReader, InvocationCountsReader, InvocationTraceReader, MemoryReader,
     Trigger, open, reservoir_sample,
 };
@@ -134,7 +134,7 @@ pub fn select_2019(
 ) -> Result<Pass, AzureTraceError> {
     let reader = InvocationCountsReader::new(open(file)?, file.display().to_string())?;
     let m0 = (f.window_start_ns / MINUTE_NS) as usize;
-    let m1 = ((f.window_end_ns / MINUTE_NS) as usize).min(crate::traffic::azure::MINUTES_PER_DAY);
+    let m1 = ((f.window_end_ns / MINUTE_NS) as usize).min(crate::traces::azure::MINUTES_PER_DAY);
     let mut chooser = Chooser::new(f);
     for (row, item) in (0u64..).zip(reader) {
         let r = item?;
@@ -202,19 +202,19 @@ pub fn select_2019(
     }
     Ok(Pass {
         selected,
-        window_end_ns: crate::traffic::azure::MINUTES_PER_DAY as u64 * MINUTE_NS,
+        window_end_ns: crate::traces::azure::MINUTES_PER_DAY as u64 * MINUTE_NS,
         clamped_rows: 0,
     })
 }
 
 /// A 2021 row's replayed start: `end − min(duration, 900 s)` (a longer row keeps its end time).
-pub(super) fn replay_start(end_ns: u64, duration_ns: u64) -> u64 {
+pub fn replay_start(end_ns: u64, duration_ns: u64) -> u64 {
     end_ns.saturating_sub(duration_ns.min(MAX_DURATION_NS))
 }
 
 /// Checks that a 2021 row is ordered well enough to replay with a bounded reorder window; `newest` is the latest
 /// replayed start read so far (and its line), updated here.
-pub(super) fn check_order<R: std::io::BufRead>(
+pub fn check_order<R: std::io::BufRead>(
     reader: &InvocationTraceReader<R>,
     file: &str,
     start: u64,

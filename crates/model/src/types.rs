@@ -86,3 +86,14 @@ impl DestroyReason {
         }
     }
 }
+
+/// A function's execution environments at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolState {
+    /// Environments running an invocation: the function's concurrency.
+    pub busy: u32,
+    /// Initialized environments waiting for work (provisioned included).
+    pub idle: u32,
+    /// Environments being created or initialized.
+    pub initializing: u32,
+}

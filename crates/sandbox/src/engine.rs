@@ -11,7 +11,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAlloca
 use super::abi::HostState;
 
 use super::SandboxError;
-use crate::limits::WASM32_MEMORY_MAX_BYTES;
+use lambda_sim_model::limits::WASM32_MEMORY_MAX_BYTES;
 
 /// How often the epoch ticker advances the engine's epoch in real-time mode.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);

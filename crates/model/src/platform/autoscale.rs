@@ -14,8 +14,8 @@
 use std::collections::VecDeque;
 
 use super::{Action, Platform, Timer};
-use crate::model::FunctionId;
-use crate::scenario::TargetTracking;
+use crate::FunctionId;
+use crate::TargetTracking;
 
 const MINUTE_NS: u64 = 60_000_000_000;
 

@@ -10,8 +10,8 @@ use wasmtime::{Caller, Linker, Memory, ResourceLimiter, ValType};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use super::RequestId;
-use crate::cpu::CpuModel;
-use crate::limits::RESPONSE_MAX_BYTES;
+use lambda_sim_model::cpu::CpuModel;
+use lambda_sim_model::limits::RESPONSE_MAX_BYTES;
 
 /// Longest `errorType` and `errorMessage` kept from the guest.
 const ERROR_TYPE_MAX: usize = 1 << 10;

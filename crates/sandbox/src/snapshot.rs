@@ -27,18 +27,6 @@ use super::{
     CallLimits, CallReport, ClockMode, CodeCache, CodeSource, FunctionCode, InitializationType,
     Outcome, Sandbox, SandboxConfig, SandboxEngine, SandboxError,
 };
-use crate::limits::NS_PER_MS;
-
-/// Fixed part of a restore: resuming the environment from its snapshot, whatever its size.
-pub const RESTORE_BASE_NS: u64 = 20 * NS_PER_MS;
-/// Size-dependent part of a restore, per MiB of the snapshot's linear memory (loading its pages).
-pub const RESTORE_NS_PER_MIB: u64 = NS_PER_MS / 2;
-
-/// The modelled Restore Duration of a snapshot whose linear memory is `memory_bytes`:
-/// [`RESTORE_BASE_NS`] + [`RESTORE_NS_PER_MIB`] per started MiB.
-pub fn restore_ns(memory_bytes: u64) -> u64 {
-    RESTORE_BASE_NS + memory_bytes.div_ceil(1 << 20) * RESTORE_NS_PER_MIB
-}
 
 /// Mixed into the seed of the sandbox a snapshot is taken in.
 const SNAPSHOT_SEED_SALT: u64 = 0x5AA9_5407_0000_0001;
@@ -91,7 +79,7 @@ impl Snapshot {
 
     /// The modelled Restore Duration of a cold start from this snapshot.
     pub fn restore_ns(&self) -> u64 {
-        restore_ns(self.memory_bytes)
+        lambda_sim_model::cold_start::restore_ns(self.memory_bytes)
     }
 
     /// `Compiled` when init ran now; `MemoryCache` / `DiskCache` when the snapshot came from the cache.
@@ -331,17 +319,5 @@ impl InstanceState for Capture<'_> {
             }
         }
         std::future::ready(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restore_cost_is_a_fixed_part_plus_a_part_per_mib() {
-        assert_eq!(restore_ns(0), 20 * NS_PER_MS);
-        assert_eq!(restore_ns(1), 20 * NS_PER_MS + NS_PER_MS / 2);
-        assert_eq!(restore_ns(64 << 20), 52 * NS_PER_MS);
     }
 }

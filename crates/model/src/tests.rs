@@ -1,7 +1,7 @@
 //! Unit tests of the platform rules with plain numbers.
 
 use super::*;
-use crate::scenario::{Account, Distribution, KeepAlivePolicy, ScalingModel};
+use crate::{Account, Distribution, KeepAlivePolicy, ScalingModel};
 
 const S: u64 = 1_000_000_000;
 
@@ -236,7 +236,7 @@ fn keep_alive_reclaims_after_the_idle_time_unless_reused() {
     assert!(
         matches!(actions[0], Action::Destroy { reason: DestroyReason::KeepAlive, busy_ns, .. } if busy_ns == 2 * S)
     );
-    assert_eq!(p.pool_state(0), crate::metrics::PoolState::default());
+    assert_eq!(p.pool_state(0), crate::PoolState::default());
     // The next request is cold again.
     assert_eq!(cold_sandboxes(&burst(&mut p, 1000 * S, 0, 1)).len(), 1);
 }

@@ -12,9 +12,11 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 use super::abi::{CallClock, CallState, HostState, MemoryLimiter, cpu_ns_so_far};
 use super::log::LogPipe;
 use super::{CallReport, ErrorBody, FunctionCode, Outcome, RequestId, SandboxError};
-use crate::cpu::CpuModel;
-use crate::limits::{INIT_LIMIT_NS, NS_PER_S, RESPONSE_MAX_BYTES, WASM32_MEMORY_MAX_BYTES};
 use engine_epoch::deadline_ticks;
+use lambda_sim_model::cpu::CpuModel;
+use lambda_sim_model::limits::{
+    INIT_LIMIT_NS, NS_PER_S, RESPONSE_MAX_BYTES, WASM32_MEMORY_MAX_BYTES,
+};
 
 /// In live (async) mode a CPU-bound guest yields to other tasks this often, in fuel (~10–100 µs of guest code).
 const ASYNC_YIELD_FUEL: u64 = 200_000;
@@ -140,7 +142,7 @@ impl HostMonotonicClock for VirtualClock {
 }
 
 mod engine_epoch {
-    use crate::sandbox::engine::EPOCH_TICK;
+    use crate::engine::EPOCH_TICK;
 
     /// Epoch ticks until a deadline `ns` away: rounded up, plus one so it never fires early.
     pub fn deadline_ticks(ns: u64) -> u64 {

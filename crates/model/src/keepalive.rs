@@ -32,8 +32,8 @@
 
 use super::pool::{EnvState, Slab};
 use super::{FunctionId, SandboxId};
+use crate::KeepAlivePolicy;
 use crate::limits::NS_PER_S;
-use crate::scenario::KeepAlivePolicy;
 
 /// Width of one histogram bin: one minute.
 pub const BIN_NS: u64 = 60 * NS_PER_S;

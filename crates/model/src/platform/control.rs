@@ -1,8 +1,8 @@
 //! Control-plane changes to a running platform: reserved and provisioned concurrency, with Lambda's validation.
 
 use super::{Action, Platform, Timer};
-use crate::model::pool::EnvState;
-use crate::model::{DestroyReason, FunctionId};
+use crate::pool::EnvState;
+use crate::{DestroyReason, FunctionId};
 
 /// A control-plane change Lambda would refuse (`InvalidParameterValueException`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -16,8 +16,7 @@ use super::keepalive::KeepAlive;
 use super::pool::{Env, EnvState, IdleDeque, Slab};
 use super::scaling::TokenBucket;
 use super::{DestroyReason, FunctionId, SandboxId, ThrottleCause, ThrottleReason};
-use crate::metrics::PoolState;
-use crate::scenario::{Account, FunctionSpec, KeepAlivePolicy, ScalingModel};
+use crate::{Account, KeepAlivePolicy, PoolState, ScalingModel};
 
 /// A driver's handle on a request, passed back in the action that decides it.
 pub type RequestToken = u64;
@@ -106,32 +105,13 @@ pub struct FunctionRules {
     pub max_lifetime_ns: Option<u64>,
     /// Memory size: greedy-dual keep-alive's size of an environment.
     pub memory_mb: u64,
-    pub placement_ms: crate::scenario::Distribution,
+    pub placement_ms: crate::Distribution,
     /// Code download time of a cold start (module size ÷ bandwidth).
     pub download_ns: u64,
     /// Scheduled provisioned concurrency changes: (time from start, count).
     pub schedule: Vec<(u64, u32)>,
     /// Target tracking of provisioned concurrency utilization.
-    pub autoscaling: Option<crate::scenario::TargetTracking>,
-}
-
-impl FunctionRules {
-    pub fn from_spec(spec: &FunctionSpec, wasm_bytes: u64) -> Self {
-        let bw = spec.cold_start.download_bytes_per_s.max(1);
-        FunctionRules {
-            reserved: spec.reserved_concurrency,
-            provisioned: spec.provisioned_concurrency,
-            allocation_delay_ns: spec.provisioned_allocation_delay_ns,
-            keep_alive: spec.keep_alive.clone(),
-            max_lifetime_ns: spec.max_lifetime_ns,
-            memory_mb: spec.memory_mb,
-            placement_ms: spec.cold_start.placement_ms.clone(),
-            download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw))
-                .unwrap_or(u64::MAX),
-            schedule: spec.provisioned_schedule.clone(),
-            autoscaling: spec.provisioned_autoscaling,
-        }
-    }
+    pub autoscaling: Option<crate::TargetTracking>,
 }
 
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::scenario::Distribution;
+use crate::Distribution;
 
 const MS: u64 = 1_000_000;
 const S: u64 = 1_000_000_000;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::model::{Action, DestroyReason, FunctionRules, Platform, SandboxId, Timer};
-use crate::scenario::{Account, Distribution, ScalingModel};
+use crate::{Account, Distribution, ScalingModel};
+use crate::{Action, DestroyReason, FunctionRules, Platform, SandboxId, Timer};
 
 const S: u64 = 1_000_000_000;
 const MIN: u64 = 60 * S;
