@@ -20,6 +20,7 @@ pub enum DeployError {
 }
 
 /// The engine and compiled code of a scenario's functions, in scenario order.
+#[derive(Clone)]
 pub struct Deployment {
     pub engine: SandboxEngine,
     pub codes: Vec<FunctionCode>,

@@ -17,8 +17,8 @@ use crate::event_shapes::{self, BatchVerdict, LastResponse, RecordCondition, Sqs
 use crate::metrics::RunMetrics;
 use crate::model::FunctionId;
 use crate::model::events::{
-    AsyncAction, AsyncConfig, AsyncQueues, AsyncTimer, AttemptResult, BatchResult, MappingConfig,
-    QueueConfig, Sqs, SqsAction, SqsTimer,
+    AsyncAction, AsyncAdmission, AsyncConfig, AsyncQueues, AsyncTimer, AttemptResult, BatchResult,
+    MappingConfig, QueueConfig, Sqs, SqsAction, SqsTimer,
 };
 use crate::model::{Outcome, RequestId};
 use crate::scenario::Scenario;
@@ -190,18 +190,17 @@ impl Sources {
         self.sqs.start(now_ns);
     }
 
-    /// An `Event` invocation of `f` was accepted (the caller has its 202). `reserved_zero`: the function's reserved
-    /// concurrency is 0 now.
+    /// An `Event` invocation of `f` was accepted (the caller has its 202), admitted as the platform said.
     pub fn enqueue(
         &mut self,
         now_ns: u64,
         f: FunctionId,
         payload: Bytes,
-        reserved_zero: bool,
+        admission: AsyncAdmission,
         metrics: &mut RunMetrics,
     ) {
         metrics.event_enqueued(f, now_ns);
-        let event = self.async_q.enqueue(now_ns, f, reserved_zero);
+        let event = self.async_q.enqueue(now_ns, f, admission);
         self.event_payloads.insert(event, payload);
     }
 

@@ -29,9 +29,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("sources", 5),
     ("deploy", 5),
     // The invocation lifecycle, shared by both drivers.
-    ("exec", 6),
+    ("lifecycle", 6),
     // The drivers and what runs on them.
-    ("invoke", 7),
     ("sim", 7),
     ("live", 7),
     ("api", 8),

@@ -12,7 +12,7 @@ use lambda_sim::lab::sweep::{SetSpec, Strategy, optimum, points};
 use lambda_sim::lab::{LabInput, LabRun, run_all};
 use lambda_sim::model::SandboxId;
 use lambda_sim::report::{FunctionReport, RunReport};
-use lambda_sim::sandbox::{ClockMode, InitializationType};
+use lambda_sim::sandbox::{ClockMode, InitializationType, Sandbox};
 use lambda_sim::scenario::{PayloadSpec, Variant};
 
 const S: u64 = 1_000_000_000;
@@ -329,18 +329,17 @@ fn snapshot_unique_id_example_restores_every_cold_start_and_shows_the_pitfall_an
         let body = payload(v);
         let ids: Vec<String> = (0..3)
             .map(|k| {
-                let config = lambda_sim::exec::sandbox_config(
+                let config = lambda_sim::lifecycle::environment::sandbox_config(
                     &v.scenario,
                     0,
                     SandboxId(k),
                     ClockMode::Virtual,
-                    InitializationType::OnDemand,
+                    InitializationType::SnapStart,
                 );
-                let cold =
-                    lambda_sim::exec::restore_invoke(snapshot, &config, &event(&body), 3 * S, 0)
-                        .expect("restores");
+                let mut env = now(Sandbox::restore(snapshot.code(), &config)).expect("restores");
+                let report = now(env.invoke(&event(&body), limits(3))).expect("runs");
                 let out: serde_json::Value =
-                    serde_json::from_slice(&cold.report.response).expect("JSON response");
+                    serde_json::from_slice(&report.response).expect("JSON response");
                 assert_eq!(out["initialization_type"], "snap-start");
                 out["id"].as_str().expect("an id").to_string()
             })

@@ -19,11 +19,11 @@ fn counts(report: &lambda_sim::sandbox::CallReport) -> (u64, u64) {
 fn init_runs_once_and_state_persists_across_warm_invocations() {
     let engine = engine();
     let code = load(&engine, "toolkit").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    let init = sandbox.init(limits(10)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let init = now(sandbox.init(limits(10))).unwrap();
     assert_eq!(init.outcome, Outcome::Success);
     for n in 1..=5 {
-        let r = sandbox.invoke(&event("\"count\""), limits(3)).unwrap();
+        let r = now(sandbox.invoke(&event("\"count\""), limits(3))).unwrap();
         assert_eq!(r.outcome, Outcome::Success);
         assert_eq!(counts(&r), (1, n), "init once, invocations accumulate");
     }
@@ -33,9 +33,9 @@ fn init_runs_once_and_state_persists_across_warm_invocations() {
 fn handled_error_keeps_the_sandbox_warm() {
     let engine = engine();
     let code = load(&engine, "toolkit").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    sandbox.init(limits(10)).unwrap();
-    let r = sandbox.invoke(&event("\"error\""), limits(3)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    now(sandbox.init(limits(10))).unwrap();
+    let r = now(sandbox.invoke(&event("\"error\""), limits(3))).unwrap();
     assert_eq!(r.outcome, Outcome::FunctionError);
     let e = r.error.as_ref().unwrap();
     assert_eq!(
@@ -47,7 +47,7 @@ fn handled_error_keeps_the_sandbox_warm() {
         br#"{"errorType":"MyError","errorMessage":"it went wrong"}"#.to_vec()
     );
     assert!(!sandbox.is_destroyed());
-    let r = sandbox.invoke(&event("\"count\""), limits(3)).unwrap();
+    let r = now(sandbox.invoke(&event("\"count\""), limits(3))).unwrap();
     assert_eq!(counts(&r), (1, 2));
 }
 
@@ -60,10 +60,10 @@ fn crash_timeout_and_oom_destroy_the_sandbox() {
         ("\"loop\"", Outcome::Timeout, "Sandbox.Timedout"),
         ("\"memory\"", Outcome::OutOfMemory, "Runtime.OutOfMemory"),
     ] {
-        let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-        sandbox.init(limits(10)).unwrap();
-        sandbox.invoke(&event("\"count\""), limits(3)).unwrap();
-        let r = sandbox.invoke(&event(payload), limits(3)).unwrap();
+        let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+        now(sandbox.init(limits(10))).unwrap();
+        now(sandbox.invoke(&event("\"count\""), limits(3))).unwrap();
+        let r = now(sandbox.invoke(&event(payload), limits(3))).unwrap();
         assert_eq!(r.outcome, outcome, "{payload}");
         assert_eq!(
             r.error.as_ref().unwrap().error_type,
@@ -72,14 +72,14 @@ fn crash_timeout_and_oom_destroy_the_sandbox() {
         );
         assert!(sandbox.is_destroyed(), "{payload} must destroy the sandbox");
         assert!(
-            sandbox.invoke(&event("\"count\""), limits(3)).is_err(),
+            now(sandbox.invoke(&event("\"count\""), limits(3))).is_err(),
             "a destroyed sandbox is never reused"
         );
         // The next invocation goes to a fresh sandbox: init runs again and state starts over.
-        let mut fresh = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-        fresh.init(limits(10)).unwrap();
+        let mut fresh = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+        now(fresh.init(limits(10))).unwrap();
         assert_eq!(
-            counts(&fresh.invoke(&event("\"count\""), limits(3)).unwrap()),
+            counts(&now(fresh.invoke(&event("\"count\""), limits(3))).unwrap()),
             (1, 1)
         );
     }
@@ -89,9 +89,9 @@ fn crash_timeout_and_oom_destroy_the_sandbox() {
 fn timeout_fires_at_the_limit_in_virtual_time() {
     let engine = engine();
     let code = load(&engine, "infinite-loop").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
     let id = event("{}").request_id;
-    let r = sandbox.invoke(&event("{}"), limits(2)).unwrap();
+    let r = now(sandbox.invoke(&event("{}"), limits(2))).unwrap();
     assert_eq!(r.outcome, Outcome::Timeout);
     assert_eq!(r.duration_ns, 2_000_000_000);
     assert_eq!(
@@ -111,9 +111,9 @@ fn timeout_fires_at_the_limit_in_real_time() {
     let engine = engine();
     engine.ensure_epoch_ticker();
     let code = load(&engine, "infinite-loop").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(2048, ClockMode::Real)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(2048, ClockMode::Real)).unwrap();
     let started = Instant::now();
-    let r = sandbox.invoke(&event("{}"), limits(1)).unwrap();
+    let r = in_tokio(sandbox.invoke(&event("{}"), limits(1))).unwrap();
     let elapsed = started.elapsed();
     assert_eq!(r.outcome, Outcome::Timeout);
     assert_eq!(r.duration_ns, 1_000_000_000);
@@ -126,10 +126,10 @@ fn timeout_fires_at_the_limit_in_real_time() {
 fn simulated_waits_count_toward_duration_and_timeout() {
     let engine = engine();
     let code = load(&engine, "toolkit").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    sandbox.init(limits(10)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    now(sandbox.init(limits(10))).unwrap();
     let started = Instant::now();
-    let r = sandbox.invoke(&event("\"wait\""), limits(3)).unwrap();
+    let r = now(sandbox.invoke(&event("\"wait\""), limits(3))).unwrap();
     assert!(
         started.elapsed().as_millis() < 2500,
         "virtual waits must not sleep"
@@ -138,7 +138,7 @@ fn simulated_waits_count_toward_duration_and_timeout() {
     assert_eq!(r.wait_ns, 2_500_000_000);
     assert_eq!(r.duration_ns, r.cpu_ns + r.wait_ns);
     // With a 2 s timeout the 2.5 s wait cannot finish.
-    let r = sandbox.invoke(&event("\"wait\""), limits(2)).unwrap();
+    let r = now(sandbox.invoke(&event("\"wait\""), limits(2))).unwrap();
     assert_eq!(r.outcome, Outcome::Timeout);
     assert_eq!(r.duration_ns, 2_000_000_000);
     assert!(sandbox.is_destroyed());
@@ -148,8 +148,8 @@ fn simulated_waits_count_toward_duration_and_timeout() {
 fn remaining_time_reflects_the_timeout() {
     let engine = engine();
     let code = load(&engine, "toolkit").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    let r = sandbox.invoke(&event("\"remaining\""), limits(3)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(sandbox.invoke(&event("\"remaining\""), limits(3))).unwrap();
     let remaining: u64 = text(&r.response).parse().unwrap();
     assert!((2990..=3000).contains(&remaining), "{remaining}");
 }
@@ -159,8 +159,8 @@ fn memory_cap_is_the_function_memory_size() {
     let engine = engine();
     let code = load(&engine, "memory-bomb").unwrap();
     for memory_mb in [128u64, 512] {
-        let mut sandbox = Sandbox::create(&code, &config(memory_mb, ClockMode::Virtual)).unwrap();
-        let r = sandbox.invoke(&event("{}"), limits(30)).unwrap();
+        let mut sandbox = Sandbox::new(&code, &config(memory_mb, ClockMode::Virtual)).unwrap();
+        let r = now(sandbox.invoke(&event("{}"), limits(30))).unwrap();
         assert_eq!(r.outcome, Outcome::OutOfMemory);
         // Grown 16 MiB at a time from 64 KiB: the peak is the last step that still fit under the cap.
         let cap = memory_mb << 20;
@@ -177,9 +177,9 @@ fn same_invocation_same_fuel_across_runs() {
     let engine = engine();
     let code = load(&engine, "toolkit").unwrap();
     let fuel = |_| {
-        let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-        sandbox.init(limits(10)).unwrap();
-        let r = sandbox.invoke(&event("\"count\""), limits(3)).unwrap();
+        let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+        now(sandbox.init(limits(10))).unwrap();
+        let r = now(sandbox.invoke(&event("\"count\""), limits(3))).unwrap();
         (r.fuel, r.cpu_ns)
     };
     let runs: Vec<_> = (0..3).map(fuel).collect();
@@ -192,8 +192,8 @@ fn smaller_memory_means_longer_virtual_cpu_time() {
     let engine = engine();
     let code = load(&engine, "toolkit").unwrap();
     let cpu = |memory_mb| {
-        let mut sandbox = Sandbox::create(&code, &config(memory_mb, ClockMode::Virtual)).unwrap();
-        let r = sandbox.invoke(&event("\"count\""), limits(3)).unwrap();
+        let mut sandbox = Sandbox::new(&code, &config(memory_mb, ClockMode::Virtual)).unwrap();
+        let r = now(sandbox.invoke(&event("\"count\""), limits(3))).unwrap();
         (r.fuel, r.cpu_ns)
     };
     let (fuel_small, ns_small) = cpu(128);
@@ -209,8 +209,8 @@ fn smaller_memory_means_longer_virtual_cpu_time() {
 fn log_is_captured_and_bounded_without_trapping() {
     let engine = engine();
     let code = load(&engine, "log-flood").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    let r = sandbox.invoke(&event("{}"), limits(3)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(sandbox.invoke(&event("{}"), limits(3))).unwrap();
     assert_eq!(r.outcome, Outcome::Success, "{:?}", r.error);
     assert_eq!(&r.response[..], b"\"done\"");
     let written = 128 * 65_000usize;
@@ -225,7 +225,7 @@ fn log_is_captured_and_bounded_without_trapping() {
     );
     assert_eq!(r.log.len(), LOG_CAPACITY_PER_CALL + 1 + marker.len());
     // The next call starts with an empty log.
-    let r = sandbox.invoke(&event("{}"), limits(3)).unwrap();
+    let r = now(sandbox.invoke(&event("{}"), limits(3))).unwrap();
     assert_eq!(r.outcome, Outcome::Success);
 }
 
@@ -271,8 +271,8 @@ fn misbehaving_guests_are_contained_with_the_right_error() {
         ),
     ] {
         let code = load(&engine, fixture).unwrap();
-        let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-        let r = sandbox.invoke(&event("\"x\""), limits(1)).unwrap();
+        let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+        let r = now(sandbox.invoke(&event("\"x\""), limits(1))).unwrap();
         assert_eq!(r.outcome, outcome, "{fixture}");
         let e = r.error.unwrap();
         assert_eq!(e.error_type, error_type, "{fixture}");
@@ -293,14 +293,14 @@ fn misbehaving_guests_are_contained_with_the_right_error() {
 fn init_failure_destroys_and_suppressed_init_runs_inside_the_invocation() {
     let engine = engine();
     let code = load(&engine, "init-fails").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    let init = sandbox.init(limits(10)).unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let init = now(sandbox.init(limits(10))).unwrap();
     assert_eq!(init.outcome, Outcome::FunctionError);
     assert_eq!(init.error.as_ref().unwrap().error_type, "ConfigError");
     assert!(sandbox.is_destroyed());
     // A fresh sandbox that never ran init runs it inside the invocation, and fails the same way.
-    let mut fresh = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    let r = fresh.invoke(&event("{}"), limits(3)).unwrap();
+    let mut fresh = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(fresh.invoke(&event("{}"), limits(3))).unwrap();
     assert_eq!(r.outcome, Outcome::FunctionError);
     assert_eq!(r.error.unwrap().error_message, "DATABASE_URL is not set");
     assert!(r.suppressed_init_ns.is_some());
@@ -359,21 +359,27 @@ fn initial_memory_above_the_memory_size_is_out_of_memory() {
         wat.as_bytes(),
     )
     .unwrap();
-    let err = Sandbox::create(&code, &config(128, ClockMode::Virtual))
-        .err()
-        .expect("refused");
-    assert!(err.to_string().contains("Runtime.OutOfMemory"), "{err}");
-    assert!(Sandbox::create(&code, &config(256, ClockMode::Virtual)).is_ok());
+    // Instantiating is part of init: the memory cannot be created, so init fails with Runtime.OutOfMemory, and
+    // the environment is reset.
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let init = now(sandbox.init(limits(10))).unwrap();
+    assert_eq!(init.outcome, Outcome::OutOfMemory);
+    assert_eq!(init.error.unwrap().error_type, "Runtime.OutOfMemory");
+    assert!(sandbox.is_destroyed());
+    // Its retry inside the invocation fails the same way.
+    let mut fresh = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(fresh.invoke(&event("{}"), limits(3))).unwrap();
+    assert_eq!(r.outcome, Outcome::OutOfMemory);
+    let mut big = Sandbox::new(&code, &config(256, ClockMode::Virtual)).unwrap();
+    assert_eq!(now(big.init(limits(10))).unwrap().outcome, Outcome::Success);
 }
 
 #[test]
 fn init_is_cut_at_the_10_second_on_demand_limit() {
     let engine = engine();
     let code = load(&engine, "init-loops").unwrap();
-    let mut sandbox = Sandbox::create(&code, &config(128, ClockMode::Virtual)).unwrap();
-    let r = sandbox
-        .init(lambda_sim::sandbox::CallLimits::init(0))
-        .unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(sandbox.init(lambda_sim::sandbox::CallLimits::init(0))).unwrap();
     assert_eq!(r.outcome, Outcome::Timeout);
     assert_eq!(r.duration_ns, 10_000_000_000);
     assert_eq!(
@@ -402,10 +408,8 @@ fn async_sandboxes_time_out_and_yield_so_other_tasks_keep_running() {
                 t.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         });
-        let mut sandbox = Sandbox::create_async(&code, &config(1769, ClockMode::Real))
-            .await
-            .unwrap();
-        let r = sandbox.invoke_async(&event("{}"), limits(1)).await.unwrap();
+        let mut sandbox = Sandbox::new(&code, &config(1769, ClockMode::Real)).unwrap();
+        let r = sandbox.invoke(&event("{}"), limits(1)).await.unwrap();
         ticker.abort();
         (r.outcome, ticks.load(std::sync::atomic::Ordering::Relaxed))
     });
@@ -429,10 +433,8 @@ fn async_waits_do_not_block_the_thread() {
     let reports = runtime.block_on(async {
         // Two sandboxes waiting 2.5 s each, on one thread: concurrently, not one after the other.
         let run = || async {
-            let mut s = Sandbox::create_async(&code, &config(1769, ClockMode::Real))
-                .await
-                .unwrap();
-            s.invoke_async(&event("\"wait\""), limits(5)).await.unwrap()
+            let mut s = Sandbox::new(&code, &config(1769, ClockMode::Real)).unwrap();
+            s.invoke(&event("\"wait\""), limits(5)).await.unwrap()
         };
         let started = tokio::time::Instant::now();
         let (a, b) = tokio::join!(run(), run());

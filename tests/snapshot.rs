@@ -7,15 +7,14 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use lambda_sim::exec::{cold_invoke, restore_invoke};
-use lambda_sim::invoke::LocalFunction;
 use lambda_sim::metrics::{SNAPSHOT_CACHE_GB_S, SNAPSHOT_RESTORE_GB};
 use lambda_sim::model::cold_start::{RESTORE_BASE_NS, RESTORE_NS_PER_MIB, restore_ns};
 use lambda_sim::report::RunReport;
 use lambda_sim::sandbox::{
-    ClockMode, CodeCache, CodeSource, FunctionCode, SandboxConfig, Snapshot, SnapshotError,
-    take_snapshot,
+    ClockMode, CodeCache, CodeSource, FunctionCode, InitializationType, Sandbox, SandboxConfig,
+    Snapshot, SnapshotError, take_snapshot,
 };
+use lambda_sim::scenario::{Scenario, SingleFunction};
 use lambda_sim::sim::{RunOptions, run_virtual};
 
 const S: u64 = 1_000_000_000;
@@ -39,15 +38,12 @@ fn json(bytes: &[u8]) -> serde_json::Value {
 
 /// The id a cold start returns for `mode`, restored from `snapshot` on a sandbox seeded with `seed`.
 fn restored_id(snapshot: &Snapshot, seed: u64, mode: &str) -> String {
-    let cold = restore_invoke(
-        snapshot,
-        &seeded(seed),
-        &event(&format!(r#"{{"mode":"{mode}"}}"#)),
-        3 * S,
-        0,
-    )
-    .expect("restores");
-    let body = json(&cold.report.response);
+    let mut config = seeded(seed);
+    config.initialization_type = InitializationType::SnapStart;
+    let mut sandbox = now(Sandbox::restore(snapshot.code(), &config)).expect("restores");
+    let report =
+        now(sandbox.invoke(&event(&format!(r#"{{"mode":"{mode}"}}"#)), limits(3))).unwrap();
+    let body = json(&report.response);
     assert_eq!(body["mode"], mode);
     assert_eq!(body["initialization_type"], "snap-start");
     body["id"].as_str().expect("an id").to_string()
@@ -71,20 +67,31 @@ fn snapshot_cold_starts_run_no_init_and_report_restore_duration() {
         RESTORE_BASE_NS + snapshot.memory_bytes().div_ceil(1 << 20) * RESTORE_NS_PER_MIB
     );
 
-    let engine = engine();
-    let plain = FunctionCode::load_file(&engine, &cache, &guest_wasm("unique-id")).unwrap();
-    let mut function = LocalFunction::new(plain, seeded(7), 3 * S).with_snapshot(snapshot.clone());
-    let first = function.invoke(event(r#"{"mode":"fixed"}"#).event).unwrap();
+    // A function with `snapshot = true`, invoked twice: a restore, then a warm invocation.
+    let scenario = Scenario::single_function(SingleFunction {
+        name: "unique-id".into(),
+        code: guest_wasm("unique-id"),
+        memory_mb: 128,
+        timeout_ns: 3 * S,
+        snapshot: true,
+        seed: 7,
+        ps_per_fuel: lambda_sim::cpu::DEFAULT_PS_PER_FUEL,
+        mode: lambda_sim::scenario::Mode::Virtual,
+    });
+    let deployment = lambda_sim::deploy::deploy(&scenario, &cache).expect("deploys");
+    let deployed = deployment.snapshots[0].clone().expect("snapshot = true");
+    let sim = lambda_sim::sim::Sim::new(&scenario, &deployment, None).expect("a run");
+    let first = sim.invoke(0, event(r#"{"mode":"fixed"}"#).event).unwrap();
     assert!(first.is_cold());
     assert!(first.init.is_none(), "a restore runs no init");
     assert!(first.failed_init.is_none());
-    assert_eq!(first.restore_ns, Some(snapshot.restore_ns()));
+    assert_eq!(first.restore_ns, Some(deployed.restore_ns()));
     assert!(
         !text(&first.report.log).contains("init drew id"),
         "init's output is not in a restored invocation's log"
     );
     assert_eq!(json(&first.report.response)["invocation"], 1);
-    let second = function.invoke(event(r#"{"mode":"fixed"}"#).event).unwrap();
+    let second = sim.invoke(0, event(r#"{"mode":"fixed"}"#).event).unwrap();
     assert!(!second.is_cold());
     assert_eq!(second.restore_ns, None);
     assert_eq!(json(&second.report.response)["invocation"], 2);
@@ -92,7 +99,6 @@ fn snapshot_cold_starts_run_no_init_and_report_restore_duration() {
         json(&first.report.response)["id"],
         json(&second.report.response)["id"]
     );
-    assert_eq!(function.sandboxes_created(), 1);
 }
 
 #[test]
@@ -127,16 +133,13 @@ fn restored_sandboxes_share_the_id_drawn_in_init_and_the_fix_makes_them_unique()
     let plain = FunctionCode::load_file(&engine, &cache, &guest_wasm("unique-id")).unwrap();
     let ids: Vec<_> = [1, 2]
         .map(|seed| {
-            let cold = cold_invoke(
-                &plain,
-                &seeded(seed),
-                &event(r#"{"mode":"pitfall"}"#),
-                3 * S,
-                0,
-            )
-            .unwrap();
-            assert!(cold.init.is_some() && cold.restore_ns.is_none());
-            json(&cold.report.response)["id"].clone()
+            let mut sandbox = Sandbox::new(&plain, &seeded(seed)).unwrap();
+            assert_eq!(
+                now(sandbox.init(limits(10))).unwrap().outcome,
+                lambda_sim::sandbox::Outcome::Success
+            );
+            let report = now(sandbox.invoke(&event(r#"{"mode":"pitfall"}"#), limits(3))).unwrap();
+            json(&report.response)["id"].clone()
         })
         .to_vec();
     assert_ne!(ids[0], ids[1]);

@@ -10,8 +10,9 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::{ApiError, parse_function_name};
+use crate::lifecycle::RequestOutcome;
 use crate::limits::{ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES};
-use crate::live::{LiveOutcome, LiveService};
+use crate::live::LiveService;
 
 /// `X-Amz-Log-Result` carries the last 4 KB of the invocation's log.
 const LOG_TAIL_BYTES: usize = 4096;
@@ -85,11 +86,17 @@ pub async fn invoke(
     }
     let tail = header("X-Amz-Log-Type") == "Tail";
     match service.invoke(f, payload).await {
-        LiveOutcome::Throttled { reason, .. } => {
+        RequestOutcome::Throttled { reason, .. } => {
             ApiError::throttled(reason.as_str()).into_response()
         }
-        LiveOutcome::ServiceError(message) => ApiError::service(message).into_response(),
-        LiveOutcome::Ran { report, log, .. } => {
+        RequestOutcome::SystemError(message) => ApiError::service(message).into_response(),
+        RequestOutcome::Ran(record) => {
+            let report = &record.report;
+            let log = if tail {
+                record.log_lines(service.scenario().functions[f].memory_mb)
+            } else {
+                String::new()
+            };
             let mut r = (StatusCode::OK, report.body()).into_response();
             let h = r.headers_mut();
             h.insert("Content-Type", HeaderValue::from_static("application/json"));

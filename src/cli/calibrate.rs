@@ -73,15 +73,21 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
         initialization_type: InitializationType::OnDemand,
         services: None,
     };
-    let mut sandbox =
-        Sandbox::create(&code, &config).map_err(|e| CliError::usage(e.to_string()))?;
+    let sandbox_err =
+        |e: crate::sandbox::SandboxError| CliError::usage(crate::sandbox::error_chain(&e));
+    let mut sandbox = Sandbox::new(&code, &config).map_err(sandbox_err)?;
     let limits = CallLimits {
         timeout_ns: 900 * NS_PER_S,
         start_ns: 0,
     };
-    sandbox
-        .init(limits)
-        .map_err(|e| CliError::usage(e.to_string()))?;
+    // A real-time sandbox runs its guest as a suspendable call (it yields CPU and its waits sleep): on tokio.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start the runtime: {e}")))?;
+    runtime
+        .block_on(sandbox.init(limits))
+        .map_err(sandbox_err)?;
     let invocation = Invocation {
         request_id: RequestId(1),
         event: Bytes::from(args.payload.clone().into_bytes()),
@@ -89,9 +95,9 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
     let mut samples = Vec::new();
     // One warm-up run, then the measured ones.
     for run in 0..=args.runs {
-        let report = sandbox
-            .invoke(&invocation, limits)
-            .map_err(|e| CliError::usage(e.to_string()))?;
+        let report = runtime
+            .block_on(sandbox.invoke(&invocation, limits))
+            .map_err(sandbox_err)?;
         if report.outcome != Outcome::Success {
             return Err(CliError::usage(format!(
                 "the calibration handler failed: {}",

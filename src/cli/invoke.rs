@@ -1,4 +1,7 @@
-//! `lambda-sim invoke`: run a handler in one sandbox and print what Lambda would log.
+//! `lambda-sim invoke`: run a handler, one invocation after another, and print what Lambda would log. The function
+//! is a scenario of its own (`Scenario::single_function`) run through the same lifecycle as any other: the first
+//! invocation is a cold start, the next ones warm until a crash, timeout or out-of-memory error resets the
+//! environment.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -7,11 +10,13 @@ use std::process::ExitCode;
 use bytes::Bytes;
 
 use super::{CliError, EngineArgs};
-use crate::invoke::LocalFunction;
+use crate::lifecycle::{InvocationRecord, RequestOutcome};
 use crate::limits::{
     MEMORY_MB_DEFAULT, SYNC_PAYLOAD_MAX_BYTES, TIMEOUT_S_DEFAULT, check_memory_mb, check_timeout_s,
 };
-use crate::sandbox::{ClockMode, FunctionCode, InitializationType, Outcome, SandboxConfig};
+use crate::model::Outcome;
+use crate::sandbox::error_chain;
+use crate::scenario::{Scenario, SingleFunction};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct InvokeArgs {
@@ -73,26 +78,9 @@ fn read_payload(arg: &str) -> Result<Bytes, CliError> {
     Ok(Bytes::from(bytes))
 }
 
-/// Takes the snapshot, and prints what its init logged (with its INIT_REPORT, as SnapStart logs it) to stdout and
-/// what it cost to stderr.
-fn take_snapshot(
-    engine: &crate::sandbox::SandboxEngine,
-    cache: &crate::sandbox::CodeCache,
-    wasm: &std::path::Path,
-    config: &SandboxConfig,
-    timeout_ns: u64,
-) -> Result<crate::sandbox::Snapshot, CliError> {
-    let bytes = std::fs::read(wasm)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", wasm.display())))?;
-    let snapshot = crate::sandbox::take_snapshot(
-        engine,
-        cache,
-        &wasm.display().to_string(),
-        &bytes,
-        config,
-        crate::limits::provisioned_init_limit_ns(timeout_ns),
-    )
-    .map_err(|e| CliError::usage(crate::deploy::snapshot_error_message(&e)))?;
+/// Prints what the snapshot's init logged (with its INIT_REPORT, as SnapStart logs it) to stdout and what it cost
+/// to stderr.
+fn show_snapshot(snapshot: &crate::sandbox::Snapshot) {
     let how = match snapshot.source() {
         crate::sandbox::CodeSource::Compiled => "taken",
         _ => "loaded from the code cache",
@@ -110,7 +98,6 @@ fn take_snapshot(
         let _ = out.write_all(b"\n");
     }
     let _ = writeln!(out, "{}", crate::logfmt::init_report_line(&init));
-    Ok(snapshot)
 }
 
 pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
@@ -121,10 +108,27 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
     let ps_per_fuel = args.engine.ps_per_fuel()?;
     let event = read_payload(&args.payload)?;
     let wasm = crate::guest::resolve(&args.code).map_err(|e| CliError::usage(e.to_string()))?;
-    let engine = args.engine.engine(4)?;
-    let code = FunctionCode::load_file(&engine, &args.engine.cache(), &wasm)
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    let info = code.info();
+    let name = args
+        .code
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "function".into());
+    let scenario = Scenario::single_function(SingleFunction {
+        name,
+        code: wasm.clone(),
+        memory_mb,
+        timeout_ns,
+        snapshot: args.snapshot,
+        seed: args.seed,
+        ps_per_fuel,
+        mode: match args.mode {
+            Mode::Virtual => crate::scenario::Mode::Virtual,
+            Mode::Realtime => crate::scenario::Mode::Realtime,
+        },
+    });
+    let deployment = crate::deploy::deploy(&scenario, &args.engine.cache())
+        .map_err(|e| CliError::usage(error_chain(&e)))?;
+    let info = deployment.codes[0].info();
     let how = match info.source {
         crate::sandbox::CodeSource::Compiled => "compiled",
         crate::sandbox::CodeSource::DiskCache => "loaded from the code cache",
@@ -136,53 +140,52 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
         info.wasm_bytes.div_ceil(1024),
         info.load_time.as_secs_f64() * 1000.0
     );
-    let clock = match args.mode {
-        Mode::Virtual => ClockMode::Virtual,
-        Mode::Realtime => {
-            engine.ensure_epoch_ticker();
-            ClockMode::Real
-        }
-    };
-    let function_name = args
-        .code
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "function".into());
-    let config = SandboxConfig {
-        function_name,
-        memory_mb,
-        ps_per_fuel,
-        seed: args.seed,
-        clock,
-        initialization_type: InitializationType::OnDemand,
-        services: None,
-    };
-    let snapshot = if args.snapshot {
-        Some(take_snapshot(
-            &engine,
-            &args.engine.cache(),
-            &wasm,
-            &config,
-            timeout_ns,
-        )?)
-    } else {
-        None
-    };
-    let mut function = LocalFunction::new(code, config, timeout_ns);
-    if let Some(snapshot) = snapshot {
-        function = function.with_snapshot(snapshot);
+    if let Some(snapshot) = &deployment.snapshots[0] {
+        show_snapshot(snapshot);
     }
     let mut failed = false;
-    let stdout = std::io::stdout();
-    for _ in 0..args.repeat {
-        let record = function
-            .invoke(event.clone())
-            .map_err(|e| CliError::usage(e.to_string()))?;
+    let mut show = |record: &InvocationRecord| {
         failed |= record.report.outcome != Outcome::Success;
-        let mut out = stdout.lock();
+        let mut out = std::io::stdout().lock();
         let _ = out.write_all(record.log_lines(memory_mb).as_bytes());
         let _ = out.write_all(&record.report.body());
         let _ = out.write_all(b"\n");
+    };
+    match args.mode {
+        Mode::Virtual => {
+            let sim = crate::sim::Sim::new(&scenario, &deployment, None)
+                .map_err(|e| CliError::usage(error_chain(&e)))?;
+            for _ in 0..args.repeat {
+                let record = sim
+                    .invoke(0, event.clone())
+                    .map_err(|e| CliError::usage(error_chain(&e)))?;
+                show(&record);
+            }
+        }
+        Mode::Realtime => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::usage(format!("cannot start the runtime: {e}")))?;
+            runtime.block_on(async {
+                let service = crate::live::LiveService::start(scenario, deployment);
+                for _ in 0..args.repeat {
+                    match service.invoke(0, event.clone()).await {
+                        RequestOutcome::Ran(record) => show(&record),
+                        RequestOutcome::Throttled { reason, .. } => {
+                            return Err(CliError::usage(format!(
+                                "the invocation was throttled: {}",
+                                reason.as_str()
+                            )));
+                        }
+                        RequestOutcome::SystemError(message) => {
+                            return Err(CliError::usage(message));
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
     }
     Ok(if failed {
         ExitCode::from(1)

@@ -345,3 +345,87 @@ pub(crate) use trace::trace_error;
 pub use trace::{TraceFormat, TraceFunction, TraceSpec};
 pub use values::MAX_RATE;
 pub use variants::{ScenarioFile, Variant};
+
+impl Scenario {
+    /// A scenario of one function and no traffic, for invoking a handler by hand (`lambda-sim invoke`): Lambda's
+    /// default account, the environment kept warm between invocations (no idle reclamation, no maximum lifetime),
+    /// and no modelled placement or download time, so a cold start shows just init (or a restore).
+    pub fn single_function(function: SingleFunction) -> Scenario {
+        let SingleFunction {
+            name,
+            code,
+            memory_mb,
+            timeout_ns,
+            snapshot,
+            seed,
+            ps_per_fuel,
+            mode,
+        } = function;
+        Scenario {
+            path: code.clone(),
+            simulation: Simulation {
+                name: name.clone(),
+                duration_ns: u64::MAX / 4,
+                seed,
+                mode,
+                ps_per_fuel,
+            },
+            account: Account {
+                concurrency_limit: defaults::CONCURRENCY_LIMIT,
+                unreserved_minimum: defaults::UNRESERVED_MINIMUM,
+                scaling: ScalingModel::PerFunction {
+                    environments: defaults::PER_FUNCTION_ENVIRONMENTS,
+                    window_ns: defaults::PER_FUNCTION_WINDOW_NS,
+                },
+                keep_alive_memory_mb: None,
+            },
+            functions: vec![FunctionSpec {
+                name,
+                code,
+                memory_mb,
+                timeout_ns,
+                reserved_concurrency: None,
+                provisioned_concurrency: 0,
+                provisioned_allocation_delay_ns: defaults::PROVISIONED_ALLOCATION_DELAY_NS,
+                keep_alive: KeepAlivePolicy::Fixed {
+                    idle_ns: u64::MAX / 4,
+                },
+                max_lifetime_ns: None,
+                architecture: Architecture::X86_64,
+                cold_start: ColdStartOverhead {
+                    placement_ms: Distribution::Constant { value: 0.0 },
+                    download_bytes_per_s: u64::MAX,
+                },
+                snapshot,
+                warmer: None,
+                provisioned_schedule: Vec::new(),
+                provisioned_autoscaling: None,
+                event_invoke_config: EventInvokeConfig {
+                    maximum_retry_attempts: defaults::MAXIMUM_RETRY_ATTEMPTS,
+                    maximum_event_age_ns: defaults::MAXIMUM_EVENT_AGE_NS,
+                    on_success: None,
+                    on_failure: None,
+                },
+            }],
+            traffic: Vec::new(),
+            queues: Vec::new(),
+            event_sources: Vec::new(),
+            services: Vec::new(),
+            trace: None,
+        }
+    }
+}
+
+/// The settings of [`Scenario::single_function`].
+#[derive(Debug, Clone)]
+pub struct SingleFunction {
+    pub name: String,
+    /// A `.wasm`/`.wat` file or a guest crate.
+    pub code: PathBuf,
+    pub memory_mb: u64,
+    pub timeout_ns: u64,
+    pub snapshot: bool,
+    pub seed: u64,
+    pub ps_per_fuel: u64,
+    pub mode: Mode,
+}

@@ -1,41 +1,44 @@
 //! The virtual-time driver: a discrete-event loop that replays a scenario's traffic against the platform model,
-//! running every invocation's real handler in its sandbox and advancing time by the durations the handlers'
-//! fuel and simulated waits give. Single-threaded and deterministic: the same scenario and seed give the same
-//! report, byte for byte.
+//! running every invocation's real handler in its sandbox and advancing time by the durations the handlers' fuel
+//! and simulated waits give. The invocation lifecycle is `crate::lifecycle`'s, polled on this driver's
+//! deterministic executor (`driver.rs`). Single-threaded and deterministic: the same scenario and seed give the
+//! same report, byte for byte.
 
-mod events;
-mod execute;
+mod driver;
 mod queue;
-mod services;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::deploy::Deployment;
-use crate::metrics::{InvocationSample, RunMetrics};
-use crate::model::{Action, FunctionId, Platform, SandboxId, Timer};
-use crate::report::RunReport;
-use crate::sandbox::{
-    ClockMode, InitializationType, Invocation, RequestId, Sandbox, SandboxConfig, SandboxError,
+use crate::lifecycle::{
+    Core, Driver, InvocationRecord, RequestOutcome, Run, RunError, ServicesCore, events, request,
 };
+use crate::metrics::RunMetrics;
+use crate::model::FunctionId;
+use crate::report::RunReport;
 use crate::scenario::{InvocationType, Scenario, ScenarioError, Target};
 use crate::traffic::{TrafficGenerator, UserId};
-use queue::EventQueue;
+use driver::SimDriver;
 
 /// Why a run could not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("{0}")]
+    #[error(transparent)]
     Scenario(#[from] ScenarioError),
-    #[error("sandbox failure: {0}")]
-    Sandbox(#[from] SandboxError),
-    /// A run output (destination records) could not be written.
-    #[error("cannot write run output: {0}")]
-    Output(String),
+    /// lambda-sim itself failed during the run.
+    #[error("the run stopped")]
+    Run(#[from] RunError),
     /// The simulated services could not be set up.
-    #[error("cannot set up the simulated services: {0}")]
-    Services(String),
+    #[error("cannot set up the simulated services")]
+    Services(#[from] crate::model::services::ServiceConfigError),
+    /// A request run on its own (`Sim::invoke`) was throttled.
+    #[error("the invocation was throttled: {}", .0.as_str())]
+    Throttled(crate::model::ThrottleReason),
 }
 
 /// Options that do not change results.
@@ -48,142 +51,74 @@ pub struct RunOptions {
     pub out_dir: Option<std::path::PathBuf>,
 }
 
-enum Event {
-    /// An invocation's response is ready.
-    Done {
-        request: u64,
-    },
-    /// A provisioned or pre-warmed environment finished (or failed) its init.
-    Ready {
-        sandbox: SandboxId,
-        ok: bool,
-    },
-    Timer(Timer),
-    /// A timer of the event sources.
-    Source(crate::sources::SourceTimer),
-    /// A suspended handler's service call comes due (`services.rs`).
-    ServiceCall {
-        task: usize,
-    },
-    /// A suspended handler's service call has its answer: the handler runs on.
-    ServiceResume {
-        task: usize,
-    },
-    /// A timer of the services model.
-    ServiceTimer,
-}
-
-/// A request between arrival and response.
-struct Pending {
-    function: FunctionId,
-    /// A traffic request, an async event's attempt or an SQS batch.
-    origin: events::Origin,
-    /// The handler's response, once it has run (for event sources).
-    response: Bytes,
-    arrival_ns: u64,
-    payload: Bytes,
-    user: Option<UserId>,
-    /// A warmer's ping (counted apart from real traffic).
-    ping: bool,
-    /// Filled once it has run.
-    sample: Option<InvocationSample>,
-    sandbox: SandboxId,
-    reset: bool,
-}
-
 /// Runs `scenario` in virtual time.
 pub fn run_virtual(
     scenario: &Scenario,
     deployment: &Deployment,
     options: &RunOptions,
 ) -> Result<RunReport, SimError> {
-    let mut sim = Sim::new(scenario, deployment, options.out_dir.clone())?;
+    let sim = Sim::new(scenario, deployment, options.out_dir.clone())?;
     sim.run(options)?;
-    sim.sources
-        .finish()
-        .map_err(|e| SimError::Output(e.to_string()))?;
-    let end_ns = sim.end_ns;
-    let services = sim.services.take();
-    let mut report = sim.metrics.finish(end_ns);
-    if let Some(mut s) = services {
-        report.services = s.reports(
-            end_ns,
-            report.timeline_bucket_ns,
-            report.total.timeline.len(),
-        );
-    }
-    Ok(report)
+    sim.finish()
 }
 
-struct Sim<'a> {
-    scenario: &'a Scenario,
-    deployment: &'a Deployment,
-    model: Platform,
-    metrics: RunMetrics,
-    traffic: TrafficGenerator,
-    events: EventQueue<Event>,
-    /// Sandboxes by slab slot of their id.
-    sandboxes: crate::exec::SandboxSlots,
-    pending: Vec<Option<Pending>>,
-    free_pending: Vec<u64>,
-    /// Invocations running and provisioned inits in progress.
-    in_flight: u64,
-    /// Numbers request ids.
-    requests_started: u64,
-    dirty: Vec<FunctionId>,
+/// A run in virtual time.
+pub struct Sim {
+    d: SimDriver,
+    /// The simulated end: the scenario's duration, or the last event after it.
     end_ns: u64,
-    /// Async queues and SQS mappings, and what they hold.
-    sources: crate::sources::Sources,
-    /// Results for event sources found while draining the model's actions, handled after the drain.
-    deferred: Vec<(events::Origin, events::RequestEnd, Bytes)>,
-    /// Simulated downstream services and the handlers suspended in their calls (`None` without `[[service]]`).
-    services: Option<services::SimServices>,
 }
 
-impl<'a> Sim<'a> {
-    fn new(
-        scenario: &'a Scenario,
-        deployment: &'a Deployment,
+impl Sim {
+    /// A run of `scenario` with its deployed code; async destinations' records go under `out_dir`.
+    pub fn new(
+        scenario: &Scenario,
+        deployment: &Deployment,
         out_dir: Option<std::path::PathBuf>,
     ) -> Result<Self, SimError> {
         let wasm_bytes = deployment.wasm_bytes();
-        Ok(Sim {
-            scenario,
-            deployment,
-            model: crate::exec::platform(scenario, &wasm_bytes),
-            metrics: RunMetrics::new(scenario, &wasm_bytes),
-            traffic: TrafficGenerator::new(scenario)?,
-            events: EventQueue::default(),
-            sandboxes: Default::default(),
-            pending: Vec::new(),
-            free_pending: Vec::new(),
-            in_flight: 0,
-            requests_started: 0,
-            dirty: Vec::new(),
-            end_ns: scenario.simulation.duration_ns,
-            sources: crate::sources::Sources::new(
+        let core = Core::new(
+            crate::lifecycle::core::platform(scenario, deployment),
+            RunMetrics::new(scenario, &wasm_bytes),
+            crate::sources::Sources::new(
                 scenario,
                 out_dir,
                 crate::sandbox::VIRTUAL_EPOCH_UNIX_S * 1000,
             ),
-            deferred: Vec::new(),
-            services: services::SimServices::new(scenario)?,
+            Core::sequential_ids(scenario.simulation.seed),
+        );
+        let services = ServicesCore::new(scenario)?;
+        let traffic = TrafficGenerator::new(scenario)?;
+        let run = Arc::new(Run {
+            scenario: scenario.clone(),
+            deployment: deployment.clone(),
+        });
+        Ok(Sim {
+            d: SimDriver::new(run, core, services, traffic),
+            end_ns: scenario.simulation.duration_ns,
         })
     }
 
-    fn run(&mut self, options: &RunOptions) -> Result<(), SimError> {
+    fn failed(&self) -> Result<(), SimError> {
+        match self.d.0.failure.borrow_mut().take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    fn run(&self, options: &RunOptions) -> Result<(), SimError> {
+        let shared = &self.d.0;
+        let duration_ns = shared.run.scenario.simulation.duration_ns;
         let mut progress = options
             .progress
-            .then(|| progress::Progress::new(self.scenario.simulation.duration_ns));
-        let duration_ns = self.scenario.simulation.duration_ns;
-        self.model.start(0);
-        self.apply_actions(0)?;
-        self.sources.start(0);
-        self.apply_source_work(0)?;
+            .then(|| progress::Progress::new(duration_ns));
+        crate::lifecycle::core::start(&self.d);
+        let mut end_ns = self.end_ns;
         let mut steps: u64 = 0;
         loop {
-            let next_arrival = self.traffic.peek_time();
-            let next_event = self.events.peek_time();
+            self.failed()?;
+            let next_arrival = shared.traffic.borrow().peek_time();
+            let next_event = shared.events.borrow().peek_time();
             // Completions and timers before arrivals at the same instant: a finishing invocation frees its
             // environment for the request arriving then.
             let take_event = match (next_event, next_arrival) {
@@ -195,315 +130,136 @@ impl<'a> Sim<'a> {
             if take_event {
                 let time = next_event.unwrap_or(0);
                 if next_arrival.is_none()
-                    && self.in_flight == 0
+                    && self.d.live_tasks() == 0
                     && time > duration_ns
-                    && self.sources.idle()
+                    && shared.core.borrow().sources.idle()
                 {
                     break; // only timers past the end remain, and no event source has work left
                 }
-                let Some((now, event)) = self.events.pop() else {
+                let Some((now, seq, event)) = shared.events.borrow_mut().pop() else {
                     break;
                 };
-                self.handle_event(now, event)?;
-                self.end_ns = self.end_ns.max(now);
-            } else if let Some(arrival) = self.traffic.pop() {
-                let now = arrival.time_ns;
-                match (arrival.target, arrival.invocation) {
-                    (Target::Queue(q), _) => self.send_message(now, q, arrival.payload)?,
-                    (Target::Function(f), InvocationType::Event) => {
-                        self.enqueue_event(now, f, arrival.payload)?;
-                        // The caller has its 202: a closed-loop user goes on at once.
-                        if let Some(user) = arrival.user {
-                            self.traffic.on_response(user, now);
-                        }
-                    }
-                    (Target::Function(f), InvocationType::RequestResponse) => {
-                        self.handle_arrival(now, f, arrival.payload, arrival.user, arrival.ping)?
-                    }
-                }
+                self.d.handle(now, seq, event);
+                end_ns = end_ns.max(now);
+            } else if let Some(arrival) = shared.traffic.borrow_mut().pop() {
+                self.arrive(arrival);
             }
             steps += 1;
             if let Some(p) = &mut progress
                 && steps.is_multiple_of(1 << 14)
             {
-                p.update(self.end_ns.max(next_arrival.unwrap_or(0)), steps);
+                p.update(end_ns.max(next_arrival.unwrap_or(0)), steps);
             }
         }
-        self.model.end();
-        self.apply_actions(self.end_ns)?;
+        self.failed()?;
+        if self.d.live_tasks() > 0 {
+            return Err(SimError::Run(RunError::Stuck {
+                function: "(a run's handler)".into(),
+            }));
+        }
+        shared.now.set(end_ns);
+        crate::lifecycle::core::end(&self.d);
         if let Some(p) = progress {
             p.finish(steps);
         }
+        self.failed()?;
         // A replayed file that changed or broke after it was checked at load: the run is short of arrivals.
-        if let Some(e) = self.traffic.replay_error() {
+        if let Some(e) = shared.traffic.borrow().replay_error() {
             return Err(SimError::Scenario(e.clone()));
         }
         Ok(())
     }
 
-    fn handle_arrival(
-        &mut self,
-        now: u64,
-        f: FunctionId,
-        payload: Bytes,
-        user: Option<UserId>,
-        ping: bool,
-    ) -> Result<(), SimError> {
-        if ping {
-            self.metrics.ping_arrival(f, now);
-        } else {
-            self.metrics.arrival(f, now);
+    fn arrive(&self, arrival: crate::traffic::Arrival) {
+        let now = arrival.time_ns;
+        self.d.0.now.set(now);
+        match (arrival.target, arrival.invocation) {
+            (Target::Queue(q), _) => events::send_message(&self.d, q, arrival.payload),
+            (Target::Function(f), InvocationType::Event) => {
+                events::enqueue_event(&self.d, f, arrival.payload);
+                // The caller has its 202: a closed-loop user goes on at once.
+                if let Some(user) = arrival.user {
+                    self.d.0.traffic.borrow_mut().on_response(user, now);
+                }
+            }
+            (Target::Function(f), InvocationType::RequestResponse) => {
+                let task = traffic_request(
+                    self.d.clone(),
+                    f,
+                    arrival.payload,
+                    arrival.user,
+                    arrival.ping,
+                );
+                self.d.start(Box::pin(task));
+            }
         }
-        self.invoke(now, f, payload, user, ping, events::Origin::Sync)
     }
 
-    /// An event source's request (async attempt or SQS batch) to the platform: an invocation like any other.
-    fn submit(
-        &mut self,
-        now: u64,
-        f: FunctionId,
-        payload: Bytes,
-        origin: events::Origin,
-    ) -> Result<(), SimError> {
-        self.metrics.arrival(f, now);
-        self.invoke(now, f, payload, None, false, origin)
+    /// The run's report, once it has run.
+    fn finish(self) -> Result<RunReport, SimError> {
+        let end_ns = self.end_ns.max(self.d.now());
+        // Every task has ended, and with them every other handle on the shared state.
+        let Ok(shared) = Rc::try_unwrap(self.d.0) else {
+            return Err(SimError::Run(RunError::Stuck {
+                function: "(a run's handler)".into(),
+            }));
+        };
+        let mut core = shared.core.into_inner();
+        core.sources.finish().map_err(RunError::from)?;
+        let mut report = core.metrics.finish(end_ns);
+        if let Some(services) = shared.services {
+            report.services = services.into_inner().reports(
+                end_ns,
+                report.timeline_bucket_ns,
+                report.total.timeline.len(),
+            );
+        }
+        Ok(report)
     }
 
-    fn invoke(
-        &mut self,
-        now: u64,
-        f: FunctionId,
-        payload: Bytes,
-        user: Option<UserId>,
-        ping: bool,
-        origin: events::Origin,
-    ) -> Result<(), SimError> {
-        let slot = self.free_pending.pop().unwrap_or_else(|| {
-            self.pending.push(None);
-            (self.pending.len() - 1) as u64
-        });
-        self.pending[slot as usize] = Some(Pending {
-            function: f,
-            origin,
-            response: Bytes::new(),
-            arrival_ns: now,
-            payload,
-            user,
-            ping,
-            sample: None,
-            sandbox: SandboxId(u64::MAX),
-            reset: false,
-        });
-        self.model.invoke(now, f, slot);
-        self.dirty.push(f);
-        self.apply_actions(now)
-    }
-
-    fn handle_event(&mut self, now: u64, event: Event) -> Result<(), SimError> {
-        match event {
-            Event::Done { request } => {
-                self.in_flight -= 1;
-                let Some(p) = self.pending[request as usize].take() else {
-                    return Ok(());
+    /// Invokes function `f` with `payload` now and runs the simulation until the invocation has ended (not to the
+    /// end of the scenario): `lambda-sim invoke` runs requests one after another this way.
+    pub fn invoke(&self, f: FunctionId, payload: Bytes) -> Result<InvocationRecord, SimError> {
+        let slot: Rc<RefCell<Option<RequestOutcome>>> = Rc::default();
+        let out = slot.clone();
+        let d = self.d.clone();
+        self.d.start(Box::pin(async move {
+            let outcome = request::request(&d, f, payload, false).await;
+            *out.borrow_mut() = Some(outcome);
+        }));
+        loop {
+            self.failed()?;
+            if let Some(outcome) = slot.borrow_mut().take() {
+                return match outcome {
+                    RequestOutcome::Ran(record) => Ok(*record),
+                    RequestOutcome::Throttled { reason, .. } => Err(SimError::Throttled(reason)),
+                    RequestOutcome::SystemError(_) => Err(SimError::Run(RunError::Stuck {
+                        function: self.d.0.run.scenario.functions[f].name.clone(),
+                    })),
                 };
-                self.free_pending.push(request);
-                if let Some(sample) = &p.sample {
-                    if p.ping {
-                        self.metrics.ping(p.function, sample);
-                    } else {
-                        self.metrics.invocation(p.function, sample);
-                    }
-                    if let Some(init_ns) = sample.init_ns {
-                        self.model.init_observed(p.function, init_ns);
-                    }
-                }
-                self.model.invocation_finished(now, p.sandbox, p.reset);
-                self.dirty.push(p.function);
-                if let Some(user) = p.user {
-                    self.traffic.on_response(user, now);
-                }
-                if p.origin != events::Origin::Sync {
-                    let end = p
-                        .sample
-                        .as_ref()
-                        .map_or(events::RequestEnd::SystemError, |s| {
-                            events::RequestEnd::Ran(s.outcome)
-                        });
-                    self.deferred.push((p.origin, end, p.response));
-                }
             }
-            Event::Ready { sandbox, ok } => {
-                self.in_flight -= 1;
-                if let Some(f) = self.model.function_of(sandbox) {
-                    self.dirty.push(f);
-                }
-                if !ok {
-                    self.take_sandbox(sandbox);
-                }
-                self.model.sandbox_ready(now, sandbox, ok);
-            }
-            Event::Timer(timer) => self.model.timer(now, timer),
-            Event::Source(timer) => self.source_timer(now, timer)?,
-            Event::ServiceCall { task } => self.service_call(now, task)?,
-            Event::ServiceResume { task } => self.service_resume(now, task)?,
-            Event::ServiceTimer => self.service_timer(now),
-        }
-        self.apply_actions(now)
-    }
-
-    fn put_sandbox(&mut self, id: SandboxId, sandbox: Sandbox) {
-        self.sandboxes.put(id, sandbox);
-    }
-
-    fn take_sandbox(&mut self, id: SandboxId) -> Option<Sandbox> {
-        self.sandboxes.take(id)
-    }
-
-    fn sandbox_config(
-        &self,
-        f: FunctionId,
-        id: SandboxId,
-        kind: InitializationType,
-    ) -> SandboxConfig {
-        let mut config =
-            crate::exec::sandbox_config(self.scenario, f, id, ClockMode::Virtual, kind);
-        config.services = self.service_link(f, id);
-        config
-    }
-
-    fn apply_actions(&mut self, now: u64) -> Result<(), SimError> {
-        while let Some(action) = self.model.poll_action() {
-            match action {
-                Action::RunWarm {
-                    request,
-                    sandbox,
-                    provisioned,
-                } => self.run_warm(now, request, sandbox, provisioned)?,
-                Action::ColdStart {
-                    request,
-                    sandbox,
-                    function,
-                    overhead_ns,
-                } => {
-                    self.metrics.sandbox_created(function, now, false);
-                    self.run_cold(now, request, sandbox, function, overhead_ns)?;
-                }
-                Action::Throttle {
-                    request,
-                    function,
-                    reason,
-                    cause,
-                } => {
-                    let (ping, origin) = self.pending[request as usize]
-                        .as_ref()
-                        .map_or((false, events::Origin::Sync), |p| (p.ping, p.origin));
-                    if origin != events::Origin::Sync {
-                        self.deferred
-                            .push((origin, events::RequestEnd::Throttled, Bytes::new()));
-                    }
-                    if ping {
-                        self.metrics.ping_throttled(function, now);
-                    } else {
-                        self.metrics.throttled(function, now, reason, cause);
-                    }
-                    if let Some(p) = self.pending[request as usize].take() {
-                        self.free_pending.push(request);
-                        if let Some(user) = p.user {
-                            self.traffic.on_response(user, now);
-                        }
-                    }
-                }
-                Action::Provision {
-                    sandbox,
-                    function,
-                    overhead_ns,
-                } => {
-                    self.metrics.sandbox_created(function, now, true);
-                    let kind = InitializationType::ProvisionedConcurrency;
-                    self.provision(now, sandbox, function, overhead_ns, kind)?;
-                }
-                Action::Prewarm {
-                    sandbox,
-                    function,
-                    overhead_ns,
-                } => {
-                    self.metrics.sandbox_created(function, now, false);
-                    self.metrics.prewarm(function, now);
-                    self.dirty.push(function);
-                    let kind = InitializationType::OnDemand;
-                    self.provision(now, sandbox, function, overhead_ns, kind)?;
-                }
-                Action::Destroy {
-                    sandbox,
-                    function,
-                    reason,
-                    provisioned,
-                    created_ns,
-                    busy_ns,
-                } => {
-                    self.take_sandbox(sandbox);
-                    self.service_sandbox_destroyed(now, sandbox);
-                    self.metrics.sandbox_destroyed(
-                        function,
-                        now,
-                        reason,
-                        now.saturating_sub(created_ns),
-                        busy_ns,
-                        provisioned,
-                    );
-                    self.dirty.push(function);
-                }
-                Action::SetTimer { at_ns, timer } => self.events.push(at_ns, Event::Timer(timer)),
-                Action::ProvisionedConfigured { function, count } => {
-                    self.metrics.provisioned_configured(function, now, count);
-                }
-            }
-        }
-        while let Some(f) = self.dirty.pop() {
-            if !self.dirty.contains(&f) {
-                self.metrics.pool_state(f, now, self.model.pool_state(f));
-            }
-        }
-        // Event sources hear about throttles and finished requests after the model's actions are drained.
-        for (origin, end, response) in std::mem::take(&mut self.deferred) {
-            self.source_result(now, origin, end, response)?;
-        }
-        Ok(())
-    }
-
-    fn invocation(&mut self, request: u64) -> Invocation {
-        self.requests_started += 1;
-        let payload = self.pending[request as usize]
-            .as_ref()
-            .map(|p| p.payload.clone())
-            .unwrap_or_default();
-        Invocation {
-            request_id: RequestId::nth(self.scenario.simulation.seed, self.requests_started),
-            event: payload,
+            let Some((now, seq, event)) = self.d.0.events.borrow_mut().pop() else {
+                return Err(SimError::Run(RunError::Stuck {
+                    function: self.d.0.run.scenario.functions[f].name.clone(),
+                }));
+            };
+            self.d.handle(now, seq, event);
         }
     }
+}
 
-    fn finish_request(
-        &mut self,
-        request: u64,
-        sandbox: SandboxId,
-        sample: InvocationSample,
-        reset: bool,
-        response: Bytes,
-    ) {
-        let end = sample.end_ns;
-        if let Some(p) = self.pending[request as usize].as_mut() {
-            // Only event sources read the response (partial batch responses, destination records): the
-            // handler's response, or Lambda's error body when it failed.
-            if p.origin != events::Origin::Sync {
-                p.response = response;
-            }
-            p.sample = Some(sample);
-            p.sandbox = sandbox;
-            p.reset = reset;
-        }
-        self.in_flight += 1;
-        self.events.push(end, Event::Done { request });
+/// A request of the scenario's traffic; a closed-loop user goes on when it ends.
+async fn traffic_request(
+    d: SimDriver,
+    f: FunctionId,
+    payload: Bytes,
+    user: Option<UserId>,
+    ping: bool,
+) {
+    request::request(&d, f, payload, ping).await;
+    if let Some(user) = user {
+        let now = d.now();
+        d.0.traffic.borrow_mut().on_response(user, now);
     }
 }
 

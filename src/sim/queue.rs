@@ -44,21 +44,24 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
-    pub fn push(&mut self, time_ns: u64, event: E) {
+    /// Queues `event` at `time_ns`; returns its sequence number (unique in this queue).
+    pub fn push(&mut self, time_ns: u64, event: E) -> u64 {
         self.seq += 1;
         self.heap.push(Entry {
             time_ns,
             seq: self.seq,
             event,
         });
+        self.seq
     }
 
     pub fn peek_time(&self) -> Option<u64> {
         self.heap.peek().map(|e| e.time_ns)
     }
 
-    pub fn pop(&mut self) -> Option<(u64, E)> {
-        self.heap.pop().map(|e| (e.time_ns, e.event))
+    /// The earliest event: its time, sequence number and itself.
+    pub fn pop(&mut self) -> Option<(u64, u64, E)> {
+        self.heap.pop().map(|e| (e.time_ns, e.seq, e.event))
     }
 }
 
@@ -72,9 +75,9 @@ mod tests {
         q.push(5, "b");
         q.push(1, "a");
         q.push(5, "c");
-        assert_eq!(q.pop(), Some((1, "a")));
-        assert_eq!(q.pop(), Some((5, "b")));
-        assert_eq!(q.pop(), Some((5, "c")));
+        assert_eq!(q.pop(), Some((1, 2, "a")));
+        assert_eq!(q.pop(), Some((5, 1, "b")));
+        assert_eq!(q.pop(), Some((5, 3, "c")));
         assert_eq!(q.pop(), None);
     }
 }

@@ -51,6 +51,20 @@ pub fn event(json: &str) -> Invocation {
     }
 }
 
+/// A call on a virtual-time sandbox without services: it never suspends, so it completes when first polled.
+pub fn now<F: std::future::Future>(call: F) -> F::Output {
+    lambda_sim::sandbox::complete_now(call).expect("a virtual-time sandbox call completes at once")
+}
+
+/// A call on a real-time sandbox, on a tokio runtime (its waits sleep and its guest yields).
+pub fn in_tokio<F: std::future::Future>(call: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(call)
+}
+
 pub fn limits(timeout_s: u64) -> CallLimits {
     CallLimits {
         timeout_ns: timeout_s * 1_000_000_000,

@@ -55,7 +55,7 @@ pub struct HostState {
     pub(crate) memory: Option<Memory>,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) call: CallState,
-    pub(crate) services: Option<super::ServiceLink>,
+    pub(crate) services: Option<super::ServiceChannel>,
 }
 
 /// Caps linear memory at the function's memory size and remembers the peak ("Max Memory Used").
@@ -322,45 +322,33 @@ pub(crate) fn add_to_linker(
     )?;
 
     if async_waits {
-        // Live mode, and virtual-time handlers that call services: the call suspends the guest's fiber until the
-        // driver answers (real time: the answer's future takes the call's time, bounded by the deadline).
+        // Handlers whose calls may wait (real time, or virtual-time handlers that call services): the call is put on
+        // the environment's channel and the guest's fiber is suspended until the runner puts the reply.
         linker.func_wrap_async(
             "lambda",
             "service_call",
             |mut caller: Caller<'_, HostState>, (ptr, len): (i32, i32)| {
                 Box::new(async move {
-                    let (link, request) = match service_start(&mut caller, ptr, len)? {
+                    let (channel, request) = match service_start(&mut caller, ptr, len)? {
                         Ok(started) => started,
                         Err(reply) => return service_end(&mut caller, reply, None),
                     };
-                    let remaining = request.remaining_ns;
-                    let reply = link.host.call(request);
-                    match caller.data().call.clock {
-                        CallClock::Virtual { .. } => {
-                            let reply = reply.await;
-                            service_end(&mut caller, reply, None)
-                        }
+                    let remaining_ns = request.remaining_ns;
+                    let started = Instant::now();
+                    let reply = channel.call(request).await;
+                    let measured = match caller.data().call.clock {
+                        CallClock::Virtual { .. } => None,
+                        // The runner waited until the answer, or until the deadline if the answer came later.
                         CallClock::Real { .. } => {
-                            let started = Instant::now();
-                            let limit = Duration::from_nanos(remaining);
-                            match tokio::time::timeout(limit, reply).await {
-                                Ok(reply) => {
-                                    let took = started.elapsed().as_nanos() as u64;
-                                    service_end(&mut caller, reply, Some(took))
-                                }
-                                // The deadline came first: the invocation times out in the call.
-                                Err(_) => {
-                                    wait_end(&mut caller, u64::MAX, remaining)?;
-                                    Ok(2)
-                                }
-                            }
+                            Some((started.elapsed().as_nanos() as u64, remaining_ns))
                         }
-                    }
+                    };
+                    service_end(&mut caller, reply, measured)
                 })
             },
         )?;
     } else {
-        // Sandboxes without an async driver (e.g. `lambda-sim invoke`) have no services: the call answers at once.
+        // Sandboxes whose calls never wait have no services: the call answers at once.
         linker.func_wrap(
             "lambda",
             "service_call",
@@ -419,11 +407,11 @@ fn service_start(
     caller: &mut Caller<'_, HostState>,
     ptr: i32,
     len: i32,
-) -> wasmtime::Result<Result<(super::ServiceLink, super::ServiceRequest), super::ServiceReply>> {
+) -> wasmtime::Result<Result<(super::ServiceChannel, super::ServiceRequest), super::ServiceReply>> {
     let range = guest_range(caller, "service_call", ptr, len)?;
     let (mem, state) = memory_bytes(caller);
     let name = lossy(&mem[range], SERVICE_NAME_MAX);
-    let Some(link) = state.services.clone() else {
+    let Some(channel) = state.services.clone() else {
         return Ok(Err(super::no_services(&name)));
     };
     let call = &caller.data().call;
@@ -437,23 +425,26 @@ fn service_start(
     };
     let request = super::ServiceRequest {
         service: name,
-        sandbox: link.sandbox,
         at_ns,
         remaining_ns,
     };
-    Ok(Ok((link, request)))
+    Ok(Ok((channel, request)))
 }
 
-/// Accounts for a finished service call: its time is a simulated wait (virtual: the reply's; real: `measured_ns`).
+/// Accounts for a finished service call: its time is a simulated wait — virtual: the reply's; real: the measured
+/// `(took, remaining at the call)`, a timeout if the answer came after the deadline.
 fn service_end(
     caller: &mut Caller<'_, HostState>,
     reply: super::ServiceReply,
-    measured_ns: Option<u64>,
+    measured: Option<(u64, u64)>,
 ) -> wasmtime::Result<i32> {
     let status = reply.status();
     caller.data_mut().call.service_message = reply.message().map(str::to_owned);
-    match measured_ns {
-        Some(took) => wait_end(caller, took, took)?,
+    match measured {
+        Some((took, remaining)) if reply.elapsed_ns() > remaining => {
+            wait_end(caller, u64::MAX, took)?
+        }
+        Some((took, _)) => wait_end(caller, took, took)?,
         None => wait_end(caller, reply.elapsed_ns(), 0)?,
     };
     Ok(status)

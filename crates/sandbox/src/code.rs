@@ -91,9 +91,9 @@ impl FunctionCode {
         path: &Path,
     ) -> Result<Self, SandboxError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| SandboxError::Io {
+        let bytes = std::fs::read(path).map_err(|source| SandboxError::Io {
             path: name.clone(),
-            reason: e.to_string(),
+            source,
         })?;
         Self::from_bytes(engine, cache, &name, &bytes)
     }
@@ -124,20 +124,27 @@ impl FunctionCode {
         let abi_version = abi_version(&binary).map_err(load_err)?;
         let sha256: [u8; 32] = Sha256::digest(&binary).into();
         let started = Instant::now();
+        let compile_err = |what: &'static str| {
+            move |e: wasmtime::Error| SandboxError::Compile {
+                module: name.to_string(),
+                what,
+                source: e.into(),
+            }
+        };
         let (module, source) = cache
             .get_or_compile(engine, &sha256, &binary, kind)
-            .map_err(load_err)?;
+            .map_err(compile_err("failed to compile"))?;
         let load_time = started.elapsed();
         let calls_services = check_imports(&module, abi_version).map_err(load_err)?;
         let exports = resolve_exports(&module).map_err(load_err)?;
         let pre = engine
             .linker()
             .instantiate_pre(&module)
-            .map_err(|e| load_err(format!("cannot link the module's imports: {e:#}")))?;
+            .map_err(compile_err("cannot link the module's imports"))?;
         let pre_async = engine
             .linker_async()
             .instantiate_pre(&module)
-            .map_err(|e| load_err(format!("cannot link the module's imports: {e:#}")))?;
+            .map_err(compile_err("cannot link the module's imports"))?;
         Ok(FunctionCode {
             pre,
             pre_async,
@@ -388,7 +395,7 @@ impl CodeCache {
         sha256: &[u8; 32],
         binary: &[u8],
         kind: CodeKind,
-    ) -> Result<(Module, CodeSource), String> {
+    ) -> wasmtime::Result<(Module, CodeSource)> {
         let key = cache_key(engine, sha256, kind);
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(module) = loaded.get(&key) {
@@ -421,8 +428,7 @@ impl CodeCache {
                 return Ok((module, CodeSource::DiskCache));
             }
         }
-        let module = Module::from_binary(engine.wasmtime(), binary)
-            .map_err(|e| format!("failed to compile: {e:#}"))?;
+        let module = Module::from_binary(engine.wasmtime(), binary)?;
         if let (Some(file), Ok(serialized)) = (&file, module.serialize()) {
             // Best effort: an unwritable cache only costs a recompile next time.
             let _ = write_atomically(file, &serialized);

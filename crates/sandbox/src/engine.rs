@@ -60,16 +60,16 @@ impl SandboxEngine {
             .epoch_interruption(true)
             .memory_init_cow(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        let engine = Engine::new(&config).map_err(|e| SandboxError::Engine { source: e.into() })?;
         // WASI preview 1 and the `lambda` imports, linked once for every module.
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)
             .and_then(|()| super::abi::add_to_linker(&mut linker, false))
-            .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+            .map_err(|e| SandboxError::Engine { source: e.into() })?;
         let mut linker_async = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut linker_async, |s: &mut HostState| &mut s.wasi)
             .and_then(|()| super::abi::add_to_linker(&mut linker_async, true))
-            .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+            .map_err(|e| SandboxError::Engine { source: e.into() })?;
         Ok(SandboxEngine {
             engine,
             linker: Arc::new(linker),

@@ -62,8 +62,9 @@ pub struct SandboxConfig {
     pub seed: u64,
     pub clock: ClockMode,
     pub initialization_type: InitializationType,
-    /// The run's simulated services (ABI v2 `service_call`); `None`: every call answers "no such service".
-    pub services: Option<super::ServiceLink>,
+    /// Where the environment's service calls (ABI v2 `service_call`) go; `None`: every call answers "no such
+    /// service". A sandbox with a channel runs its guest as a suspendable (async) call, like one in real time.
+    pub services: Option<super::ServiceChannel>,
 }
 
 /// The limits of one call.
@@ -92,6 +93,22 @@ pub struct Invocation {
     pub event: Bytes,
 }
 
+/// Which guest code a call runs, for its error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Init,
+    Handler,
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Init => "init",
+            Phase::Handler => "handler",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lifecycle {
     /// Instantiated; init has not run (or must run inside the first invocation).
@@ -103,18 +120,28 @@ enum Lifecycle {
 /// One execution environment.
 pub struct Sandbox {
     store: Store<HostState>,
+    /// The code it instantiates (in its Init phase) and the exports resolved then.
+    code: FunctionCode,
+    exports: Option<Exports>,
+    log: LogPipe,
+    lifecycle: Lifecycle,
+    clock: ClockMode,
+    /// Guest calls run on a fiber and may suspend (real time, or a handler that calls services); otherwise they
+    /// run to completion on the caller's stack.
+    async_calls: bool,
+    cpu: CpuModel,
+    virtual_now: Arc<AtomicU64>,
+    /// The last (timeout, fuel budget) pair: the conversion costs a 128-bit division, and the timeout rarely changes.
+    fuel_budget: (u64, u64),
+}
+
+/// The instance and its handler exports, once instantiated.
+struct Exports {
     /// Kept for taking a snapshot of the initialized instance (`super::snapshot`).
     instance: wasmtime::Instance,
     handle: TypedFunc<(), i32>,
     init: Option<TypedFunc<(), i32>>,
     initialize: Option<TypedFunc<(), ()>>,
-    log: LogPipe,
-    lifecycle: Lifecycle,
-    clock: ClockMode,
-    cpu: CpuModel,
-    virtual_now: Arc<AtomicU64>,
-    /// The last (timeout, fuel budget) pair: the conversion costs a 128-bit division, and the timeout rarely changes.
-    fuel_budget: (u64, u64),
 }
 
 /// Wall-clock origin of virtual time: 2026-01-01T00:00:00Z, in seconds since the Unix epoch.
@@ -151,47 +178,107 @@ mod engine_epoch {
 }
 
 impl Sandbox {
-    /// Instantiates a sandbox (the "create" step of a cold start). Runs no guest code but a module's start function.
-    pub fn create(code: &FunctionCode, config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
-        let mut parts = Parts::new(code, config)?;
-        let instance = code.pre.instantiate(&mut parts.store);
-        parts.assemble(code, config, instance, false)
+    /// A new execution environment for `code`: its store, memory limit, clocks and WASI context. No guest code runs
+    /// yet: instantiation (with the module's start function), `_initialize` and `init` are its Init phase
+    /// ([`Sandbox::init`], or a suppressed init inside the first [`Sandbox::invoke`]).
+    pub fn new(code: &FunctionCode, config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let Parts {
+            store,
+            log,
+            virtual_now,
+            cpu,
+        } = Parts::new(code, config)?;
+        Ok(Sandbox {
+            store,
+            code: code.clone(),
+            exports: None,
+            log,
+            lifecycle: Lifecycle::Created,
+            clock: config.clock,
+            async_calls: config.clock == ClockMode::Real || config.services.is_some(),
+            cpu,
+            virtual_now,
+            fuel_budget: (u64::MAX, 0),
+        })
     }
 
-    /// [`Sandbox::create`] for live mode: calls on this sandbox must use the `_async` methods, which run the guest
-    /// on a fiber of the calling task (no thread hand-off; waits are tokio sleeps; CPU-bound guests yield).
-    /// In virtual time (a handler that calls services), the `_async` calls are pending exactly while a service
-    /// call waits for the driver's answer; nothing else suspends them.
-    pub async fn create_async(
+    /// Restores an environment from a pre-initialized (snapshot) module: instantiation only, and it is ready — its
+    /// init ran when the snapshot was taken, so it never runs here.
+    pub async fn restore(
         code: &FunctionCode,
         config: &SandboxConfig,
     ) -> Result<Sandbox, SandboxError> {
-        let mut parts = Parts::new(code, config)?;
-        let instance = code.pre_async.instantiate_async(&mut parts.store).await;
-        parts.assemble(code, config, instance, true)
-    }
-
-    /// Restores a sandbox from a pre-initialized (snapshot) module: instantiation only, and the sandbox is ready —
-    /// its init already ran when the snapshot was taken, so it never runs here.
-    pub fn restore(code: &FunctionCode, config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
-        let mut sandbox = Self::create(code, config)?;
-        sandbox.lifecycle = Lifecycle::Ready;
-        Ok(sandbox)
-    }
-
-    /// [`Sandbox::restore`] for live mode (see [`Sandbox::create_async`]).
-    pub async fn restore_async(
-        code: &FunctionCode,
-        config: &SandboxConfig,
-    ) -> Result<Sandbox, SandboxError> {
-        let mut sandbox = Self::create_async(code, config).await?;
-        sandbox.lifecycle = Lifecycle::Ready;
-        Ok(sandbox)
+        let mut sandbox = Self::new(code, config)?;
+        sandbox.begin(CallLimits::init(0), None, Bytes::new());
+        match sandbox.instantiate().await? {
+            Ok(()) => {
+                sandbox.lifecycle = Lifecycle::Ready;
+                Ok(sandbox)
+            }
+            Err(e) => Err(SandboxError::Restore { source: e.into() }),
+        }
     }
 
     /// The store and instance, for reading the initialized state into a snapshot.
-    pub(crate) fn parts_mut(&mut self) -> (&mut Store<HostState>, wasmtime::Instance) {
-        (&mut self.store, self.instance)
+    pub(crate) fn parts_mut(&mut self) -> Option<(&mut Store<HostState>, wasmtime::Instance)> {
+        let instance = self.exports.as_ref()?.instance;
+        Some((&mut self.store, instance))
+    }
+
+    /// Instantiates the module (running its start function, if any, within the current call's budget) and resolves
+    /// its exports. The outer error is lambda-sim's (no sandbox slot left); the inner one is the guest's.
+    async fn instantiate(&mut self) -> Result<wasmtime::Result<()>, SandboxError> {
+        if self.exports.is_some() {
+            return Ok(Ok(()));
+        }
+        let instance = if self.async_calls {
+            self.code.pre_async.instantiate_async(&mut self.store).await
+        } else {
+            self.code.pre.instantiate(&mut self.store)
+        };
+        let instance = match instance {
+            Ok(instance) => instance,
+            Err(e)
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some() =>
+            {
+                return Err(SandboxError::Capacity { source: e.into() });
+            }
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(self.resolve_exports(instance))
+    }
+
+    fn resolve_exports(&mut self, instance: wasmtime::Instance) -> wasmtime::Result<()> {
+        let store = &mut self.store;
+        let exports = &self.code.exports;
+        let memory = instance
+            .get_module_export(&mut *store, &exports.memory)
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| wasmtime::Error::msg("the module's `memory` export is missing"))?;
+        store.data_mut().memory = Some(memory);
+        let func = |store: &mut Store<HostState>, export: &wasmtime::ModuleExport| {
+            instance
+                .get_module_export(&mut *store, export)
+                .and_then(|e| e.into_func())
+                .ok_or_else(|| wasmtime::Error::msg("an export resolved at load time is missing"))
+        };
+        let handle = func(store, &exports.handle)?.typed::<(), i32>(&*store)?;
+        let init = match &exports.init {
+            Some(e) => Some(func(store, e)?.typed::<(), i32>(&*store)?),
+            None => None,
+        };
+        let initialize = match &exports.initialize {
+            Some(e) => Some(func(store, e)?.typed::<(), ()>(&*store)?),
+            None => None,
+        };
+        self.exports = Some(Exports {
+            instance,
+            handle,
+            init,
+            initialize,
+        });
+        Ok(())
     }
 }
 
@@ -245,100 +332,20 @@ impl Parts {
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         let cpu = CpuModel::new(config.ps_per_fuel, config.memory_mb);
-        // A start function runs during instantiation: bound it like init.
-        store
-            .set_fuel(cpu.ns_to_fuel(INIT_LIMIT_NS))
-            .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
+        // Each call sets its own fuel (and, in real time, epoch deadline) before any guest code runs.
+        store.set_epoch_deadline(1 << 62);
         if config.clock == ClockMode::Real {
-            store.set_epoch_deadline(deadline_ticks(INIT_LIMIT_NS));
-        } else {
-            store.set_epoch_deadline(1 << 62);
+            // Let other tasks run while a CPU-bound guest computes (every ~100k instructions), from its start
+            // function on: a slow cold start must not hold a thread others need.
+            store
+                .fuel_async_yield_interval(Some(ASYNC_YIELD_FUEL))
+                .map_err(|e| SandboxError::Engine { source: e.into() })?;
         }
         Ok(Parts {
             store,
             log,
             virtual_now,
             cpu,
-        })
-    }
-
-    fn assemble(
-        self,
-        code: &FunctionCode,
-        config: &SandboxConfig,
-        instance: wasmtime::Result<wasmtime::Instance>,
-        async_calls: bool,
-    ) -> Result<Sandbox, SandboxError> {
-        let Parts {
-            mut store,
-            log,
-            virtual_now,
-            cpu,
-        } = self;
-        let fail = |store: &Store<HostState>, e: wasmtime::Error| {
-            if store.data().limiter.refused {
-                SandboxError::Instantiate(format!(
-                    "Runtime.OutOfMemory: the module's initial memory exceeds the memory size of {} MB",
-                    config.memory_mb
-                ))
-            } else {
-                SandboxError::Instantiate(format!("{e:#}"))
-            }
-        };
-        let instance = instance.map_err(|e| fail(&store, e))?;
-        if async_calls && config.clock == ClockMode::Real {
-            // Let other tasks run while a CPU-bound guest computes (every ~100k instructions).
-            store
-                .fuel_async_yield_interval(Some(ASYNC_YIELD_FUEL))
-                .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
-        }
-        let exports = &code.exports;
-        let memory = instance
-            .get_module_export(&mut store, &exports.memory)
-            .and_then(|e| e.into_memory())
-            .ok_or_else(|| {
-                SandboxError::Instantiate("the module's `memory` export is missing".into())
-            })?;
-        store.data_mut().memory = Some(memory);
-        let typed = |store: &mut Store<HostState>, export: &wasmtime::ModuleExport| {
-            instance
-                .get_module_export(&mut *store, export)
-                .and_then(|e| e.into_func())
-                .ok_or_else(|| {
-                    SandboxError::Instantiate("an export resolved at load time is missing".into())
-                })
-        };
-        let handle = typed(&mut store, &exports.handle)?
-            .typed::<(), i32>(&store)
-            .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
-        let init = match &exports.init {
-            Some(e) => Some(
-                typed(&mut store, e)?
-                    .typed::<(), i32>(&store)
-                    .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?,
-            ),
-            None => None,
-        };
-        let initialize = match &exports.initialize {
-            Some(e) => Some(
-                typed(&mut store, e)?
-                    .typed::<(), ()>(&store)
-                    .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?,
-            ),
-            None => None,
-        };
-        Ok(Sandbox {
-            store,
-            instance,
-            handle,
-            init,
-            initialize,
-            log,
-            lifecycle: Lifecycle::Created,
-            clock: config.clock,
-            cpu,
-            virtual_now,
-            fuel_budget: (u64::MAX, 0),
         })
     }
 }
@@ -359,91 +366,33 @@ impl Sandbox {
         self.store.data().limiter.peak_bytes as u64
     }
 
-    /// The Init phase: `_initialize`, then `init`, within `limits` (normally the 10 s on-demand limit). A failed init
-    /// destroys the sandbox: the next invocation belongs on a fresh sandbox, which runs init inside it.
-    pub fn init(&mut self, limits: CallLimits) -> Result<CallReport, SandboxError> {
-        if !self.start_init(limits)? {
-            return Ok(self.empty_report());
-        }
-        let result = self.run_init();
-        Ok(self.end_init(result, limits))
-    }
-
-    /// [`Sandbox::init`] on a sandbox made by [`Sandbox::create_async`].
-    pub async fn init_async(&mut self, limits: CallLimits) -> Result<CallReport, SandboxError> {
-        if !self.start_init(limits)? {
-            return Ok(self.empty_report());
-        }
-        let result = self.run_init_async().await;
-        Ok(self.end_init(result, limits))
-    }
-
-    /// Whether init must run (and its call has begun).
-    fn start_init(&mut self, limits: CallLimits) -> Result<bool, SandboxError> {
+    /// The Init phase — instantiation (the module's start function), `_initialize`, then `init` — within `limits`
+    /// (the limit the platform gave: 10 s on demand). A failed init destroys the sandbox: the next invocation belongs
+    /// on a fresh one, which runs init inside it (a suppressed init).
+    pub async fn init(&mut self, limits: CallLimits) -> Result<CallReport, SandboxError> {
         match self.lifecycle {
-            Lifecycle::Destroyed => Err(SandboxError::Destroyed),
-            Lifecycle::Ready => Ok(false),
-            Lifecycle::Created => {
-                self.begin(limits, None, Bytes::new());
-                Ok(true)
-            }
+            Lifecycle::Destroyed => return Err(SandboxError::Destroyed),
+            Lifecycle::Ready => return Ok(self.empty_report()),
+            Lifecycle::Created => {}
         }
-    }
-
-    fn end_init(&mut self, result: wasmtime::Result<i32>, limits: CallLimits) -> CallReport {
-        let report = self.finish(result, limits, "init");
+        self.begin(limits, None, Bytes::new());
+        let result = self.run_init().await?;
+        let report = self.finish(result, limits, Phase::Init);
         self.lifecycle = if report.outcome == Outcome::Success {
             Lifecycle::Ready
         } else {
             Lifecycle::Destroyed
         };
-        report
+        Ok(report)
     }
 
     /// Runs one invocation. On a sandbox whose init has not run, init runs first inside the invocation's own
     /// budget (a suppressed init) and its time is part of the invocation's duration.
-    pub fn invoke(
+    pub async fn invoke(
         &mut self,
         invocation: &Invocation,
         limits: CallLimits,
     ) -> Result<CallReport, SandboxError> {
-        self.start_invoke(invocation, limits)?;
-        let mut suppressed_init_ns = None;
-        if self.lifecycle == Lifecycle::Created {
-            let init = self.run_init();
-            match self.after_suppressed_init(init, limits) {
-                Ok(ns) => suppressed_init_ns = Some(ns),
-                Err(report) => return Ok(*report),
-            }
-        }
-        let result = self.handle.call(&mut self.store, ());
-        Ok(self.end_invoke(result, limits, suppressed_init_ns))
-    }
-
-    /// [`Sandbox::invoke`] on a sandbox made by [`Sandbox::create_async`].
-    pub async fn invoke_async(
-        &mut self,
-        invocation: &Invocation,
-        limits: CallLimits,
-    ) -> Result<CallReport, SandboxError> {
-        self.start_invoke(invocation, limits)?;
-        let mut suppressed_init_ns = None;
-        if self.lifecycle == Lifecycle::Created {
-            let init = self.run_init_async().await;
-            match self.after_suppressed_init(init, limits) {
-                Ok(ns) => suppressed_init_ns = Some(ns),
-                Err(report) => return Ok(*report),
-            }
-        }
-        let result = self.handle.call_async(&mut self.store, ()).await;
-        Ok(self.end_invoke(result, limits, suppressed_init_ns))
-    }
-
-    fn start_invoke(
-        &mut self,
-        invocation: &Invocation,
-        limits: CallLimits,
-    ) -> Result<(), SandboxError> {
         if self.lifecycle == Lifecycle::Destroyed {
             return Err(SandboxError::Destroyed);
         }
@@ -452,7 +401,23 @@ impl Sandbox {
             Some(invocation.request_id),
             invocation.event.clone(),
         );
-        Ok(())
+        let mut suppressed_init_ns = None;
+        if self.lifecycle == Lifecycle::Created {
+            let init = self.run_init().await?;
+            match self.after_suppressed_init(init, limits) {
+                Ok(ns) => suppressed_init_ns = Some(ns),
+                Err(report) => return Ok(*report),
+            }
+        }
+        let result = match &self.exports {
+            Some(e) if self.async_calls => e.handle.call_async(&mut self.store, ()).await,
+            Some(e) => e.handle.call(&mut self.store, ()),
+            // Initialized means instantiated: unreachable, but a wrong state is the sandbox's error, not a panic.
+            None => return Err(SandboxError::Destroyed),
+        };
+        let mut report = self.finish(result, limits, Phase::Handler);
+        report.suppressed_init_ns = suppressed_init_ns;
+        Ok(report)
     }
 
     /// After a suppressed init: its duration so far, or the failed invocation's report.
@@ -463,7 +428,7 @@ impl Sandbox {
     ) -> Result<u64, Box<CallReport>> {
         let failed = !matches!(init, Ok(0)) || self.store.data().call.error.is_some();
         if failed {
-            let mut report = self.finish(init, limits, "init");
+            let mut report = self.finish(init, limits, Phase::Init);
             report.suppressed_init_ns = Some(report.duration_ns);
             self.lifecycle = Lifecycle::Destroyed;
             return Err(Box::new(report));
@@ -474,38 +439,29 @@ impl Sandbox {
         Ok(cpu_ns_so_far(call, fuel_left) + call.wait_ns)
     }
 
-    fn end_invoke(
-        &mut self,
-        result: wasmtime::Result<i32>,
-        limits: CallLimits,
-        suppressed_init_ns: Option<u64>,
-    ) -> CallReport {
-        let mut report = self.finish(result, limits, "handler");
-        report.suppressed_init_ns = suppressed_init_ns;
-        if report.outcome.destroys_sandbox() {
-            self.lifecycle = Lifecycle::Destroyed;
+    /// Instantiation, `_initialize` and `init`: the guest's part of the Init phase. The outer error is lambda-sim's.
+    async fn run_init(&mut self) -> Result<wasmtime::Result<i32>, SandboxError> {
+        if let Err(e) = self.instantiate().await? {
+            return Ok(Err(e));
         }
-        report
-    }
-
-    fn run_init(&mut self) -> wasmtime::Result<i32> {
-        if let Some(f) = &self.initialize {
-            f.call(&mut self.store, ())?;
+        let Some(exports) = &self.exports else {
+            return Err(SandboxError::Destroyed);
+        };
+        if let Some(f) = &exports.initialize {
+            let done = if self.async_calls {
+                f.call_async(&mut self.store, ()).await
+            } else {
+                f.call(&mut self.store, ())
+            };
+            if let Err(e) = done {
+                return Ok(Err(e));
+            }
         }
-        match &self.init {
+        Ok(match &exports.init {
+            Some(f) if self.async_calls => f.call_async(&mut self.store, ()).await,
             Some(f) => f.call(&mut self.store, ()),
             None => Ok(0),
-        }
-    }
-
-    async fn run_init_async(&mut self) -> wasmtime::Result<i32> {
-        if let Some(f) = &self.initialize {
-            f.call_async(&mut self.store, ()).await?;
-        }
-        match &self.init {
-            Some(f) => f.call_async(&mut self.store, ()).await,
-            None => Ok(0),
-        }
+        })
     }
 
     fn begin(&mut self, limits: CallLimits, request_id: Option<RequestId>, event: Bytes) {
@@ -555,7 +511,7 @@ impl Sandbox {
         &mut self,
         result: wasmtime::Result<i32>,
         limits: CallLimits,
-        phase: &str,
+        phase: Phase,
     ) -> CallReport {
         let fuel_left = self.store.get_fuel().unwrap_or(0);
         let state = self.store.data_mut();
@@ -627,7 +583,7 @@ impl Sandbox {
         &mut self,
         result: wasmtime::Result<i32>,
         limits: CallLimits,
-        phase: &str,
+        phase: Phase,
         duration_ns: u64,
     ) -> (Outcome, ErrorBody) {
         let state = self.store.data_mut();
@@ -669,8 +625,9 @@ impl Sandbox {
                     (None, None) => format!("{e}"),
                 };
                 // The full error, with the wasm backtrace, goes to the log as a runtime would print it.
-                self.log
-                    .write_marker(format!("[lambda-sim] {phase} crashed: {e:?}\n").as_bytes());
+                self.log.write_marker(
+                    format!("[lambda-sim] {} crashed: {e:?}\n", phase.as_str()).as_bytes(),
+                );
                 (
                     Outcome::Crash,
                     ErrorBody::new(
@@ -685,14 +642,16 @@ impl Sandbox {
                 if let Some((error_type, message)) = call.error.take() {
                     (Outcome::FunctionError, ErrorBody::new(error_type, message))
                 } else if code != 0 {
-                    let error_type = if phase == "init" {
-                        "Runtime.InitError"
-                    } else {
-                        "Runtime.HandlerError"
+                    let error_type = match phase {
+                        Phase::Init => "Runtime.InitError",
+                        Phase::Handler => "Runtime.HandlerError",
                     };
                     (
                         Outcome::FunctionError,
-                        ErrorBody::new(error_type, format!("{phase} returned status {code}")),
+                        ErrorBody::new(
+                            error_type,
+                            format!("{} returned status {code}", phase.as_str()),
+                        ),
                     )
                 } else {
                     let size = call.response_too_large.unwrap_or(0);

@@ -25,24 +25,80 @@ pub use instance::{
 pub use lambda_sim_model::{ErrorBody, Outcome, RequestId};
 pub use log::LOG_CAPACITY_PER_CALL;
 pub use outcome::CallReport;
-pub use services::{
-    ReplyFuture, ServiceHost, ServiceLink, ServiceReply, ServiceRequest, no_services,
-};
+pub use services::{ServiceChannel, ServiceReply, ServiceRequest, no_services};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotInit, take_snapshot};
 
-/// Why a module could not be loaded or a sandbox not created.
+/// Polls `future` once and returns its output if it completed. A call on a sandbox that cannot suspend — virtual
+/// time and no service channel — always completes on its first poll, so this runs it synchronously (tests, tools,
+/// taking a snapshot). `None` if the future is pending.
+pub fn complete_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => Some(out),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// A source error kept whole (wasmtime's errors convert into this).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a module could not be loaded or a sandbox could not run. What a guest does wrong is never one of these: it
+/// is the call's [`Outcome`] and error body.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("cannot read {path}: {reason}")]
-    Io { path: String, reason: String },
+    #[error("cannot read {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The module is not a handler lambda-sim can run; `reason` says why, naming the import, export or section.
     #[error("{module} {reason}")]
     Load { module: String, reason: String },
-    #[error("cannot create a sandbox: {0}")]
-    Instantiate(String),
+    /// wasmtime could not compile or link the module.
+    #[error("{module}: {what}")]
+    Compile {
+        module: String,
+        what: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// Every sandbox slot of the engine is in use: lambda-sim's capacity, not the function's fault.
+    #[error("cannot create an execution environment: every sandbox slot is in use")]
+    Capacity {
+        #[source]
+        source: BoxError,
+    },
+    /// A snapshot's module could not be instantiated.
+    #[error("cannot restore the environment from its snapshot")]
+    Restore {
+        #[source]
+        source: BoxError,
+    },
     #[error(
         "the sandbox was destroyed after a crash, timeout or out-of-memory error and cannot be reused"
     )]
     Destroyed,
-    #[error("cannot configure the WebAssembly engine: {0}")]
-    Engine(String),
+    #[error("cannot configure the WebAssembly engine")]
+    Engine {
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// An error and its sources, as one line: `error: source: source …` (for messages to people).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        // Some errors repeat their source in their own message.
+        if !text.ends_with(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
 }

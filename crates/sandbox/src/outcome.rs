@@ -27,6 +27,23 @@ pub struct CallReport {
 }
 
 impl CallReport {
+    /// The report of a call lambda-sim itself could not make (a 500 `ServiceException` on Lambda's API): a crash
+    /// of the environment, which is discarded.
+    pub fn system_error(message: &str) -> CallReport {
+        CallReport {
+            outcome: Outcome::Crash,
+            error: Some(Box::new(ErrorBody::new("ServiceException", message))),
+            response: bytes::Bytes::new(),
+            fuel: 0,
+            cpu_ns: 0,
+            wait_ns: 0,
+            duration_ns: 0,
+            suppressed_init_ns: None,
+            peak_memory_bytes: 0,
+            log: Vec::new(),
+        }
+    }
+
     /// The response body as the Invoke API returns it: the response, or the error object.
     pub fn body(&self) -> bytes::Bytes {
         match &self.error {

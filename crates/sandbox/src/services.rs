@@ -1,19 +1,17 @@
 //! The sandbox's side of named-service calls (ABI v2 `lambda.service_call`): what a handler asks and what it is
-//! told. The sandbox knows nothing of latencies, connections or scheduling: a driver hands each sandbox a
-//! [`ServiceLink`] to a [`ServiceHost`], which decides every call (the virtual-time driver by suspending the handler
-//! until the call's virtual answer time, the real-time driver by really waiting).
+//! told. The sandbox knows nothing of latencies, connections or scheduling: a call is put on the environment's
+//! [`ServiceChannel`] and the guest stays suspended until whoever runs the sandbox takes the request and puts the
+//! reply (the invocation lifecycle, which asks the services model and waits in virtual or real time).
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 
 /// One call a handler makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceRequest {
     /// The service's name as the handler wrote it.
     pub service: String,
-    /// The calling environment (the model's sandbox id).
-    pub sandbox: u64,
     /// Virtual time of the call, ns since scenario start (0 in real time).
     pub at_ns: u64,
     /// Time left before the invocation's deadline.
@@ -65,30 +63,56 @@ impl ServiceReply {
     }
 }
 
-/// The answer to a call, once the driver has it.
-pub type ReplyFuture = Pin<Box<dyn Future<Output = ServiceReply> + Send>>;
+/// The call in flight between an environment's guest and whoever answers it. A guest makes one call at a time, and
+/// the sandbox that holds the channel runs one guest call at a time, so one slot suffices: the request is put when
+/// the guest calls and taken by the runner, which then puts the reply and polls the guest again.
+#[derive(Clone, Default)]
+pub struct ServiceChannel(Arc<Mutex<Slot>>);
 
-/// Decides handlers' service calls. Implemented by each driver.
-pub trait ServiceHost: Send + Sync {
-    /// A handler calls a service; the future resolves when the call ends. In real time the future itself takes
-    /// the call's time (it may be dropped at the invocation's deadline); in virtual time it stays pending until the
-    /// driver has advanced virtual time to the answer.
-    fn call(&self, request: ServiceRequest) -> ReplyFuture;
+#[derive(Default)]
+struct Slot {
+    request: Option<ServiceRequest>,
+    reply: Option<ServiceReply>,
 }
 
-/// A sandbox's connection to its run's services.
-#[derive(Clone)]
-pub struct ServiceLink {
-    pub host: Arc<dyn ServiceHost>,
-    /// The environment's model id, passed along with every call.
-    pub sandbox: u64,
+impl ServiceChannel {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        // Plain data: a panic elsewhere cannot leave it inconsistent.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The call the guest is suspended at, if it is suspended at one (taken: it is answered once).
+    pub fn take_request(&self) -> Option<ServiceRequest> {
+        self.lock().request.take()
+    }
+
+    /// Answers the call taken by [`ServiceChannel::take_request`]; the guest resumes when polled again.
+    pub fn reply(&self, reply: ServiceReply) {
+        self.lock().reply = Some(reply);
+    }
+
+    /// The guest's side: puts the call and waits for its reply.
+    pub(crate) fn call(
+        &self,
+        request: ServiceRequest,
+    ) -> impl Future<Output = ServiceReply> + Send + 'static {
+        {
+            let mut slot = self.lock();
+            slot.reply = None;
+            slot.request = Some(request);
+        }
+        let channel = self.clone();
+        std::future::poll_fn(move |_| match channel.lock().reply.take() {
+            Some(reply) => Poll::Ready(reply),
+            // Woken by nobody: the runner polls the guest again once it has put the reply.
+            None => Poll::Pending,
+        })
+    }
 }
 
-impl std::fmt::Debug for ServiceLink {
+impl std::fmt::Debug for ServiceChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceLink")
-            .field("sandbox", &self.sandbox)
-            .finish_non_exhaustive()
+        f.debug_struct("ServiceChannel").finish_non_exhaustive()
     }
 }
 

@@ -13,8 +13,6 @@
 //! [`restore_ns`]. docs/mitigations.md, "Snapshot restore", explains the model and its sources.
 
 use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,7 +23,7 @@ use super::abi::HostState;
 use super::code::{CodeKind, to_binary};
 use super::{
     CallLimits, CallReport, ClockMode, CodeCache, CodeSource, FunctionCode, InitializationType,
-    Outcome, Sandbox, SandboxConfig, SandboxEngine, SandboxError,
+    Outcome, Sandbox, SandboxConfig, SandboxEngine, SandboxError, complete_now,
 };
 
 /// Mixed into the seed of the sandbox a snapshot is taken in.
@@ -173,11 +171,14 @@ pub fn take_snapshot(
     // The instrumented module (the original plus exports of its state) runs once: it stays out of the cache.
     let scratch = CodeCache::in_memory();
     let instrumented = FunctionCode::from_bytes(engine, &scratch, name, &instrumented)?;
-    let mut sandbox = Sandbox::create(&instrumented, &config)?;
-    let report = sandbox.init(CallLimits {
+    let mut sandbox = Sandbox::new(&instrumented, &config)?;
+    let limits = CallLimits {
         timeout_ns: init_limit_ns,
         start_ns: 0,
-    })?;
+    };
+    // A virtual-time sandbox without services cannot suspend: its init completes when first polled.
+    let report = complete_now(sandbox.init(limits))
+        .ok_or_else(|| wizer_err("init did not complete synchronously".into()))??;
     let log = String::from_utf8_lossy(&report.log).into_owned();
     if !sandbox.is_initialized() {
         let (error_type, message) = match &report.error {
@@ -190,7 +191,9 @@ pub fn take_snapshot(
             log,
         });
     }
-    let (store, instance) = sandbox.parts_mut();
+    let (store, instance) = sandbox
+        .parts_mut()
+        .ok_or_else(|| wizer_err("the initialized instance is missing".into()))?;
     let memory_bytes = store
         .data()
         .memory
@@ -200,7 +203,7 @@ pub fn take_snapshot(
         instance,
         missing: None,
     };
-    let snapshot = poll_once(wizer.snapshot(&cx, &mut state))
+    let snapshot = complete_now(wizer.snapshot(&cx, &mut state))
         .ok_or_else(|| wizer_err("the snapshot did not complete synchronously".into()))?
         .map_err(|e| wizer_err(format!("{e:#}")))?;
     if let Some(missing) = state.missing {
@@ -252,19 +255,6 @@ fn snapshot_key(
         h.update(x.to_le_bytes());
     }
     h.finalize().into()
-}
-
-/// Polls a future once. wizer's snapshot is `async` only so it can serve async embedders; with the state read
-/// synchronously (below) it completes on its first poll.
-fn poll_once<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
-    }
 }
 
 /// The initialized instance, as wizer reads it. wizer only asks for the exports its instrumentation added, so a

@@ -28,13 +28,23 @@
 //!   `ZeroReservedConcurrency` and `approximateInvokeCount` 0. AWS's page does not name the condition; this is the
 //!   value LocalStack's AWS-parity implementation writes (localstack/localstack,
 //!   `localstack-core/localstack/services/lambda_/invocation/event_manager.py`; inference, not in the reference).
-//!   The driver passes `reserved_zero` to [`AsyncQueues::enqueue`] because the model does not know platform state.
+//!   The platform decides it ([`crate::Platform::async_admission`]) and the event sources pass it to
+//!   [`AsyncQueues::enqueue`].
 //! - **`approximateInvokeCount`** = the attempts that ran (ended as success or function error); throttled attempts and
 //!   system errors are not invocations of the function and are re-dispatched with the same attempt number.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::SECOND_NS;
+
+/// How the platform admits an `Event` invocation of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncAdmission {
+    /// Into the function's queue: attempts, retries and destinations follow.
+    Queue,
+    /// The function's reserved concurrency is 0: the event fails at once, without an attempt or retries.
+    ZeroReservedConcurrency,
+}
 
 /// Delay before the 2nd and the 3rd attempt after a function error [S26].
 const FUNCTION_ERROR_RETRY_DELAYS_NS: [u64; 2] = [60 * SECOND_NS, 120 * SECOND_NS];
@@ -242,14 +252,14 @@ impl AsyncQueues {
         }
     }
 
-    /// An `Event` invoke of `function` arrived (the caller got its 202); returns the event id. `reserved_zero`: the
-    /// function's reserved concurrency is 0, so the event fails at once (`ZeroReservedConcurrency`, 0 attempts).
-    pub fn enqueue(&mut self, now_ns: u64, function: usize, reserved_zero: bool) -> u64 {
+    /// An `Event` invoke of `function` arrived (the caller got its 202), admitted as the platform said; returns the
+    /// event id. With reserved concurrency 0 the event fails at once (`ZeroReservedConcurrency`, 0 attempts).
+    pub fn enqueue(&mut self, now_ns: u64, function: usize, admission: AsyncAdmission) -> u64 {
         let event = self.next_event;
         self.next_event += 1;
         let q = &mut self.functions[function];
         q.counters.enqueued += 1;
-        if reserved_zero {
+        if admission == AsyncAdmission::ZeroReservedConcurrency {
             q.counters.zero_reserved_concurrency += 1;
             self.out.push_back(AsyncAction::Failed {
                 event,

@@ -37,8 +37,8 @@ mod tests_sqs_scaling;
 mod tests_sqs_sim;
 
 pub use async_queue::{
-    AsyncAction, AsyncConfig, AsyncCounters, AsyncQueues, AsyncTimer, AttemptResult,
-    FailureCondition,
+    AsyncAction, AsyncAdmission, AsyncConfig, AsyncCounters, AsyncQueues, AsyncTimer,
+    AttemptResult, FailureCondition,
 };
 pub use sqs::{
     BatchResult, MappingConfig, MappingCounters, QueueConfig, QueueCounters, Sqs, SqsAction,

@@ -79,7 +79,7 @@ impl<P: FnMut(u64, u32) -> (AttemptResult, u64)> Sim<P> {
     fn enqueue(&mut self, t: u64, function: usize) -> u64 {
         self.run_until(t);
         self.now = t;
-        let id = self.q.enqueue(t, function, false);
+        let id = self.q.enqueue(t, function, AsyncAdmission::Queue);
         self.drain();
         id
     }
@@ -275,7 +275,7 @@ fn an_attempt_must_start_before_the_maximum_age() {
 #[test]
 fn reserved_concurrency_zero_fails_at_once_without_an_attempt() {
     let mut q = AsyncQueues::new(vec![AsyncConfig::default()]);
-    let e = q.enqueue(7 * S, 0, true);
+    let e = q.enqueue(7 * S, 0, AsyncAdmission::ZeroReservedConcurrency);
     assert_eq!(
         q.poll_action(),
         Some(AsyncAction::Failed {

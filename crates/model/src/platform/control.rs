@@ -156,6 +156,17 @@ impl Platform {
     }
 
     /// A function's current reserved concurrency.
+    /// How an `Event` invocation of `f` is admitted now: "To intentionally throttle a function, set its reserved
+    /// concurrency to 0. This stops your function from processing any events" — async events go straight to the
+    /// on-failure destination, without retries.
+    pub fn async_admission(&self, f: FunctionId) -> crate::events::AsyncAdmission {
+        if self.reserved(f) == Some(0) {
+            crate::events::AsyncAdmission::ZeroReservedConcurrency
+        } else {
+            crate::events::AsyncAdmission::Queue
+        }
+    }
+
     pub fn reserved(&self, f: FunctionId) -> Option<u32> {
         self.rules[f].reserved
     }

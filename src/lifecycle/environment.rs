@@ -1,0 +1,213 @@
+//! One execution environment: its sandbox, created from the function's code (then initialized) or restored from
+//! its snapshot, and the channel its service calls go through. A cold start is placement and code download, then
+//! init — and, when init fails, Lambda's retry of init inside the invocation on a reset environment (a suppressed
+//! init) — or a restore from the snapshot with no init at all; then the invocation.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+
+use super::Driver;
+use crate::model::{FunctionId, SandboxId};
+use crate::sandbox::{
+    CallLimits, CallReport, InitializationType, Invocation, Sandbox, SandboxConfig, SandboxError,
+    ServiceChannel,
+};
+
+/// An execution environment.
+pub struct Environment {
+    pub id: SandboxId,
+    pub sandbox: Sandbox,
+    /// Where its service calls go (handlers that call services only).
+    channel: Option<ServiceChannel>,
+}
+
+impl Environment {
+    /// A new environment of function `f`, not yet initialized.
+    pub fn new<D: Driver>(
+        d: &D,
+        f: FunctionId,
+        id: SandboxId,
+        kind: InitializationType,
+    ) -> Result<Environment, SandboxError> {
+        let (config, channel) = config(d, f, id, kind);
+        let code = &d.run().deployment.codes[f];
+        Ok(Environment {
+            id,
+            sandbox: Sandbox::new(code, &config)?,
+            channel,
+        })
+    }
+
+    /// An environment of function `f` restored from its snapshot (`AWS_LAMBDA_INITIALIZATION_TYPE` is
+    /// `snap-start`): ready, with no init.
+    pub async fn restore<D: Driver>(
+        d: &D,
+        f: FunctionId,
+        id: SandboxId,
+    ) -> Result<Environment, SandboxError> {
+        let (config, channel) = config(d, f, id, InitializationType::SnapStart);
+        let run = d.run().clone();
+        let Some(snapshot) = run.deployment.snapshots[f].as_ref() else {
+            return Err(SandboxError::Destroyed);
+        };
+        Ok(Environment {
+            id,
+            sandbox: Sandbox::restore(snapshot.code(), &config).await?,
+            channel,
+        })
+    }
+
+    /// The Init phase within `limits`.
+    pub async fn init<D: Driver>(
+        &mut self,
+        d: &D,
+        limits: CallLimits,
+    ) -> Result<CallReport, SandboxError> {
+        let call = self.sandbox.init(limits);
+        run_guest(d, self.id, self.channel.as_ref(), call).await
+    }
+
+    /// One invocation within `limits` (with a suppressed init first if init has not run).
+    pub async fn invoke<D: Driver>(
+        &mut self,
+        d: &D,
+        invocation: &Invocation,
+        limits: CallLimits,
+    ) -> Result<CallReport, SandboxError> {
+        let call = self.sandbox.invoke(invocation, limits);
+        run_guest(d, self.id, self.channel.as_ref(), call).await
+    }
+}
+
+/// How to set up the sandbox of environment `id` of function `f`, and its service channel if it calls services.
+fn config<D: Driver>(
+    d: &D,
+    f: FunctionId,
+    id: SandboxId,
+    kind: InitializationType,
+) -> (SandboxConfig, Option<ServiceChannel>) {
+    let run = d.run();
+    let channel = run.calls_services(f).then(ServiceChannel::default);
+    let mut config = sandbox_config(&run.scenario, f, id, d.clock(), kind);
+    config.services = channel.clone();
+    (config, channel)
+}
+
+/// How to set up the sandbox of environment `id` of function `f` of `scenario` (without services).
+pub fn sandbox_config(
+    scenario: &crate::scenario::Scenario,
+    f: FunctionId,
+    id: SandboxId,
+    clock: crate::sandbox::ClockMode,
+    kind: InitializationType,
+) -> SandboxConfig {
+    let spec = &scenario.functions[f];
+    SandboxConfig {
+        function_name: spec.name.clone(),
+        memory_mb: spec.memory_mb,
+        ps_per_fuel: scenario.simulation.ps_per_fuel,
+        // Each environment's randomness derives from the run's seed and its id.
+        seed: scenario.simulation.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        clock,
+        initialization_type: kind,
+        services: None,
+    }
+}
+
+/// Runs a guest call, answering each service call it makes: the guest suspends at the call (its channel holds
+/// the request), the services are asked ([`super::services::call`]) — waiting in virtual or real time for the
+/// answer — and the guest resumes with the reply. A guest without a channel never suspends on a call.
+async fn run_guest<D: Driver, T>(
+    d: &D,
+    id: SandboxId,
+    channel: Option<&ServiceChannel>,
+    call: impl Future<Output = T>,
+) -> T {
+    let Some(channel) = channel else {
+        return call.await;
+    };
+    let mut call = pin!(call);
+    loop {
+        let step = std::future::poll_fn(|cx| match call.as_mut().poll(cx) {
+            Poll::Ready(out) => Poll::Ready(Ok(out)),
+            Poll::Pending => match channel.take_request() {
+                Some(request) => Poll::Ready(Err(request)),
+                // Waiting on something else (a real-time sleep, or yielding CPU): it wakes the task.
+                None => Poll::Pending,
+            },
+        })
+        .await;
+        match step {
+            Ok(out) => return out,
+            Err(request) => {
+                let reply = super::services::call(d, id, request).await;
+                channel.reply(reply);
+            }
+        }
+    }
+}
+
+/// What a cold start produced.
+pub struct ColdStart {
+    /// The environment, unless the invocation destroyed it.
+    pub environment: Option<Environment>,
+    /// The successful Init phase (its duration is the REPORT's Init Duration).
+    pub init: Option<CallReport>,
+    /// A failed Init phase (INIT_REPORT), after which init ran again inside the invocation.
+    pub failed_init: Option<CallReport>,
+    /// A restore from the function's snapshot instead of init: the REPORT's Restore Duration.
+    pub restore_ns: Option<u64>,
+    /// When the invocation started.
+    pub invoke_start_ns: u64,
+    pub report: CallReport,
+}
+
+/// A cold start of environment `id` of function `f` for `invocation`: its guest code may start at `init_start_ns`
+/// (after placement and code download).
+pub async fn cold_start<D: Driver>(
+    d: &D,
+    f: FunctionId,
+    id: SandboxId,
+    invocation: &Invocation,
+    init_start_ns: u64,
+) -> Result<ColdStart, SandboxError> {
+    let timeout_ns = d.run().scenario.functions[f].timeout_ns;
+    let snapshot_restore_ns = d.run().deployment.snapshots[f]
+        .as_ref()
+        .map(|s| s.restore_ns());
+    let start = d.guest_starts_at(init_start_ns).await;
+    let (mut env, init, failed_init, invoke_at) = match snapshot_restore_ns {
+        // A snapshot function restores its snapshot instead of running init.
+        Some(restore_ns) => {
+            let env = Environment::restore(d, f, id).await?;
+            (env, None, None, start + restore_ns)
+        }
+        None => {
+            let mut env = Environment::new(d, f, id, InitializationType::OnDemand)?;
+            let init = env.init(d, CallLimits::init(start)).await?;
+            let at = start + init.duration_ns;
+            if env.sandbox.is_initialized() {
+                (env, Some(init), None, at)
+            } else {
+                // Lambda retries init inside the invocation, with the function's timeout, on a reset environment.
+                let env = Environment::new(d, f, id, InitializationType::OnDemand)?;
+                (env, None, Some(init), at)
+            }
+        }
+    };
+    let invoke_start_ns = d.guest_starts_at(invoke_at).await;
+    let limits = CallLimits {
+        timeout_ns,
+        start_ns: invoke_start_ns,
+    };
+    let report = env.invoke(d, invocation, limits).await?;
+    Ok(ColdStart {
+        environment: (!env.sandbox.is_destroyed()).then_some(env),
+        init,
+        failed_init,
+        restore_ns: snapshot_restore_ns,
+        invoke_start_ns,
+        report,
+    })
+}

@@ -1,0 +1,96 @@
+//! Environments made off any request's path: provisioned concurrency, and the pre-warms of the hybrid keep-alive
+//! policy. The environment is placed, initialized (a pre-warm of a snapshot function is restored instead) and
+//! reported ready to the model when its init ends.
+
+use super::core::apply_actions;
+use super::{Driver, Environment};
+use crate::model::{FunctionId, SandboxId};
+use crate::sandbox::{CallLimits, InitializationType};
+
+/// Creates and initializes environment `id` of function `f` (`kind`: provisioned, or an on-demand pre-warm), its
+/// guest code starting after `overhead_ns` of placement and code download.
+pub async fn provision<D: Driver>(
+    d: &D,
+    id: SandboxId,
+    f: FunctionId,
+    overhead_ns: u64,
+    kind: InitializationType,
+) {
+    let provisioned = kind == InitializationType::ProvisionedConcurrency;
+    let start = d.guest_starts_at(d.now() + overhead_ns).await;
+    // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
+    let limit_ns = if provisioned {
+        crate::limits::provisioned_init_limit_ns(d.run().scenario.functions[f].timeout_ns)
+    } else {
+        crate::limits::INIT_LIMIT_NS
+    };
+    // A pre-warmed environment of a snapshot function is restored, like its cold starts.
+    let restore_ns = match (provisioned, &d.run().deployment.snapshots[f]) {
+        (false, Some(snapshot)) => Some(snapshot.restore_ns()),
+        _ => None,
+    };
+    let made = match restore_ns {
+        Some(_) => Environment::restore(d, f, id)
+            .await
+            .map(|env| (Some(env), 0)),
+        None => match Environment::new(d, f, id, kind) {
+            Ok(mut env) => {
+                let limits = CallLimits {
+                    timeout_ns: limit_ns,
+                    start_ns: start,
+                };
+                env.init(d, limits).await.map(|report| {
+                    let ready = env.sandbox.is_initialized().then_some(env);
+                    (ready, report.duration_ns)
+                })
+            }
+            Err(e) => Err(e),
+        },
+    };
+    let (env, init_ns) = match made {
+        Ok(made) => made,
+        Err(e) => {
+            // lambda-sim's failure (no sandbox slot): the allocation fails, and the driver hears of it.
+            d.system_error(e.into());
+            (None, 0)
+        }
+    };
+    let ok = env.is_some();
+    let ready_ns = {
+        let mut core = d.core();
+        if let Some(env) = env {
+            core.put_environment(id, env);
+        }
+        match restore_ns {
+            Some(restore_ns) => {
+                if ok {
+                    // For greedy-dual, a cold start of this function costs a restore.
+                    core.model.init_observed(f, restore_ns);
+                }
+                start + restore_ns
+            }
+            None => {
+                if provisioned {
+                    core.metrics.provisioned_init(f, start, init_ns);
+                } else if ok {
+                    core.model.init_observed(f, init_ns);
+                }
+                start + init_ns
+            }
+        }
+    };
+    d.sleep_until(ready_ns).await;
+    let now = d.now();
+    let actions = {
+        let mut core = d.core();
+        if core.model.function_of(id).is_some() {
+            core.touched(f);
+        }
+        if !ok {
+            drop(core.take_environment(id));
+        }
+        core.model.sandbox_ready(now, id, ok);
+        core.take_actions()
+    };
+    apply_actions(d, now, actions, None);
+}
