@@ -10,7 +10,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::{ApiError, parse_function_name};
-use crate::lifecycle::RequestOutcome;
+use crate::lifecycle::NotRun;
 use crate::limits::{ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES};
 use crate::live::LiveService;
 
@@ -86,11 +86,11 @@ pub async fn invoke(
     }
     let tail = header("X-Amz-Log-Type") == "Tail";
     match service.invoke(f, payload).await {
-        RequestOutcome::Throttled { reason, .. } => {
+        Err(NotRun::Throttled { reason, .. }) => {
             ApiError::throttled(reason.as_str()).into_response()
         }
-        RequestOutcome::SystemError(message) => ApiError::service(message).into_response(),
-        RequestOutcome::Ran(record) => {
+        Err(NotRun::SystemError(message)) => ApiError::service(message).into_response(),
+        Ok(record) => {
             let report = &record.report;
             let log = if tail {
                 record.log_lines(service.scenario().functions[f].memory_mb)

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use bytes::Bytes;
 
 use super::{CliError, EngineArgs};
-use crate::lifecycle::{InvocationRecord, RequestOutcome};
+use crate::lifecycle::{InvocationRecord, NotRun};
 use crate::limits::{
     MEMORY_MB_DEFAULT, SYNC_PAYLOAD_MAX_BYTES, TIMEOUT_S_DEFAULT, check_memory_mb, check_timeout_s,
 };
@@ -171,14 +171,14 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
                 let service = crate::live::LiveService::start(scenario, deployment);
                 for _ in 0..args.repeat {
                     match service.invoke(0, event.clone()).await {
-                        RequestOutcome::Ran(record) => show(&record),
-                        RequestOutcome::Throttled { reason, .. } => {
+                        Ok(record) => show(&record),
+                        Err(NotRun::Throttled { reason, .. }) => {
                             return Err(CliError::usage(format!(
                                 "the invocation was throttled: {}",
                                 reason.as_str()
                             )));
                         }
-                        RequestOutcome::SystemError(message) => {
+                        Err(NotRun::SystemError(message)) => {
                             return Err(CliError::usage(message));
                         }
                     }

@@ -53,7 +53,7 @@ pub struct Core {
     pub metrics: RunMetrics,
     pub sources: Sources,
     /// Environments that are not running a call, by the slab slot of their model id.
-    environments: Vec<Option<(SandboxId, super::Environment)>>,
+    environments: Vec<Option<(SandboxId, Box<super::Environment>)>>,
     /// Functions whose pool state changed since it was last recorded.
     dirty: Vec<FunctionId>,
     ids: RequestIds,
@@ -112,7 +112,7 @@ impl Core {
     }
 
     /// Keeps an environment that is not running a call.
-    pub(crate) fn put_environment(&mut self, id: SandboxId, env: super::Environment) {
+    pub(crate) fn put_environment(&mut self, id: SandboxId, env: Box<super::Environment>) {
         let slot = Self::slot(id);
         if self.environments.len() <= slot {
             self.environments.resize_with(slot + 1, || None);
@@ -120,7 +120,7 @@ impl Core {
         self.environments[slot] = Some((id, env));
     }
 
-    pub(crate) fn take_environment(&mut self, id: SandboxId) -> Option<super::Environment> {
+    pub(crate) fn take_environment(&mut self, id: SandboxId) -> Option<Box<super::Environment>> {
         match self.environments.get_mut(Self::slot(id)) {
             Some(entry) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
                 entry.take().map(|(_, env)| env)

@@ -11,10 +11,10 @@ use super::Driver;
 use crate::model::{FunctionId, SandboxId};
 use crate::sandbox::{
     CallLimits, CallReport, InitializationType, Invocation, Sandbox, SandboxConfig, SandboxError,
-    ServiceChannel,
+    ServiceChannel, complete_now,
 };
 
-/// An execution environment.
+/// An execution environment. Kept boxed: it moves between the idle pool and the call running on it.
 pub struct Environment {
     pub id: SandboxId,
     pub sandbox: Sandbox,
@@ -29,14 +29,14 @@ impl Environment {
         f: FunctionId,
         id: SandboxId,
         kind: InitializationType,
-    ) -> Result<Environment, SandboxError> {
+    ) -> Result<Box<Environment>, SandboxError> {
         let (config, channel) = config(d, f, id, kind);
         let code = &d.run().deployment.codes[f];
-        Ok(Environment {
+        Ok(Box::new(Environment {
             id,
             sandbox: Sandbox::new(code, &config)?,
             channel,
-        })
+        }))
     }
 
     /// An environment of function `f` restored from its snapshot (`AWS_LAMBDA_INITIALIZATION_TYPE` is
@@ -45,17 +45,14 @@ impl Environment {
         d: &D,
         f: FunctionId,
         id: SandboxId,
-    ) -> Result<Environment, SandboxError> {
+        snapshot: &crate::sandbox::Snapshot,
+    ) -> Result<Box<Environment>, SandboxError> {
         let (config, channel) = config(d, f, id, InitializationType::SnapStart);
-        let run = d.run().clone();
-        let Some(snapshot) = run.deployment.snapshots[f].as_ref() else {
-            return Err(SandboxError::Destroyed);
-        };
-        Ok(Environment {
+        Ok(Box::new(Environment {
             id,
             sandbox: Sandbox::restore(snapshot.code(), &config).await?,
             channel,
-        })
+        }))
     }
 
     /// The Init phase within `limits`.
@@ -64,8 +61,11 @@ impl Environment {
         d: &D,
         limits: CallLimits,
     ) -> Result<CallReport, SandboxError> {
+        if !self.sandbox.can_suspend() {
+            return complete_now(self.sandbox.init(limits)).unwrap_or(Err(SandboxError::Suspended));
+        }
         let call = self.sandbox.init(limits);
-        run_guest(d, self.id, self.channel.as_ref(), call).await
+        Box::pin(run_guest(d, self.id, self.channel.as_ref(), call)).await
     }
 
     /// One invocation within `limits` (with a suppressed init first if init has not run).
@@ -75,8 +75,14 @@ impl Environment {
         invocation: &Invocation,
         limits: CallLimits,
     ) -> Result<CallReport, SandboxError> {
+        // A call that cannot suspend (virtual time, no services) runs to its end right here; only one that can is
+        // awaited, boxed, so the caller's future (the simulator's hottest allocation) stays small.
+        if !self.sandbox.can_suspend() {
+            let call = self.sandbox.invoke(invocation, limits);
+            return complete_now(call).unwrap_or(Err(SandboxError::Suspended));
+        }
         let call = self.sandbox.invoke(invocation, limits);
-        run_guest(d, self.id, self.channel.as_ref(), call).await
+        Box::pin(run_guest(d, self.id, self.channel.as_ref(), call)).await
     }
 }
 
@@ -115,7 +121,7 @@ pub fn sandbox_config(
     }
 }
 
-/// Runs a guest call, answering each service call it makes: the guest suspends at the call (its channel holds
+/// Runs a guest call that can suspend, answering each service call it makes: the guest suspends at the call (its channel holds
 /// the request), the services are asked ([`super::services::call`]) — waiting in virtual or real time for the
 /// answer — and the guest resumes with the reply. A guest without a channel never suspends on a call.
 async fn run_guest<D: Driver, T>(
@@ -141,7 +147,7 @@ async fn run_guest<D: Driver, T>(
         match step {
             Ok(out) => return out,
             Err(request) => {
-                let reply = super::services::call(d, id, request).await;
+                let reply = Box::pin(super::services::call(d, id, request)).await;
                 channel.reply(reply);
             }
         }
@@ -151,11 +157,11 @@ async fn run_guest<D: Driver, T>(
 /// What a cold start produced.
 pub struct ColdStart {
     /// The environment, unless the invocation destroyed it.
-    pub environment: Option<Environment>,
+    pub environment: Option<Box<Environment>>,
     /// The successful Init phase (its duration is the REPORT's Init Duration).
-    pub init: Option<CallReport>,
+    pub init: Option<Box<CallReport>>,
     /// A failed Init phase (INIT_REPORT), after which init ran again inside the invocation.
-    pub failed_init: Option<CallReport>,
+    pub failed_init: Option<Box<CallReport>>,
     /// A restore from the function's snapshot instead of init: the REPORT's Restore Duration.
     pub restore_ns: Option<u64>,
     /// When the invocation started.
@@ -173,26 +179,26 @@ pub async fn cold_start<D: Driver>(
     init_start_ns: u64,
 ) -> Result<ColdStart, SandboxError> {
     let timeout_ns = d.run().scenario.functions[f].timeout_ns;
-    let snapshot_restore_ns = d.run().deployment.snapshots[f]
-        .as_ref()
-        .map(|s| s.restore_ns());
+    let run = d.run().clone();
+    let snapshot = run.deployment.snapshots[f].as_ref();
+    let snapshot_restore_ns = snapshot.map(|s| s.restore_ns());
     let start = d.guest_starts_at(init_start_ns).await;
-    let (mut env, init, failed_init, invoke_at) = match snapshot_restore_ns {
+    let (mut env, init, failed_init, invoke_at) = match snapshot {
         // A snapshot function restores its snapshot instead of running init.
-        Some(restore_ns) => {
-            let env = Environment::restore(d, f, id).await?;
-            (env, None, None, start + restore_ns)
+        Some(snapshot) => {
+            let env = Environment::restore(d, f, id, snapshot).await?;
+            (env, None, None, start + snapshot.restore_ns())
         }
         None => {
             let mut env = Environment::new(d, f, id, InitializationType::OnDemand)?;
             let init = env.init(d, CallLimits::init(start)).await?;
             let at = start + init.duration_ns;
             if env.sandbox.is_initialized() {
-                (env, Some(init), None, at)
+                (env, Some(Box::new(init)), None, at)
             } else {
                 // Lambda retries init inside the invocation, with the function's timeout, on a reset environment.
                 let env = Environment::new(d, f, id, InitializationType::OnDemand)?;
-                (env, None, Some(init), at)
+                (env, None, Some(Box::new(init)), at)
             }
         }
     };

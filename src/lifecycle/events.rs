@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::request::request;
+use super::request::{Keep, RequestOutcome, Routed, route, run};
 use super::{Driver, RunTimer, Task};
 use crate::model::FunctionId;
 use crate::sources::{Origin, Work};
@@ -46,11 +46,18 @@ pub fn apply_source_work<D: Driver>(d: &D, now: u64) {
                 function,
                 payload,
                 origin,
-            })) => d.spawn(Task::SourceRequest {
-                function,
-                payload,
-                origin,
-            }),
+            })) => {
+                // Routed now; only a request that runs becomes a task.
+                let routed = route(d, function, false);
+                match routed.throttled() {
+                    Some(outcome) => source_result(d, origin, &outcome),
+                    None => d.spawn(Task::SourceRequest {
+                        routed,
+                        payload,
+                        origin,
+                    }),
+                }
+            }
             Ok(Some(Work::Timer { at_ns, timer })) => d.set_timer(at_ns, RunTimer::Source(timer)),
             Ok(None) => return,
             Err(e) => {
@@ -61,9 +68,14 @@ pub fn apply_source_work<D: Driver>(d: &D, now: u64) {
     }
 }
 
-/// A source's request: it runs like any other, then the source hears how it ended.
-pub async fn source_request<D: Driver>(d: &D, f: FunctionId, payload: Bytes, origin: Origin) {
-    let outcome = request(d, f, payload, false).await;
+/// A source's routed request: it runs like any other, then the source hears how it ended.
+pub async fn source_request<D: Driver>(d: &D, routed: Routed, payload: Bytes, origin: Origin) {
+    let outcome = run(d, routed, payload, Keep::Response).await;
+    source_result(d, origin, &outcome);
+}
+
+/// The source hears how its request ended.
+fn source_result<D: Driver>(d: &D, origin: Origin, outcome: &RequestOutcome) {
     let (end, response) = outcome.source_end();
     let now = d.now();
     {

@@ -33,7 +33,7 @@ use bytes::Bytes;
 
 pub use self::core::{Core, RunError};
 pub use environment::{ColdStart, Environment};
-pub use request::{InvocationRecord, RequestOutcome};
+pub use request::{InvocationRecord, Keep, NotRun, RequestOutcome};
 pub use services::ServicesCore;
 
 use crate::deploy::Deployment;
@@ -74,9 +74,9 @@ pub enum Task {
         overhead_ns: u64,
         kind: InitializationType,
     },
-    /// An event source's request (an async event's attempt or an SQS batch).
+    /// An event source's request (an async event's attempt or an SQS batch), routed and not throttled.
     SourceRequest {
-        function: FunctionId,
+        routed: request::Routed,
         payload: Bytes,
         origin: Origin,
     },
@@ -147,9 +147,9 @@ pub async fn run_task<D: Driver>(d: D, task: Task) {
             kind,
         } => provision::provision(&d, sandbox, function, overhead_ns, kind).await,
         Task::SourceRequest {
-            function,
+            routed,
             payload,
             origin,
-        } => events::source_request(&d, function, payload, origin).await,
+        } => events::source_request(&d, routed, payload, origin).await,
     }
 }

@@ -25,12 +25,14 @@ pub async fn provision<D: Driver>(
         crate::limits::INIT_LIMIT_NS
     };
     // A pre-warmed environment of a snapshot function is restored, like its cold starts.
-    let restore_ns = match (provisioned, &d.run().deployment.snapshots[f]) {
-        (false, Some(snapshot)) => Some(snapshot.restore_ns()),
+    let run = d.run().clone();
+    let snapshot = match (provisioned, &run.deployment.snapshots[f]) {
+        (false, Some(snapshot)) => Some(snapshot),
         _ => None,
     };
-    let made = match restore_ns {
-        Some(_) => Environment::restore(d, f, id)
+    let restore_ns = snapshot.map(|s| s.restore_ns());
+    let made = match snapshot {
+        Some(snapshot) => Environment::restore(d, f, id, snapshot)
             .await
             .map(|env| (Some(env), 0)),
         None => match Environment::new(d, f, id, kind) {

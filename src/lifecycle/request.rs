@@ -9,7 +9,7 @@ use super::environment::cold_start;
 use super::{Driver, RunError};
 use crate::logfmt;
 use crate::metrics::{InvocationSample, StartKind};
-use crate::model::{FunctionId, RequestId, SandboxId, ThrottleCause, ThrottleReason};
+use crate::model::{FunctionId, Outcome, RequestId, SandboxId, ThrottleCause, ThrottleReason};
 use crate::sandbox::{CallLimits, CallReport, Invocation};
 
 /// What happened to one invocation that ran: everything its log lines and records are made of.
@@ -18,9 +18,9 @@ pub struct InvocationRecord {
     pub request_id: RequestId,
     pub start: StartKind,
     /// The successful on-demand init that made this a cold start.
-    pub init: Option<CallReport>,
+    pub init: Option<Box<CallReport>>,
     /// A failed init just before this invocation (its INIT_REPORT), after which init ran again inside it.
-    pub failed_init: Option<CallReport>,
+    pub failed_init: Option<Box<CallReport>>,
     /// The Restore Duration, when this invocation's environment was restored from a snapshot.
     pub restore_ns: Option<u64>,
     pub report: CallReport,
@@ -44,17 +44,31 @@ impl InvocationRecord {
             &self.report,
             memory_mb,
             cold,
-            self.init.as_ref(),
-            self.failed_init.as_ref(),
+            self.init.as_deref(),
+            self.failed_init.as_deref(),
         )
     }
+}
+
+/// What a caller will read of a request that runs: the less is kept, the less memory a running request holds
+/// and the less is touched when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Only how it ended (the simulator's own traffic).
+    Outcome,
+    /// How it ended and the response body (event sources read partial batch responses and write records).
+    Response,
+    /// Everything: the [`InvocationRecord`] (the Invoke API's logs, `lambda-sim invoke`).
+    Record,
 }
 
 /// How a request ended.
 #[derive(Debug)]
 pub enum RequestOutcome {
-    /// The handler ran (successfully or not).
+    /// The handler ran (successfully or not): everything about it ([`Keep::Record`]).
     Ran(Box<InvocationRecord>),
+    /// The handler ran: its outcome, and the response body if kept ([`Keep::Response`]).
+    Ended { outcome: Outcome, response: Bytes },
     /// Rejected with a 429.
     Throttled {
         reason: ThrottleReason,
@@ -70,6 +84,9 @@ impl RequestOutcome {
         use crate::sources::RequestEnd;
         match self {
             RequestOutcome::Ran(r) => (RequestEnd::Ran(r.report.outcome), r.report.body()),
+            RequestOutcome::Ended { outcome, response } => {
+                (RequestEnd::Ran(*outcome), response.clone())
+            }
             RequestOutcome::Throttled { .. } => (RequestEnd::Throttled, Bytes::new()),
             RequestOutcome::SystemError(_) => (RequestEnd::SystemError, Bytes::new()),
         }
@@ -83,7 +100,56 @@ pub async fn request<D: Driver>(
     f: FunctionId,
     payload: Bytes,
     ping: bool,
-) -> RequestOutcome {
+) -> Result<Box<InvocationRecord>, NotRun> {
+    let routed = route(d, f, ping);
+    match run(d, routed, payload, Keep::Record).await {
+        RequestOutcome::Ran(record) => Ok(record),
+        RequestOutcome::Throttled { reason, cause } => Err(NotRun::Throttled { reason, cause }),
+        RequestOutcome::SystemError(message) => Err(NotRun::SystemError(message)),
+        // `Keep::Record` always keeps the record.
+        RequestOutcome::Ended { .. } => Err(NotRun::SystemError(
+            "the invocation's record was not kept".into(),
+        )),
+    }
+}
+
+/// Why a request did not run.
+#[derive(Debug)]
+pub enum NotRun {
+    /// Rejected with a 429.
+    Throttled {
+        reason: ThrottleReason,
+        cause: ThrottleCause,
+    },
+    /// lambda-sim itself failed (a 500 `ServiceException`).
+    SystemError(String),
+}
+
+/// A request as the model routed it on arrival.
+#[derive(Debug, Clone, Copy)]
+pub struct Routed {
+    pub function: FunctionId,
+    pub arrival_ns: u64,
+    pub ping: bool,
+    /// `None` if the model routed nothing (a lambda-sim bug, answered as a system error).
+    pub route: Option<Route>,
+}
+
+impl Routed {
+    /// Throttled: a 429, and nothing to run.
+    pub fn throttled(&self) -> Option<RequestOutcome> {
+        match self.route {
+            Some(Route::Throttle { reason, cause }) => {
+                Some(RequestOutcome::Throttled { reason, cause })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A request for function `f` arrives now: the model routes it (throttle, warm or cold), and its decisions are
+/// carried out. Nothing waits here, so a driver can route at once and run only what needs running.
+pub fn route<D: Driver>(d: &D, f: FunctionId, ping: bool) -> Routed {
     let arrival = d.now();
     let (token, actions) = {
         let mut core = d.core();
@@ -97,34 +163,91 @@ pub async fn request<D: Driver>(
         core.touched(f);
         (token, core.take_actions())
     };
-    let routing = Routing { token, ping };
-    let Some(route) = apply_actions(d, arrival, actions, Some(routing)) else {
+    let route = apply_actions(d, arrival, actions, Some(Routing { token, ping }));
+    Routed {
+        function: f,
+        arrival_ns: arrival,
+        ping,
+        route,
+    }
+}
+
+/// Runs a routed request with `payload` to its outcome, keeping what the caller will read: [`start`], then a wait
+/// until the invocation's end, then [`end`].
+pub async fn run<D: Driver>(d: &D, routed: Routed, payload: Bytes, keep: Keep) -> RequestOutcome {
+    match start(d, routed, payload, keep).await {
+        Started::Done(outcome) => outcome,
+        Started::Running(ending) => {
+            d.sleep_until(ending.end_ns()).await;
+            end(d, ending)
+        }
+    }
+}
+
+/// How far [`start`] got.
+pub enum Started {
+    /// Nothing runs (a throttle or lambda-sim's own failure): the outcome.
+    Done(RequestOutcome),
+    /// The handler has run: the invocation ends at [`Ending::end_ns`], when [`end`] records it.
+    Running(Ending),
+}
+
+/// Runs a routed request's handler: on its warm environment, or after a cold start. The invocation's end is still
+/// to come: wait until [`Ending::end_ns`], then call [`end`]. A driver that knows the handler cannot suspend (virtual
+/// time, no services) may poll this once, on its own stack, and wait for the end its own way.
+pub async fn start<D: Driver>(d: &D, routed: Routed, payload: Bytes, keep: Keep) -> Started {
+    let Routed {
+        function: f,
+        arrival_ns: arrival,
+        ping,
+        route,
+    } = routed;
+    let Some(route) = route else {
         let error = "the platform model did not route a request".to_string();
         tracing::error!("{error}");
-        return RequestOutcome::SystemError(error);
+        return Started::Done(RequestOutcome::SystemError(error));
+    };
+    let start = Start {
+        f,
+        arrival,
+        ping,
+        keep,
     };
     match route {
-        Route::Throttle { reason, cause } => RequestOutcome::Throttled { reason, cause },
+        Route::Throttle { reason, cause } => {
+            Started::Done(RequestOutcome::Throttled { reason, cause })
+        }
         Route::Warm {
             sandbox,
             provisioned,
-        } => warm(d, f, sandbox, provisioned, arrival, payload, ping).await,
+        } => warm(d, start, sandbox, provisioned, payload).await,
+        // Boxed: a cold start's future is large, and the warm path, the common one, should not carry its room.
         Route::Cold {
             sandbox,
             overhead_ns,
-        } => cold(d, f, sandbox, overhead_ns, arrival, payload, ping).await,
+        } => Box::pin(cold(d, start, sandbox, overhead_ns, payload)).await,
     }
+}
+
+/// What every start knows of its request.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    f: FunctionId,
+    arrival: u64,
+    ping: bool,
+    keep: Keep,
 }
 
 async fn warm<D: Driver>(
     d: &D,
-    f: FunctionId,
+    start_: Start,
     id: SandboxId,
     provisioned: bool,
-    arrival: u64,
     payload: Bytes,
-    ping: bool,
-) -> RequestOutcome {
+) -> Started {
+    let Start {
+        f, arrival, ping, ..
+    } = start_;
     let start = if provisioned {
         StartKind::Provisioned
     } else {
@@ -140,7 +263,7 @@ async fn warm<D: Driver>(
     };
     let Some(mut env) = env else {
         let error = RunError::Sandbox(crate::sandbox::SandboxError::Destroyed);
-        return system_error(d, f, id, arrival, start, 0, error, ping).await;
+        return system_error(d, f, id, arrival, start, 0, error, ping);
     };
     let invoke_start = d.now();
     let limits = CallLimits {
@@ -149,7 +272,7 @@ async fn warm<D: Driver>(
     };
     let report = match env.invoke(d, &invocation, limits).await {
         Ok(report) => report,
-        Err(e) => return system_error(d, f, id, arrival, start, 0, e.into(), ping).await,
+        Err(e) => return system_error(d, f, id, arrival, start, 0, e.into(), ping),
     };
     let reset = env.sandbox.is_destroyed();
     if !reset {
@@ -163,18 +286,19 @@ async fn warm<D: Driver>(
         restore_ns: None,
         report,
     };
-    finish(d, f, id, arrival, invoke_start, 0, reset, record, ping).await
+    Started::Running(Ending::new(start_, id, reset, record, invoke_start, 0))
 }
 
 async fn cold<D: Driver>(
     d: &D,
-    f: FunctionId,
+    start_: Start,
     id: SandboxId,
     overhead_ns: u64,
-    arrival: u64,
     payload: Bytes,
-    ping: bool,
-) -> RequestOutcome {
+) -> Started {
+    let Start {
+        f, arrival, ping, ..
+    } = start_;
     let invocation = Invocation {
         request_id: d.core().next_request_id(),
         event: payload,
@@ -183,8 +307,7 @@ async fn cold<D: Driver>(
         Ok(cold) => cold,
         Err(e) => {
             let error = e.into();
-            return system_error(d, f, id, arrival, StartKind::Cold, overhead_ns, error, ping)
-                .await;
+            return system_error(d, f, id, arrival, StartKind::Cold, overhead_ns, error, ping);
         }
     };
     let reset = cold.environment.is_none();
@@ -199,48 +322,95 @@ async fn cold<D: Driver>(
         restore_ns: cold.restore_ns,
         report: cold.report,
     };
-    finish(
-        d,
-        f,
+    Started::Running(Ending::new(
+        start_,
         id,
-        arrival,
-        cold.invoke_start_ns,
-        overhead_ns,
         reset,
         record,
-        ping,
-    )
-    .await
+        cold.invoke_start_ns,
+        overhead_ns,
+    ))
 }
 
-/// The invocation ends at its start plus its duration: wait for then, record it and release its environment.
-#[allow(clippy::too_many_arguments)]
-async fn finish<D: Driver>(
-    d: &D,
+/// What an invocation that ran leaves until it ends: its sample for the metrics and what the caller keeps. Made as
+/// soon as the handler has run, while its report is fresh; the rest of the report is dropped then.
+pub struct Ending {
     f: FunctionId,
     id: SandboxId,
-    arrival: u64,
-    invoke_start: u64,
-    overhead_ns: u64,
+    /// The environment is gone (a timeout, crash or out-of-memory error reset it).
     reset: bool,
-    record: InvocationRecord,
     ping: bool,
-) -> RequestOutcome {
-    d.sleep_until(invoke_start + record.report.duration_ns)
-        .await;
+    sample: InvocationSample,
+    invoke_start: u64,
+    kept: RequestOutcome,
+}
+
+impl Ending {
+    fn new(
+        start: Start,
+        id: SandboxId,
+        reset: bool,
+        record: InvocationRecord,
+        invoke_start: u64,
+        overhead_ns: u64,
+    ) -> Self {
+        let init_ns = record.init.as_ref().map(|r| r.duration_ns);
+        let end_ns = invoke_start + record.report.duration_ns;
+        let mut sample = InvocationSample::from_report(
+            start.arrival,
+            end_ns,
+            record.start,
+            overhead_ns,
+            init_ns,
+            &record.report,
+        );
+        sample.restore_ns = record.restore_ns;
+        let outcome = record.report.outcome;
+        let kept = match start.keep {
+            Keep::Record => RequestOutcome::Ran(Box::new(record)),
+            Keep::Response => RequestOutcome::Ended {
+                outcome,
+                response: record.report.body(),
+            },
+            Keep::Outcome => RequestOutcome::Ended {
+                outcome,
+                response: Bytes::new(),
+            },
+        };
+        Ending {
+            f: start.f,
+            id,
+            reset,
+            ping: start.ping,
+            sample,
+            invoke_start,
+            kept,
+        }
+    }
+
+    /// When the invocation ends: its start plus its duration.
+    pub fn end_ns(&self) -> u64 {
+        self.sample.end_ns
+    }
+}
+
+/// The invocation has ended (at [`Ending::end_ns`], or later in real time): it is recorded and its environment
+/// released.
+pub fn end<D: Driver>(d: &D, ending: Ending) -> RequestOutcome {
+    let Ending {
+        f,
+        id,
+        reset,
+        ping,
+        mut sample,
+        invoke_start,
+        kept,
+    } = ending;
     let now = d.now();
-    let init_ns = record.init.as_ref().map(|r| r.duration_ns);
-    let mut sample = InvocationSample::from_report(
-        arrival,
-        now.max(invoke_start),
-        record.start,
-        overhead_ns,
-        init_ns,
-        &record.report,
-    );
-    sample.restore_ns = record.restore_ns;
+    // Real time: the response was ready when the wall clock got here.
+    sample.end_ns = now.max(invoke_start);
     release(d, f, id, now, &sample, reset, ping);
-    RequestOutcome::Ran(Box::new(record))
+    kept
 }
 
 /// Records a finished invocation and tells the model its environment is free (or gone: `reset`).
@@ -281,7 +451,7 @@ fn release<D: Driver>(
 /// lambda-sim could not run the request (e.g. no sandbox slot): the environment is gone, the invocation is
 /// recorded as a crash, and the driver hears of the error.
 #[allow(clippy::too_many_arguments)]
-async fn system_error<D: Driver>(
+fn system_error<D: Driver>(
     d: &D,
     f: FunctionId,
     id: SandboxId,
@@ -290,7 +460,7 @@ async fn system_error<D: Driver>(
     overhead_ns: u64,
     error: RunError,
     ping: bool,
-) -> RequestOutcome {
+) -> Started {
     let message = crate::sandbox::error_chain(&error);
     tracing::error!(error = %message, "lambda-sim could not run an invocation");
     let now = d.now();
@@ -298,5 +468,5 @@ async fn system_error<D: Driver>(
     let sample = InvocationSample::from_report(arrival, now, start, overhead_ns, None, &report);
     release(d, f, id, now, &sample, true, ping);
     d.system_error(error);
-    RequestOutcome::SystemError(message)
+    Started::Done(RequestOutcome::SystemError(message))
 }

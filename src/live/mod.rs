@@ -13,7 +13,8 @@ use bytes::Bytes;
 
 use crate::deploy::Deployment;
 use crate::lifecycle::{
-    Core, Driver, RequestOutcome, Run, RunError, RunTimer, ServicesCore, Task, events, request,
+    Core, Driver, InvocationRecord, NotRun, Run, RunError, RunTimer, ServicesCore, Task, events,
+    request,
 };
 use crate::metrics::RunMetrics;
 use crate::model::{FunctionId, Platform};
@@ -185,12 +186,21 @@ impl LiveService {
     }
 
     /// Invokes function `f` with `event` and waits for the outcome.
-    pub async fn invoke(&self, f: FunctionId, event: Bytes) -> RequestOutcome {
+    pub async fn invoke(
+        &self,
+        f: FunctionId,
+        event: Bytes,
+    ) -> Result<Box<InvocationRecord>, NotRun> {
         self.invoke_as(f, event, false).await
     }
 
     /// Invokes function `f`; `ping` marks a warmer's ping, counted apart from real traffic.
-    pub async fn invoke_as(&self, f: FunctionId, event: Bytes, ping: bool) -> RequestOutcome {
+    pub async fn invoke_as(
+        &self,
+        f: FunctionId,
+        event: Bytes,
+        ping: bool,
+    ) -> Result<Box<InvocationRecord>, NotRun> {
         request::request(&self.d, f, event, ping).await
     }
 
@@ -311,7 +321,8 @@ pub async fn run_realtime(
         };
         let (service, traffic) = (service.clone(), traffic.clone());
         tasks.spawn(async move {
-            service
+            // The outcome is in the run's metrics; nobody reads the response.
+            let _ = service
                 .invoke_as(function, arrival.payload, arrival.ping)
                 .await;
             if let Some(user) = arrival.user {

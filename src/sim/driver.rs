@@ -6,6 +6,11 @@
 //! virtual time never waits on the host (its waits are virtual), so a task that is pending with no event queued for
 //! it would be stuck, and the run says so. Everything is in one thread, ordered by (time, sequence number): the same
 //! scenario and seed give the same run.
+//!
+//! The simulator's own traffic takes a shorter way through the same lifecycle when its handler cannot suspend
+//! (virtual time, no services): the request is routed and started on the loop's stack (`lifecycle::request::route`
+//! and `start` complete at once), and its end is an `End` event that calls `lifecycle::request::end` — no task, no
+//! allocation, in the order a task's resume would have had.
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::future::Future;
@@ -15,16 +20,24 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::queue::EventQueue;
+use crate::lifecycle::request::Ending;
 use crate::lifecycle::{Core, Driver, Run, RunError, RunTimer, ServicesCore, Task};
 use crate::sandbox::ClockMode;
-use crate::traffic::TrafficGenerator;
+use crate::traffic::{TrafficGenerator, UserId};
 
 pub(super) type TaskFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// A traffic request waiting for its end without a task, and its closed-loop user.
+type Waiting = (Ending, Option<UserId>);
 
 pub(super) enum Event {
     /// Resume a task at the end of its sleep (the event's sequence number is the sleep's token).
     Resume {
         task: usize,
+    },
+    /// A traffic request that ran without a task of its own ends (its ending is in `Shared::endings`).
+    End {
+        slot: usize,
     },
     /// Wake a waiting service call's task (at its answer time).
     Wake(Waker),
@@ -40,6 +53,9 @@ pub(super) struct Shared {
     pub events: RefCell<EventQueue<Event>>,
     pub traffic: RefCell<TrafficGenerator>,
     tasks: RefCell<Vec<Option<TaskFuture>>>,
+    /// Requests whose handler ran at once, waiting for their end, and the free slots.
+    endings: RefCell<Vec<Option<Waiting>>>,
+    free_endings: RefCell<Vec<usize>>,
     free: RefCell<Vec<usize>>,
     /// Tasks started and not finished.
     live: Cell<usize>,
@@ -72,6 +88,8 @@ impl SimDriver {
             events: RefCell::new(EventQueue::default()),
             traffic: RefCell::new(traffic),
             tasks: RefCell::new(Vec::new()),
+            endings: RefCell::new(Vec::new()),
+            free_endings: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             live: Cell::new(0),
             current: Cell::new(usize::MAX),
@@ -137,8 +155,47 @@ impl SimDriver {
                     self.poll(task);
                 }
             }
+            Event::End { slot } => {
+                let taken = self
+                    .0
+                    .endings
+                    .borrow_mut()
+                    .get_mut(slot)
+                    .and_then(Option::take);
+                self.0.free_endings.borrow_mut().push(slot);
+                if let Some((ending, user)) = taken {
+                    crate::lifecycle::request::end(self, ending);
+                    if let Some(user) = user {
+                        self.0.traffic.borrow_mut().on_response(user, now);
+                    }
+                }
+            }
             Event::Timer(timer) => crate::lifecycle::core::timer_fired(self, timer),
         }
+    }
+
+    /// A traffic request whose handler has run (it could not suspend) ends at its end time without a task: the
+    /// end is an event like a task's resume, queued now.
+    pub(super) fn end_at(&self, ending: Ending, user: Option<UserId>) {
+        let at = ending.end_ns().max(self.now());
+        let entry = Some((ending, user));
+        let slot = match self.0.free_endings.borrow_mut().pop() {
+            Some(slot) => {
+                self.0.endings.borrow_mut()[slot] = entry;
+                slot
+            }
+            None => {
+                let mut endings = self.0.endings.borrow_mut();
+                endings.push(entry);
+                endings.len() - 1
+            }
+        };
+        self.0.events.borrow_mut().push(at, Event::End { slot });
+    }
+
+    /// Requests waiting for their end without a task.
+    pub(super) fn pending_endings(&self) -> usize {
+        self.0.endings.borrow().len() - self.0.free_endings.borrow().len()
     }
 }
 

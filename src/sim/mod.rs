@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 use crate::deploy::Deployment;
 use crate::lifecycle::{
-    Core, Driver, InvocationRecord, RequestOutcome, Run, RunError, ServicesCore, events, request,
+    Core, Driver, InvocationRecord, NotRun, Run, RunError, ServicesCore, events, request,
 };
 use crate::metrics::RunMetrics;
 use crate::model::FunctionId;
@@ -131,6 +131,7 @@ impl Sim {
                 let time = next_event.unwrap_or(0);
                 if next_arrival.is_none()
                     && self.d.live_tasks() == 0
+                    && self.d.pending_endings() == 0
                     && time > duration_ns
                     && shared.core.borrow().sources.idle()
                 {
@@ -183,13 +184,34 @@ impl Sim {
                 }
             }
             (Target::Function(f), InvocationType::RequestResponse) => {
-                let task = traffic_request(
-                    self.d.clone(),
-                    f,
-                    arrival.payload,
-                    arrival.user,
-                    arrival.ping,
-                );
+                // Routed now: a throttled request needs no task (its 429 is immediate).
+                let routed = request::route(&self.d, f, arrival.ping);
+                if routed.throttled().is_some() {
+                    if let Some(user) = arrival.user {
+                        self.d.0.traffic.borrow_mut().on_response(user, now);
+                    }
+                    return;
+                }
+                // A handler that cannot suspend runs now, on this stack; its end is an event of its own.
+                if !self.d.0.run.calls_services(f) {
+                    let start =
+                        request::start(&self.d, routed, arrival.payload, request::Keep::Outcome);
+                    match crate::sandbox::complete_now(start) {
+                        Some(request::Started::Running(ending)) => {
+                            self.d.end_at(ending, arrival.user)
+                        }
+                        Some(request::Started::Done(_)) => {
+                            if let Some(user) = arrival.user {
+                                self.d.0.traffic.borrow_mut().on_response(user, now);
+                            }
+                        }
+                        None => self.d.system_error(RunError::Stuck {
+                            function: self.d.0.run.scenario.functions[f].name.clone(),
+                        }),
+                    }
+                    return;
+                }
+                let task = traffic_request(self.d.clone(), routed, arrival.payload, arrival.user);
                 self.d.start(Box::pin(task));
             }
         }
@@ -220,43 +242,44 @@ impl Sim {
     /// Invokes function `f` with `payload` now and runs the simulation until the invocation has ended (not to the
     /// end of the scenario): `lambda-sim invoke` runs requests one after another this way.
     pub fn invoke(&self, f: FunctionId, payload: Bytes) -> Result<InvocationRecord, SimError> {
-        let slot: Rc<RefCell<Option<RequestOutcome>>> = Rc::default();
+        type Invoked = Result<Box<InvocationRecord>, NotRun>;
+        let slot: Rc<RefCell<Option<Invoked>>> = Rc::default();
         let out = slot.clone();
         let d = self.d.clone();
         self.d.start(Box::pin(async move {
             let outcome = request::request(&d, f, payload, false).await;
             *out.borrow_mut() = Some(outcome);
         }));
+        let stuck = || {
+            SimError::Run(RunError::Stuck {
+                function: self.d.0.run.scenario.functions[f].name.clone(),
+            })
+        };
         loop {
             self.failed()?;
             if let Some(outcome) = slot.borrow_mut().take() {
                 return match outcome {
-                    RequestOutcome::Ran(record) => Ok(*record),
-                    RequestOutcome::Throttled { reason, .. } => Err(SimError::Throttled(reason)),
-                    RequestOutcome::SystemError(_) => Err(SimError::Run(RunError::Stuck {
-                        function: self.d.0.run.scenario.functions[f].name.clone(),
-                    })),
+                    Ok(record) => Ok(*record),
+                    Err(NotRun::Throttled { reason, .. }) => Err(SimError::Throttled(reason)),
+                    Err(NotRun::SystemError(_)) => Err(stuck()),
                 };
             }
             let Some((now, seq, event)) = self.d.0.events.borrow_mut().pop() else {
-                return Err(SimError::Run(RunError::Stuck {
-                    function: self.d.0.run.scenario.functions[f].name.clone(),
-                }));
+                return Err(stuck());
             };
             self.d.handle(now, seq, event);
         }
     }
 }
 
-/// A request of the scenario's traffic; a closed-loop user goes on when it ends.
+/// A routed request of the scenario's traffic; a closed-loop user goes on when it ends.
 async fn traffic_request(
     d: SimDriver,
-    f: FunctionId,
+    routed: request::Routed,
     payload: Bytes,
     user: Option<UserId>,
-    ping: bool,
 ) {
-    request::request(&d, f, payload, ping).await;
+    request::run(&d, routed, payload, request::Keep::Outcome).await;
     if let Some(user) = user {
         let now = d.now();
         d.0.traffic.borrow_mut().on_response(user, now);

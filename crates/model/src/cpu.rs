@@ -40,15 +40,18 @@ impl CpuModel {
     }
 
     /// The share of one vCPU this memory size gets, min(1, memory / 1769), in the range (0, 1].
+    #[inline]
     pub fn cpu_share(&self) -> f64 {
         self.effective_memory() as f64 / FULL_VCPU_MEMORY_MB as f64
     }
 
+    #[inline]
     fn effective_memory(&self) -> u64 {
         self.memory_mb.min(FULL_VCPU_MEMORY_MB)
     }
 
     /// Virtual nanoseconds that `fuel` units take at this memory size (rounded down).
+    #[inline]
     pub fn fuel_to_ns(&self, fuel: u64) -> u64 {
         // Fast path in 64 bits (the per-invocation path); 128 bits only for budgets of hours.
         if let Some(num) = fuel
@@ -69,6 +72,7 @@ impl CpuModel {
 
     /// The most fuel that fits in `ns` virtual nanoseconds (rounded up, so that running out of fuel means the
     /// budget was really exceeded).
+    #[inline]
     pub fn ns_to_fuel(&self, ns: u64) -> u64 {
         let num = ns as u128 * 1000 * self.effective_memory() as u128;
         let den = self.ps_per_fuel as u128 * FULL_VCPU_MEMORY_MB as u128;

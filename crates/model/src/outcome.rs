@@ -19,6 +19,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Whether Lambda resets the execution environment after this outcome.
+    #[inline]
     pub fn destroys_sandbox(self) -> bool {
         matches!(
             self,
@@ -27,6 +28,7 @@ impl Outcome {
     }
 
     /// The snake_case name reports use.
+    #[inline]
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
@@ -44,6 +46,7 @@ pub struct RequestId(pub u128);
 
 impl RequestId {
     /// The `n`th request id of a run seeded with `seed`: two SplitMix64 steps, cheap and reproducible.
+    #[inline]
     pub fn nth(seed: u64, n: u64) -> Self {
         fn splitmix(x: u64) -> u64 {
             let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -57,6 +60,7 @@ impl RequestId {
     }
 
     /// Builds a version-4 UUID from 128 random bits.
+    #[inline]
     pub fn from_random(bits: u128) -> Self {
         RequestId(
             uuid::Builder::from_random_bytes(bits.to_be_bytes())

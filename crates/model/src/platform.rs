@@ -191,6 +191,7 @@ impl Platform {
     }
 
     /// The next action to carry out, if any.
+    #[inline]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.out.pop_front()
     }
@@ -581,6 +582,7 @@ impl Platform {
     }
 
     /// A function's environments now.
+    #[inline]
     pub fn pool_state(&self, f: FunctionId) -> PoolState {
         let s = &self.state[f];
         PoolState {
@@ -591,6 +593,7 @@ impl Platform {
     }
 
     /// The function an environment belongs to, if it is alive.
+    #[inline]
     pub fn function_of(&self, sandbox: SandboxId) -> Option<FunctionId> {
         self.envs.get(sandbox).map(|e| e.function)
     }

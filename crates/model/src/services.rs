@@ -499,6 +499,7 @@ impl Services {
         self.arm(now_ns);
     }
 
+    #[inline]
     pub fn poll_action(&mut self) -> Option<ServiceAction> {
         self.out.pop_front()
     }

@@ -356,6 +356,12 @@ impl Sandbox {
         self.lifecycle == Lifecycle::Destroyed
     }
 
+    /// Whether its guest calls can suspend: in real time, or with a service channel. A call that cannot suspend
+    /// completes when first polled.
+    pub fn can_suspend(&self) -> bool {
+        self.async_calls
+    }
+
     /// True when init has run successfully.
     pub fn is_initialized(&self) -> bool {
         self.lifecycle == Lifecycle::Ready
@@ -403,14 +409,16 @@ impl Sandbox {
         );
         let mut suppressed_init_ns = None;
         if self.lifecycle == Lifecycle::Created {
-            let init = self.run_init().await?;
+            // Boxed, as is the async call below: the warm, synchronous path (the simulator's hottest) keeps a small
+            // future instead of reserving room for these.
+            let init = Box::pin(self.run_init()).await?;
             match self.after_suppressed_init(init, limits) {
                 Ok(ns) => suppressed_init_ns = Some(ns),
                 Err(report) => return Ok(*report),
             }
         }
         let result = match &self.exports {
-            Some(e) if self.async_calls => e.handle.call_async(&mut self.store, ()).await,
+            Some(e) if self.async_calls => Box::pin(e.handle.call_async(&mut self.store, ())).await,
             Some(e) => e.handle.call(&mut self.store, ()),
             // Initialized means instantiated: unreachable, but a wrong state is the sandbox's error, not a panic.
             None => return Err(SandboxError::Destroyed),

@@ -80,6 +80,9 @@ pub enum SandboxError {
         "the sandbox was destroyed after a crash, timeout or out-of-memory error and cannot be reused"
     )]
     Destroyed,
+    /// A call that cannot suspend did (a lambda-sim bug, reported rather than waited on forever).
+    #[error("a sandbox call that cannot suspend did not complete")]
+    Suspended,
     #[error("cannot configure the WebAssembly engine")]
     Engine {
         #[source]
