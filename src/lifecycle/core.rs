@@ -11,7 +11,8 @@ use rand::{RngExt, SeedableRng};
 use super::{Driver, RunTimer, Task};
 use crate::metrics::RunMetrics;
 use crate::model::{
-    Action, FunctionId, Platform, RequestId, RequestToken, SandboxId, ThrottleCause, ThrottleReason,
+    Action, EnvironmentStart, FunctionId, Platform, RequestId, RequestToken, SandboxId,
+    ThrottleCause, ThrottleReason,
 };
 use crate::sandbox::{InitializationType, SandboxError};
 use crate::sources::{OutputError, Sources};
@@ -152,10 +153,12 @@ pub enum Route {
         sandbox: SandboxId,
         provisioned: bool,
     },
-    /// Create this environment: its placement and code download take `overhead_ns`.
+    /// Create this environment and make it ready as `start` says: its placement and code download take
+    /// `overhead_ns`.
     Cold {
         sandbox: SandboxId,
         overhead_ns: u64,
+        start: EnvironmentStart,
     },
 }
 
@@ -174,8 +177,12 @@ pub fn platform(
     let rules = scenario
         .functions
         .iter()
-        .zip(&deployment.codes)
-        .map(|(f, code)| function_rules(f, code.info().wasm_bytes))
+        .zip(deployment.codes.iter().zip(&deployment.snapshots))
+        .map(|(f, (code, snapshot))| {
+            let mut rules = function_rules(f, code.info().wasm_bytes);
+            rules.snapshot_restore_ns = snapshot.as_ref().map(|s| s.restore_ns());
+            rules
+        })
         .collect();
     Platform::new(scenario.account.clone(), rules, scenario.simulation.seed)
 }
@@ -198,6 +205,8 @@ fn function_rules(
             .unwrap_or(u64::MAX),
         schedule: spec.provisioned_schedule.clone(),
         autoscaling: spec.provisioned_autoscaling,
+        timeout_ns: spec.timeout_ns,
+        snapshot_restore_ns: None,
     }
 }
 
@@ -228,6 +237,7 @@ pub fn apply_actions<D: Driver>(
                 sandbox,
                 function,
                 overhead_ns,
+                start,
             } if mine(request) => {
                 let mut core = d.core();
                 core.metrics.sandbox_created(function, now, false);
@@ -235,6 +245,7 @@ pub fn apply_actions<D: Driver>(
                 route = Some(Route::Cold {
                     sandbox,
                     overhead_ns,
+                    start,
                 });
             }
             Action::Throttle {
@@ -259,6 +270,7 @@ pub fn apply_actions<D: Driver>(
                 sandbox,
                 function,
                 overhead_ns,
+                init_limit_ns,
             } => {
                 {
                     let mut core = d.core();
@@ -270,12 +282,16 @@ pub fn apply_actions<D: Driver>(
                     function,
                     overhead_ns,
                     kind: InitializationType::ProvisionedConcurrency,
+                    start: EnvironmentStart::Init {
+                        limit_ns: init_limit_ns,
+                    },
                 });
             }
             Action::Prewarm {
                 sandbox,
                 function,
                 overhead_ns,
+                start,
             } => {
                 {
                     let mut core = d.core();
@@ -288,6 +304,7 @@ pub fn apply_actions<D: Driver>(
                     function,
                     overhead_ns,
                     kind: InitializationType::OnDemand,
+                    start,
                 });
             }
             Action::Destroy {

@@ -8,7 +8,7 @@ use std::pin::pin;
 use std::task::Poll;
 
 use super::Driver;
-use crate::model::{FunctionId, SandboxId};
+use crate::model::{EnvironmentStart, FunctionId, SandboxId};
 use crate::sandbox::{
     CallLimits, CallReport, InitializationType, Invocation, Sandbox, SandboxConfig, SandboxError,
     ServiceChannel, complete_now,
@@ -169,36 +169,39 @@ pub struct ColdStart {
     pub report: CallReport,
 }
 
-/// A cold start of environment `id` of function `f` for `invocation`: its guest code may start at `init_start_ns`
-/// (after placement and code download).
+/// A cold start of environment `id` of function `f` for `invocation`, made ready as the model decided (`ready`):
+/// its guest code may start at `init_start_ns` (after placement and code download).
 pub async fn cold_start<D: Driver>(
     d: &D,
     f: FunctionId,
     id: SandboxId,
+    ready: EnvironmentStart,
     invocation: &Invocation,
     init_start_ns: u64,
 ) -> Result<ColdStart, SandboxError> {
-    let timeout_ns = d.run().scenario.functions[f].timeout_ns;
     let run = d.run().clone();
-    let snapshot = run.deployment.snapshots[f].as_ref();
-    let snapshot_restore_ns = snapshot.map(|s| s.restore_ns());
+    let timeout_ns = run.scenario.functions[f].timeout_ns;
     let start = d.guest_starts_at(init_start_ns).await;
-    let (mut env, init, failed_init, invoke_at) = match snapshot {
+    let (mut env, init, failed_init, restore_ns, invoke_at) = match ready {
         // A snapshot function restores its snapshot instead of running init.
-        Some(snapshot) => {
-            let env = Environment::restore(d, f, id, snapshot).await?;
-            (env, None, None, start + snapshot.restore_ns())
+        EnvironmentStart::Restore { restore_ns } => {
+            let env = Environment::restore(d, f, id, snapshot(&run, f)?).await?;
+            (env, None, None, Some(restore_ns), start + restore_ns)
         }
-        None => {
+        EnvironmentStart::Init { limit_ns } => {
             let mut env = Environment::new(d, f, id, InitializationType::OnDemand)?;
-            let init = env.init(d, CallLimits::init(start)).await?;
+            let limits = CallLimits {
+                timeout_ns: limit_ns,
+                start_ns: start,
+            };
+            let init = env.init(d, limits).await?;
             let at = start + init.duration_ns;
             if env.sandbox.is_initialized() {
-                (env, Some(Box::new(init)), None, at)
+                (env, Some(Box::new(init)), None, None, at)
             } else {
                 // Lambda retries init inside the invocation, with the function's timeout, on a reset environment.
                 let env = Environment::new(d, f, id, InitializationType::OnDemand)?;
-                (env, None, Some(Box::new(init)), at)
+                (env, None, Some(Box::new(init)), None, at)
             }
         }
     };
@@ -212,8 +215,18 @@ pub async fn cold_start<D: Driver>(
         environment: (!env.sandbox.is_destroyed()).then_some(env),
         init,
         failed_init,
-        restore_ns: snapshot_restore_ns,
+        restore_ns,
         invoke_start_ns,
         report,
     })
+}
+
+/// The snapshot the model said to restore `f` from.
+pub(crate) fn snapshot(
+    run: &super::Run,
+    f: FunctionId,
+) -> Result<&crate::sandbox::Snapshot, SandboxError> {
+    run.deployment.snapshots[f]
+        .as_ref()
+        .ok_or(SandboxError::NoSnapshot)
 }

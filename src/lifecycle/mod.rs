@@ -73,6 +73,8 @@ pub enum Task {
         function: FunctionId,
         overhead_ns: u64,
         kind: InitializationType,
+        /// As the model decided: init (with its limit), or a restore.
+        start: crate::model::EnvironmentStart,
     },
     /// An event source's request (an async event's attempt or an SQS batch), routed and not throttled.
     SourceRequest {
@@ -145,7 +147,8 @@ pub async fn run_task<D: Driver>(d: D, task: Task) {
             function,
             overhead_ns,
             kind,
-        } => provision::provision(&d, sandbox, function, overhead_ns, kind).await,
+            start,
+        } => provision::provision(&d, sandbox, function, overhead_ns, kind, start).await,
         Task::SourceRequest {
             routed,
             payload,

@@ -4,50 +4,49 @@
 
 use super::core::apply_actions;
 use super::{Driver, Environment};
-use crate::model::{FunctionId, SandboxId};
+use crate::model::{EnvironmentStart, FunctionId, SandboxId};
 use crate::sandbox::{CallLimits, InitializationType};
 
-/// Creates and initializes environment `id` of function `f` (`kind`: provisioned, or an on-demand pre-warm), its
-/// guest code starting after `overhead_ns` of placement and code download.
+/// Creates environment `id` of function `f` (`kind`: provisioned, or an on-demand pre-warm) and makes it ready as
+/// the model decided (`start`: init within its limit, or a restore), its guest code starting after `overhead_ns` of
+/// placement and code download.
 pub async fn provision<D: Driver>(
     d: &D,
     id: SandboxId,
     f: FunctionId,
     overhead_ns: u64,
     kind: InitializationType,
+    start: EnvironmentStart,
 ) {
     let provisioned = kind == InitializationType::ProvisionedConcurrency;
-    let start = d.guest_starts_at(d.now() + overhead_ns).await;
-    // Provisioned init is not bound by the 10 s on-demand limit: max(130 s, timeout).
-    let limit_ns = if provisioned {
-        crate::limits::provisioned_init_limit_ns(d.run().scenario.functions[f].timeout_ns)
-    } else {
-        crate::limits::INIT_LIMIT_NS
-    };
-    // A pre-warmed environment of a snapshot function is restored, like its cold starts.
+    let at = d.guest_starts_at(d.now() + overhead_ns).await;
     let run = d.run().clone();
-    let snapshot = match (provisioned, &run.deployment.snapshots[f]) {
-        (false, Some(snapshot)) => Some(snapshot),
-        _ => None,
-    };
-    let restore_ns = snapshot.map(|s| s.restore_ns());
-    let made = match snapshot {
-        Some(snapshot) => Environment::restore(d, f, id, snapshot)
-            .await
-            .map(|env| (Some(env), 0)),
-        None => match Environment::new(d, f, id, kind) {
-            Ok(mut env) => {
-                let limits = CallLimits {
-                    timeout_ns: limit_ns,
-                    start_ns: start,
-                };
-                env.init(d, limits).await.map(|report| {
-                    let ready = env.sandbox.is_initialized().then_some(env);
-                    (ready, report.duration_ns)
-                })
-            }
-            Err(e) => Err(e),
-        },
+    let (restore_ns, made) = match start {
+        EnvironmentStart::Restore { restore_ns } => {
+            let made = match super::environment::snapshot(&run, f) {
+                Ok(snapshot) => Environment::restore(d, f, id, snapshot)
+                    .await
+                    .map(|env| (Some(env), 0)),
+                Err(e) => Err(e),
+            };
+            (Some(restore_ns), made)
+        }
+        EnvironmentStart::Init { limit_ns } => {
+            let made = match Environment::new(d, f, id, kind) {
+                Ok(mut env) => {
+                    let limits = CallLimits {
+                        timeout_ns: limit_ns,
+                        start_ns: at,
+                    };
+                    env.init(d, limits).await.map(|report| {
+                        let ready = env.sandbox.is_initialized().then_some(env);
+                        (ready, report.duration_ns)
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            (None, made)
+        }
     };
     let (env, init_ns) = match made {
         Ok(made) => made,
@@ -69,15 +68,15 @@ pub async fn provision<D: Driver>(
                     // For greedy-dual, a cold start of this function costs a restore.
                     core.model.init_observed(f, restore_ns);
                 }
-                start + restore_ns
+                at + restore_ns
             }
             None => {
                 if provisioned {
-                    core.metrics.provisioned_init(f, start, init_ns);
+                    core.metrics.provisioned_init(f, at, init_ns);
                 } else if ok {
                     core.model.init_observed(f, init_ns);
                 }
-                start + init_ns
+                at + init_ns
             }
         }
     };

@@ -9,7 +9,9 @@ use super::environment::cold_start;
 use super::{Driver, RunError};
 use crate::logfmt;
 use crate::metrics::{InvocationSample, StartKind};
-use crate::model::{FunctionId, Outcome, RequestId, SandboxId, ThrottleCause, ThrottleReason};
+use crate::model::{
+    EnvironmentStart, FunctionId, Outcome, RequestId, SandboxId, ThrottleCause, ThrottleReason,
+};
 use crate::sandbox::{CallLimits, CallReport, Invocation};
 
 /// What happened to one invocation that ran: everything its log lines and records are made of.
@@ -225,7 +227,8 @@ pub async fn start<D: Driver>(d: &D, routed: Routed, payload: Bytes, keep: Keep)
         Route::Cold {
             sandbox,
             overhead_ns,
-        } => Box::pin(cold(d, start, sandbox, overhead_ns, payload)).await,
+            start: ready,
+        } => Box::pin(cold(d, start, sandbox, overhead_ns, ready, payload)).await,
     }
 }
 
@@ -294,6 +297,7 @@ async fn cold<D: Driver>(
     start_: Start,
     id: SandboxId,
     overhead_ns: u64,
+    ready: EnvironmentStart,
     payload: Bytes,
 ) -> Started {
     let Start {
@@ -303,7 +307,7 @@ async fn cold<D: Driver>(
         request_id: d.core().next_request_id(),
         event: payload,
     };
-    let cold = match cold_start(d, f, id, &invocation, arrival + overhead_ns).await {
+    let cold = match cold_start(d, f, id, ready, &invocation, arrival + overhead_ns).await {
         Ok(cold) => cold,
         Err(e) => {
             let error = e.into();

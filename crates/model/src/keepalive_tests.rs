@@ -139,6 +139,8 @@ fn rules(keep_alive: KeepAlivePolicy, memory_mb: u64) -> FunctionRules {
         download_ns: 5 * MS,
         schedule: Vec::new(),
         autoscaling: None,
+        timeout_ns: 3 * 1_000_000_000,
+        snapshot_restore_ns: None,
     }
 }
 

@@ -31,7 +31,8 @@ mod tests;
 pub use keepalive::KeepAliveStats;
 pub use outcome::{ErrorBody, Outcome, RequestId};
 pub use platform::{
-    Action, ConfigError, FunctionRules, Platform, ProvisionedStatus, RequestToken, Timer,
+    Action, ConfigError, EnvironmentStart, FunctionRules, Platform, ProvisionedStatus,
+    RequestToken, Timer,
 };
 pub use scaling::TokenBucket;
 pub use spec::{Account, Distribution, KeepAlivePolicy, ScalingModel, TargetTracking};

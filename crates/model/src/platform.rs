@@ -30,13 +30,15 @@ pub enum Action {
         sandbox: SandboxId,
         provisioned: bool,
     },
-    /// Create this environment, then run init and the request on it. `overhead_ns` is the modelled placement and
-    /// code download time before init starts.
+    /// Create this environment, make it ready as `start` says, then run the request on it. `overhead_ns` is the
+    /// modelled placement and code download time before its guest code starts. A failed on-demand init is retried
+    /// inside the invocation, with the function's timeout, on a reset environment (a suppressed init).
     ColdStart {
         request: RequestToken,
         sandbox: SandboxId,
         function: FunctionId,
         overhead_ns: u64,
+        start: EnvironmentStart,
     },
     /// Reject the request with a 429.
     Throttle {
@@ -45,18 +47,22 @@ pub enum Action {
         reason: ThrottleReason,
         cause: ThrottleCause,
     },
-    /// Create and initialize a provisioned environment, then report [`Platform::sandbox_ready`].
+    /// Create and initialize a provisioned environment, then report [`Platform::sandbox_ready`]. Its init limit
+    /// is not the on-demand 10 s but max(130 s, the function's timeout); a failed init is not retried.
     Provision {
         sandbox: SandboxId,
         function: FunctionId,
         overhead_ns: u64,
+        init_limit_ns: u64,
     },
-    /// Pre-warm (hybrid keep-alive): create an on-demand environment and run its init off any request's path,
-    /// then report [`Platform::sandbox_ready`] (and [`Platform::init_observed`]).
+    /// Pre-warm (hybrid keep-alive): create an on-demand environment and make it ready as `start` says (a
+    /// snapshot function's is restored) off any request's path, then report [`Platform::sandbox_ready`] (and
+    /// [`Platform::init_observed`]).
     Prewarm {
         sandbox: SandboxId,
         function: FunctionId,
         overhead_ns: u64,
+        start: EnvironmentStart,
     },
     /// The environment is gone: drop it (it is idle, or the driver already saw it reset).
     Destroy {
@@ -71,6 +77,15 @@ pub enum Action {
     SetTimer { at_ns: u64, timer: Timer },
     /// The function's configured provisioned concurrency is now `count` (billed from now on).
     ProvisionedConfigured { function: FunctionId, count: u32 },
+}
+
+/// How a new on-demand execution environment gets ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvironmentStart {
+    /// Instantiate the function's code and run its Init phase within `limit_ns` (on demand: 10 s).
+    Init { limit_ns: u64 },
+    /// Restore the function's snapshot (SnapStart): no init runs, and the restore takes `restore_ns`.
+    Restore { restore_ns: u64 },
 }
 
 /// A timer the model asked for.
@@ -112,6 +127,23 @@ pub struct FunctionRules {
     pub schedule: Vec<(u64, u32)>,
     /// Target tracking of provisioned concurrency utilization.
     pub autoscaling: Option<crate::TargetTracking>,
+    /// The function timeout (it bounds provisioned init: max(130 s, timeout)).
+    pub timeout_ns: u64,
+    /// With a snapshot (SnapStart), how long restoring it takes: on-demand environments are restored, not
+    /// initialized.
+    pub snapshot_restore_ns: Option<u64>,
+}
+
+impl FunctionRules {
+    /// How a new on-demand environment of this function gets ready.
+    pub fn on_demand_start(&self) -> EnvironmentStart {
+        match self.snapshot_restore_ns {
+            Some(restore_ns) => EnvironmentStart::Restore { restore_ns },
+            None => EnvironmentStart::Init {
+                limit_ns: crate::limits::INIT_LIMIT_NS,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -310,6 +342,7 @@ impl Platform {
             sandbox,
             function: f,
             overhead_ns,
+            start: self.rules[f].on_demand_start(),
         });
     }
 
@@ -511,6 +544,7 @@ impl Platform {
             sandbox,
             function: f,
             overhead_ns,
+            init_limit_ns: crate::limits::provisioned_init_limit_ns(self.rules[f].timeout_ns),
         });
     }
 

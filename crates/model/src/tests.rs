@@ -29,6 +29,8 @@ fn rules() -> FunctionRules {
         download_ns: 5_000_000,
         schedule: Vec::new(),
         autoscaling: None,
+        timeout_ns: 3 * 1_000_000_000,
+        snapshot_restore_ns: None,
     }
 }
 
@@ -527,4 +529,67 @@ fn reserving_below_the_unreserved_minimum_is_refused() {
         p.set_reserved(1, Some(1)).is_err(),
         "only 100 left, all of it the minimum"
     );
+}
+
+#[test]
+fn the_model_decides_how_each_environment_gets_ready() {
+    // On demand: init within the 10 s limit.
+    let mut p = Platform::new(account(1000), vec![rules()], 1);
+    let actions = burst(&mut p, 0, 0, 1);
+    assert!(
+        matches!(
+            actions[0],
+            Action::ColdStart {
+                start: EnvironmentStart::Init {
+                    limit_ns: 10_000_000_000
+                },
+                ..
+            }
+        ),
+        "{actions:?}"
+    );
+    // A snapshot function's cold starts restore it, in the restore time the rules give.
+    let snap = FunctionRules {
+        snapshot_restore_ns: Some(23_000_000),
+        ..rules()
+    };
+    let mut p = Platform::new(account(1000), vec![snap], 1);
+    let actions = burst(&mut p, 0, 0, 1);
+    assert!(
+        matches!(
+            actions[0],
+            Action::ColdStart {
+                start: EnvironmentStart::Restore {
+                    restore_ns: 23_000_000
+                },
+                ..
+            }
+        ),
+        "{actions:?}"
+    );
+    // Provisioned init: max(130 s, timeout), whatever the snapshot.
+    for (timeout_s, limit_s) in [(3, 130), (900, 900)] {
+        let mut p = Platform::new(
+            account(1000),
+            vec![FunctionRules {
+                provisioned: 1,
+                timeout_ns: timeout_s * S,
+                ..rules()
+            }],
+            1,
+        );
+        p.start(0);
+        let Some(Action::SetTimer { at_ns, timer }) = p.poll_action() else {
+            panic!("allocation timer")
+        };
+        p.timer(at_ns, timer);
+        let limits: Vec<_> = drain(&mut p)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Provision { init_limit_ns, .. } => Some(init_limit_ns),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(limits, vec![limit_s * S], "timeout {timeout_s} s");
+    }
 }

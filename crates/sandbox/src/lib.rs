@@ -70,6 +70,9 @@ pub enum SandboxError {
         #[source]
         source: BoxError,
     },
+    /// A restore was asked of a function that has no snapshot.
+    #[error("the function has no snapshot to restore")]
+    NoSnapshot,
     /// A snapshot's module could not be instantiated.
     #[error("cannot restore the environment from its snapshot")]
     Restore {

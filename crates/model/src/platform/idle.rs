@@ -88,6 +88,7 @@ impl Platform {
             sandbox,
             function: f,
             overhead_ns,
+            start: self.rules[f].on_demand_start(),
         });
     }
 
