@@ -449,3 +449,75 @@ fn async_waits_do_not_block_the_thread() {
         reports.2
     );
 }
+
+#[test]
+fn a_wasi_sleep_is_a_simulated_wait_bounded_by_the_timeout() {
+    // `poll_oneoff` with a 15 s clock subscription, in virtual time: the sleep is virtual. With a 3 s timeout it
+    // times out at 3 s (it used to succeed in 113 ms of "duration" while the host really slept 15 s).
+    let engine = engine();
+    let code = load(&engine, "wasi-sleep").unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(sandbox.invoke(&event("{}"), limits(3))).unwrap();
+    assert_eq!(r.outcome, Outcome::Timeout);
+    assert_eq!(r.duration_ns, 3_000_000_000);
+    assert_eq!(r.error.unwrap().error_type, "Sandbox.Timedout");
+    // With room for it, the sleep completes and counts as a wait.
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(sandbox.invoke(&event("{}"), limits(20))).unwrap();
+    assert_eq!(r.outcome, Outcome::Success, "{:?}", r.error);
+    assert_eq!(&r.response[..], b"\"slept\"");
+    assert_eq!(r.wait_ns, 15_000_000_000);
+    assert_eq!(r.duration_ns, r.cpu_ns + r.wait_ns);
+}
+
+#[test]
+fn a_wasi_sleep_is_cut_at_the_deadline_in_real_time() {
+    let engine = engine();
+    engine.ensure_epoch_ticker();
+    let code = load(&engine, "wasi-sleep").unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(1769, ClockMode::Real)).unwrap();
+    let r = in_tokio(sandbox.invoke(&event("{}"), limits(1))).unwrap();
+    assert_eq!(r.outcome, Outcome::Timeout);
+    assert_eq!(r.duration_ns, 1_000_000_000);
+}
+
+#[test]
+fn host_calls_cost_virtual_time_so_loops_of_them_time_out() {
+    // Loops of log writes and of `remaining_time_ms` used to cost no virtual time: they never reached their timeout
+    // in virtual time (minutes of wall time for a 1 s timeout). Each host call now costs
+    // lambda_sim_model::cpu::HOST_CALL_NS of virtual CPU time at one vCPU.
+    let engine = engine();
+    for fixture in ["log-loop", "remaining-loop"] {
+        let code = load(&engine, fixture).unwrap();
+        let mut sandbox = Sandbox::new(&code, &config(1769, ClockMode::Virtual)).unwrap();
+        let r = now(sandbox.invoke(&event("{}"), limits(1))).unwrap();
+        assert_eq!(r.outcome, Outcome::Timeout, "{fixture}");
+        assert_eq!(r.duration_ns, 1_000_000_000, "{fixture}");
+    }
+    // One host call more is 1 µs more of virtual CPU at 1769 MB.
+    let code = load(&engine, "toolkit").unwrap();
+    let cpu = |payload: &str| {
+        let mut sandbox = Sandbox::new(&code, &config(1769, ClockMode::Virtual)).unwrap();
+        now(sandbox.init(limits(10))).unwrap();
+        let r = now(sandbox.invoke(&event(payload), limits(3))).unwrap();
+        (r.cpu_ns, r.fuel)
+    };
+    let (ns, fuel) = cpu("\"remaining\"");
+    assert!(
+        ns >= lambda_sim::cpu::HOST_CALL_NS * 3,
+        "event_len, event_read, remaining_time_ms and response_write cost at least 1 µs each: {ns} ns for {fuel} fuel"
+    );
+}
+
+#[test]
+fn a_start_function_is_init_and_is_cut_at_the_init_limit() {
+    // A module's start function runs at instantiation, which is part of the Init phase: a start function that
+    // never returns is an init timeout at 10 s (it used to fail instantiation as a crash).
+    let engine = engine();
+    let code = load(&engine, "start-loops").unwrap();
+    let mut sandbox = Sandbox::new(&code, &config(128, ClockMode::Virtual)).unwrap();
+    let r = now(sandbox.init(lambda_sim::sandbox::CallLimits::init(0))).unwrap();
+    assert_eq!(r.outcome, Outcome::Timeout);
+    assert_eq!(r.duration_ns, 10_000_000_000);
+    assert!(sandbox.is_destroyed());
+}

@@ -246,3 +246,46 @@ fn run_in_realtime_mode_throttles_like_virtual_mode() {
         "measured durations: {warm_p50}"
     );
 }
+
+#[test]
+fn a_slow_cold_start_does_not_hold_up_other_functions() {
+    // `stuck`'s start function never returns: its cold start runs until the 10 s init limit. Meanwhile requests to
+    // `hello` are answered: a guest's code yields its thread (it used to hold one for the whole 10 s, and with it
+    // every request queued behind).
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "[simulation]\nduration = \"1h\"\n[[function]]\nname = \"stuck\"\ncode = \"{}\"\ntimeout = 1\n\
+             [[function]]\nname = \"hello\"\ncode = \"{}\"\n",
+            fixture("start-loops").display(),
+            root().join("functions/hello").display()
+        ),
+    )
+    .unwrap();
+    let server = serve(&[scenario.to_str().unwrap()]);
+    let addr = server.addr.clone();
+    let stuck = std::thread::spawn(move || {
+        request(
+            &addr,
+            "POST",
+            "/2015-03-31/functions/stuck/invocations",
+            &[],
+            b"{}",
+        )
+    });
+    // Several hello requests while the cold start spins (two cores: at least one keeps serving).
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        let (status, _, body) = request(&server.addr, "POST", INVOKE, &[], br#"{"name":"x"}"#);
+        assert_eq!((status, body.as_str()), (200, r#"{"message":"Hello, x!"}"#));
+        assert!(
+            !stuck.is_finished(),
+            "hello was answered while stuck's 10 s init was still running"
+        );
+    }
+    let (status, _, body) = stuck.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Sandbox.Timedout"), "{body}");
+}

@@ -366,7 +366,7 @@ fn the_cli_reports_services_in_the_table_json_and_html() {
             .collect::<Vec<_>>()
     };
     // variant, service, calls, refused, gave up, errors, peak db, waited, p50, p99
-    assert_eq!(row("per-sandbox")[3..5], ["650", "0"]);
+    assert_eq!(row("per-sandbox")[3..5], ["643", "0"]);
     assert_eq!(row("per-sandbox")[6], "100");
     assert_eq!(row("proxy")[3..7], ["0", "0", "0", "20"]);
 
@@ -376,7 +376,7 @@ fn the_cli_reports_services_in_the_table_json_and_html() {
     let db = |i: usize| &runs[i]["report"]["services"]["db"];
     assert_eq!(db(0)["connections"], "per_sandbox");
     assert_eq!(db(0)["limit"], 100);
-    assert_eq!(db(0)["refused"], 650);
+    assert_eq!(db(0)["refused"], 643);
     assert_eq!(db(1)["connections"], "proxy");
     assert_eq!(db(1)["peak_connections"], 20);
     assert_eq!(db(1)["latency_ms"]["count"], db(1)["calls"]);

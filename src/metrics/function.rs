@@ -1,6 +1,8 @@
 //! One function's accumulators (counts, histograms, usage, timeline, hlog intervals) and how they become a
 //! [`FunctionReport`]. [`Counts`] is also what the total sums.
 
+use std::collections::BTreeMap;
+
 use hdrhistogram::Histogram;
 
 use super::cost::{Usage, function_cost_with};
@@ -52,6 +54,8 @@ pub(crate) struct FunctionMetrics {
     pub(crate) intervals: Intervals,
     /// Changes of the configured provisioned concurrency during the run: (time, count).
     pub(crate) provisioned_changes: Vec<(u64, u32)>,
+    /// Failed invocations by `errorType`.
+    pub(crate) errors: BTreeMap<Box<str>, u64>,
 }
 
 impl FunctionMetrics {
@@ -81,6 +85,7 @@ impl FunctionMetrics {
                 Intervals::off()
             },
             provisioned_changes: Vec::new(),
+            errors: BTreeMap::new(),
         }
     }
 
@@ -96,6 +101,9 @@ impl FunctionMetrics {
     pub(crate) fn invocation(&mut self, s: &InvocationSample) {
         let c = &mut self.counts;
         c.outcomes.record(s.outcome);
+        if let Some(t) = &s.error_type {
+            *self.errors.entry(t.clone()).or_default() += 1;
+        }
         self.usage.requests += 1;
         if s.restore_ns.is_some() {
             self.usage.restores += 1;
@@ -184,6 +192,7 @@ pub(crate) struct ReportParts {
     pub(crate) timeline: Vec<TimelineBucket>,
     pub(crate) intervals: Vec<Option<Histogram<u64>>>,
     pub(crate) provisioned_changes: Vec<(u64, u32)>,
+    pub(crate) errors: BTreeMap<Box<str>, u64>,
 }
 
 impl FunctionMetrics {
@@ -202,6 +211,7 @@ impl FunctionMetrics {
             timeline: self.timeline.into_buckets(),
             intervals: self.intervals.into_slots(intervals_len),
             provisioned_changes: self.provisioned_changes,
+            errors: self.errors,
         }
     }
 }
@@ -230,6 +240,11 @@ impl ReportParts {
             timeline: self.timeline,
             intervals: self.intervals,
             provisioned_changes: self.provisioned_changes,
+            errors: self
+                .errors
+                .into_iter()
+                .map(|(t, n)| (t.into_string(), n))
+                .collect(),
         }
     }
 }

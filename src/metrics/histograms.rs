@@ -281,6 +281,7 @@ mod tests {
             duration_ns: latency_ns,
             billed_ms,
             outcome: Outcome::Success,
+            error_type: None,
             peak_memory_bytes: 0,
         }
     }

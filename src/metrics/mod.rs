@@ -62,6 +62,8 @@ pub struct InvocationSample {
     /// The REPORT Billed Duration, ms (includes init).
     pub billed_ms: u64,
     pub outcome: Outcome,
+    /// The `errorType` of a failed invocation (`None` on success).
+    pub error_type: Option<Box<str>>,
     pub peak_memory_bytes: u64,
 }
 
@@ -85,6 +87,7 @@ impl InvocationSample {
             duration_ns: report.duration_ns,
             billed_ms: crate::logfmt::billed_ms(report.duration_ns, init_ns),
             outcome: report.outcome,
+            error_type: report.error.as_ref().map(|e| e.error_type.as_str().into()),
             peak_memory_bytes: report.peak_memory_bytes,
         }
     }

@@ -345,8 +345,12 @@ impl RunMetrics {
         let mut latency = LatencySeries::new();
         let mut gb_s = GbSeconds::default();
         let mut cost = Cost::default();
+        let mut errors = std::collections::BTreeMap::<Box<str>, u64>::new();
         for p in &parts {
             counts.add(&p.counts);
+            for (t, n) in &p.errors {
+                *errors.entry(t.clone()).or_default() += n;
+            }
             if total_latency.is_none() {
                 latency.merge(&p.latency);
             }
@@ -371,6 +375,7 @@ impl RunMetrics {
             timeline: self.total_timeline.into_buckets(),
             intervals,
             provisioned_changes: Vec::new(),
+            errors,
         }
         .into_report();
 

@@ -54,6 +54,7 @@ fn sample(
         duration_ns: latency_ns,
         billed_ms,
         outcome,
+        error_type: None,
         peak_memory_bytes: 0,
     }
 }

@@ -12,6 +12,7 @@
 //!                   "provisioned_concurrency", "provisioned_allocation_delay_s", "code_bytes", "snapshot" },
 //!       "arrivals",
 //!       "outcomes": { "success", "function_error", "timeout", "out_of_memory", "crash", "throttled" },
+//!       "errors": { "<errorType>": count, … }   (failed invocations by errorType, in name order),
 //!       "throttles": { "ConcurrentInvocationLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded" },
 //!       "throttle_causes": { "concurrency", "scaling_rate" },
 //!       "cold_starts", "warm_starts", "provisioned_starts",
@@ -272,6 +273,7 @@ struct FunctionJson<'a> {
     config: Option<ConfigJson>,
     arrivals: u64,
     outcomes: &'a OutcomeCounts,
+    errors: &'a std::collections::BTreeMap<String, u64>,
     throttles: Ordered<&'static str, u64>,
     throttle_causes: Ordered<&'static str, u64>,
     cold_starts: u64,
@@ -300,6 +302,7 @@ impl<'a> FunctionJson<'a> {
             config: f.config.as_ref().map(ConfigJson::new),
             arrivals: f.arrivals,
             outcomes: &f.outcomes,
+            errors: &f.errors,
             throttles: Ordered(
                 [
                     ConcurrentInvocationLimitExceeded,

@@ -41,6 +41,9 @@ pub struct FunctionReport {
     pub config: Option<FunctionConfig>,
     pub arrivals: u64,
     pub outcomes: OutcomeCounts,
+    /// Failed invocations by `errorType` (`Runtime.OutOfMemory`, `Sandbox.Timedout`, the handler's own …), in
+    /// name order.
+    pub errors: std::collections::BTreeMap<String, u64>,
     pub throttles: ThrottleCounts,
     /// Invocations that created a new on-demand environment.
     pub cold_starts: u64,

@@ -284,6 +284,13 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
     }
 
     out.push_str(&conservation_line(f));
+    if !f.errors.is_empty() {
+        let mut l = Lines::new("errors", LABEL + 2);
+        for (i, (error_type, n)) in f.errors.iter().enumerate() {
+            l.push(format!("{n} {error_type}"), if i == 0 { "" } else { ", " });
+        }
+        out.push_str(&l.finish());
+    }
 
     let t = &f.throttles;
     let _ = writeln!(

@@ -113,6 +113,7 @@ fn build() -> RunReport {
                 } else {
                     Outcome::Success
                 },
+                error_type: (i % 97 == 0).then(|| "MyError".into()),
                 peak_memory_bytes: 1 << 20,
             },
         );
@@ -146,6 +147,7 @@ fn build() -> RunReport {
                 duration_ns: 40 * MS,
                 billed_ms: 40,
                 outcome: Outcome::Success,
+                error_type: None,
                 peak_memory_bytes: 0,
             },
         );
@@ -462,6 +464,7 @@ fn many_functions_summary_shows_the_busiest_ten_and_the_total() {
                     duration_ns: 5 * MS,
                     billed_ms: 5,
                     outcome: Outcome::Success,
+                    error_type: None,
                     peak_memory_bytes: 0,
                 },
             );

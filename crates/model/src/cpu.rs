@@ -14,6 +14,14 @@ pub const FULL_VCPU_MEMORY_MB: u64 = 1769;
 /// between them. Rerun `calibrate --function` with your own handler to fit it.
 pub const DEFAULT_PS_PER_FUEL: u64 = 100;
 
+/// Virtual CPU time a host call costs at one full vCPU (a WASI or `lambda` import: a system call or a runtime API
+/// call on Lambda), on top of the fuel of the guest's own instructions, which a host call does not consume: 1 µs,
+/// a system call's order of magnitude inside a microVM. Without it a loop of host calls would cost no time at all.
+pub const HOST_CALL_NS: u64 = 1_000;
+/// And per KiB of data a host call moves between guest and host (event, response, log output): 1 µs, about 1 ns
+/// per byte.
+pub const HOST_CALL_NS_PER_KIB: u64 = 1_000;
+
 /// Converts fuel to virtual CPU nanoseconds for one function configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuModel {
@@ -37,6 +45,15 @@ impl CpuModel {
             divisor,
             reciprocal: u64::MAX / divisor,
         }
+    }
+
+    /// The fuel a host call that moved `bytes` between guest and host costs ([`HOST_CALL_NS`],
+    /// [`HOST_CALL_NS_PER_KIB`]): fuel at one full vCPU, so that, like the guest's own, it takes longer at smaller
+    /// memory sizes.
+    #[inline]
+    pub fn host_call_fuel(&self, bytes: u64) -> u64 {
+        let ns = HOST_CALL_NS + bytes.saturating_mul(HOST_CALL_NS_PER_KIB) / 1024;
+        ns.saturating_mul(1000) / self.ps_per_fuel
     }
 
     /// The share of one vCPU this memory size gets, min(1, memory / 1769), in the range (0, 1].

@@ -56,6 +56,10 @@ pub struct HostState {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) call: CallState,
     pub(crate) services: Option<super::ServiceChannel>,
+    /// The guest's stdout and stderr.
+    pub(crate) log: super::log::LogPipe,
+    /// The clocks the guest sees (`poll_oneoff` reads absolute timeouts against them).
+    pub(crate) clock: super::wasi::GuestClock,
 }
 
 /// Caps linear memory at the function's memory size and remembers the peak ("Max Memory Used").
@@ -124,6 +128,8 @@ pub(crate) struct CallState {
     pub virtual_now: std::sync::Arc<std::sync::atomic::AtomicU64>,
     pub timed_out: bool,
     pub misuse: Option<String>,
+    /// Bytes the current host call moved between guest and host (charged when it returns).
+    pub host_bytes: u64,
 }
 
 impl CallState {
@@ -145,6 +151,7 @@ impl CallState {
             virtual_now,
             timed_out: false,
             misuse: None,
+            host_bytes: 0,
         }
     }
 }
@@ -161,7 +168,7 @@ pub(crate) fn cpu_ns_so_far(call: &CallState, fuel_left: u64) -> u64 {
     }
 }
 
-fn remaining_ns(caller: &Caller<'_, HostState>) -> u64 {
+pub(crate) fn remaining_ns(caller: &Caller<'_, HostState>) -> u64 {
     let call = &caller.data().call;
     match call.clock {
         CallClock::Virtual { .. } => {
@@ -207,7 +214,9 @@ fn guest_range(
     }
 }
 
-fn memory_bytes<'a>(caller: &'a mut Caller<'_, HostState>) -> (&'a mut [u8], &'a mut HostState) {
+pub(crate) fn memory_bytes<'a>(
+    caller: &'a mut Caller<'_, HostState>,
+) -> (&'a mut [u8], &'a mut HostState) {
     match caller.data().memory {
         Some(memory) => memory.data_and_store_mut(caller),
         None => (&mut [], caller.data_mut()),
@@ -241,6 +250,7 @@ pub(crate) fn add_to_linker(
             let range = guest_range(&mut caller, "event_read", ptr, n as i32)?;
             let (mem, state) = memory_bytes(&mut caller);
             mem[range].copy_from_slice(&state.call.event[..n]);
+            state.call.host_bytes += n as u64;
             Ok(n as i32)
         },
     )?;
@@ -252,6 +262,7 @@ pub(crate) fn add_to_linker(
             let range = guest_range(&mut caller, "response_write", ptr, len)?;
             let (mem, state) = memory_bytes(&mut caller);
             let call = &mut state.call;
+            call.host_bytes += range.len() as u64;
             let total = call.response.len() + range.len() + call.response_too_large.unwrap_or(0);
             if total > RESPONSE_MAX_BYTES || call.response_too_large.is_some() {
                 // Stop buffering: remember only how big the response would have been.
@@ -277,6 +288,7 @@ pub(crate) fn add_to_linker(
             let t = guest_range(&mut caller, "error", tp, tl)?;
             let m = guest_range(&mut caller, "error", mp, ml)?;
             let (mem, state) = memory_bytes(&mut caller);
+            state.call.host_bytes += (t.len() + m.len()) as u64;
             let error_type = lossy(&mem[t], ERROR_TYPE_MAX);
             let message = lossy(&mem[m], ERROR_MESSAGE_MAX);
             state.call.error = Some((error_type, message));
@@ -459,15 +471,24 @@ fn wait_start(caller: &mut Caller<'_, HostState>, micros: i64) -> wasmtime::Resu
         ));
     }
     let wait = (micros as u64).saturating_mul(1000);
-    let sleep = match caller.data().call.clock {
+    Ok((wait, sleep_for(caller, wait)))
+}
+
+/// How long a wait of `wait` ns really sleeps: in real time, until it ends or the deadline comes, whichever is
+/// first; in virtual time, not at all (the wait is virtual).
+pub(crate) fn sleep_for(caller: &Caller<'_, HostState>, wait: u64) -> u64 {
+    match caller.data().call.clock {
         CallClock::Real { .. } => wait.min(remaining_ns(caller)),
         CallClock::Virtual { .. } => 0,
-    };
-    Ok((wait, sleep))
+    }
 }
 
 /// Accounts for a finished wait: a timeout if it ran past the deadline, else less budget left.
-fn wait_end(caller: &mut Caller<'_, HostState>, wait: u64, slept: u64) -> wasmtime::Result<i32> {
+pub(crate) fn wait_end(
+    caller: &mut Caller<'_, HostState>,
+    wait: u64,
+    slept: u64,
+) -> wasmtime::Result<i32> {
     let clock = caller.data().call.clock;
     // Real time: the sleep stopped at the deadline if the wait was longer; virtual time: compare with the budget.
     let remaining = match clock {

@@ -65,10 +65,12 @@ impl SandboxEngine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)
             .and_then(|()| super::abi::add_to_linker(&mut linker, false))
+            .and_then(|()| super::wasi::add_to_linker(&mut linker, false))
             .map_err(|e| SandboxError::Engine { source: e.into() })?;
         let mut linker_async = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut linker_async, |s: &mut HostState| &mut s.wasi)
             .and_then(|()| super::abi::add_to_linker(&mut linker_async, true))
+            .and_then(|()| super::wasi::add_to_linker(&mut linker_async, true))
             .map_err(|e| SandboxError::Engine { source: e.into() })?;
         Ok(SandboxEngine {
             engine,

@@ -11,6 +11,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
 use super::abi::{CallClock, CallState, HostState, MemoryLimiter, cpu_ns_so_far};
 use super::log::LogPipe;
+use super::wasi::GuestClock;
 use super::{CallReport, ErrorBody, FunctionCode, Outcome, RequestId, SandboxError};
 use engine_epoch::deadline_ticks;
 use lambda_sim_model::cpu::CpuModel;
@@ -156,6 +157,18 @@ impl HostWallClock for VirtualClock {
     fn now(&self) -> Duration {
         Duration::from_secs(VIRTUAL_EPOCH_UNIX_S)
             + Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// The host's monotonic clock, counting from the sandbox's creation.
+struct RealMonotonicClock(Instant);
+
+impl HostMonotonicClock for RealMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        self.0.elapsed().as_nanos() as u64
     }
 }
 
@@ -312,10 +325,19 @@ impl Parts {
                 "AWS_LAMBDA_INITIALIZATION_TYPE",
                 config.initialization_type.as_str(),
             );
-        if config.clock == ClockMode::Virtual {
-            wasi.wall_clock(VirtualClock(virtual_now.clone()))
-                .monotonic_clock(VirtualClock(virtual_now.clone()));
-        }
+        let clock = match config.clock {
+            ClockMode::Virtual => {
+                wasi.wall_clock(VirtualClock(virtual_now.clone()))
+                    .monotonic_clock(VirtualClock(virtual_now.clone()));
+                GuestClock::Virtual(virtual_now.clone())
+            }
+            ClockMode::Real => {
+                // A monotonic clock whose origin lambda-sim knows, to read `poll_oneoff`'s absolute timeouts.
+                let origin = Instant::now();
+                wasi.monotonic_clock(RealMonotonicClock(origin));
+                GuestClock::Real { origin }
+            }
+        };
         let cap_bytes = (config.memory_mb << 20).min(WASM32_MEMORY_MAX_BYTES) as usize;
         let state = HostState {
             wasi: wasi.build_p1(),
@@ -327,11 +349,26 @@ impl Parts {
             },
             call: CallState::new(virtual_now.clone()),
             services: config.services.clone(),
+            log: log.clone(),
+            clock,
         };
         let engine = code.pre.module().engine();
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         let cpu = CpuModel::new(config.ps_per_fuel, config.memory_mb);
+        if config.clock == ClockMode::Virtual {
+            // Every host call costs virtual CPU time (`lambda_sim_model::cpu::HOST_CALL_NS`), charged as fuel
+            // when it returns: a guest looping on host calls reaches its timeout like one looping on instructions.
+            // Real time measures host calls like the rest of the guest's time.
+            store.call_hook(move |mut ctx, hook| {
+                if let wasmtime::CallHook::ReturningFromHost = hook {
+                    let bytes = std::mem::take(&mut ctx.data_mut().call.host_bytes);
+                    let fuel = ctx.get_fuel()?;
+                    ctx.set_fuel(fuel.saturating_sub(cpu.host_call_fuel(bytes)))?;
+                }
+                Ok(())
+            });
+        }
         // Each call sets its own fuel (and, in real time, epoch deadline) before any guest code runs.
         store.set_epoch_deadline(1 << 62);
         if config.clock == ClockMode::Real {

@@ -13,6 +13,7 @@ mod log;
 mod outcome;
 mod services;
 mod snapshot;
+mod wasi;
 
 pub use code::{
     ABI_SECTION, CodeCache, CodeInfo, CodeSource, FunctionCode, SUPPORTED_ABI_VERSIONS,

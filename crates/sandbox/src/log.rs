@@ -45,6 +45,11 @@ impl LogPipe {
         buf.dropped += (data.len() - take) as u64;
     }
 
+    /// Appends what the guest wrote to stdout or stderr.
+    pub(crate) fn write(&self, data: &[u8]) {
+        self.append(data);
+    }
+
     /// Appends a host-written line (e.g. a crash's details) to the log.
     pub fn write_marker(&self, line: &[u8]) {
         self.append(line);

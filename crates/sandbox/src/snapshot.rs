@@ -30,7 +30,7 @@ use super::{
 const SNAPSHOT_SEED_SALT: u64 = 0x5AA9_5407_0000_0001;
 
 /// Bumped when the cached metadata's meaning changes.
-const META_VERSION: u32 = 1;
+const META_VERSION: u32 = 2;
 
 /// The Init phase that ran when the snapshot was taken (what Lambda reports in a SnapStart INIT_REPORT).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,6 +77,7 @@ fn run(name: &str, seconds: u64) -> RunReport {
                 duration_ns: latency,
                 billed_ms: latency.div_ceil(MS),
                 outcome: Outcome::Success,
+                error_type: None,
                 peak_memory_bytes: 1 << 20,
             },
         );
