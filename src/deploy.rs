@@ -4,7 +4,7 @@
 
 use crate::sandbox::{
     ClockMode, CodeCache, EngineOptions, FunctionCode, InitializationType, SandboxConfig,
-    SandboxEngine, Snapshot, SnapshotError,
+    SandboxEngine, SandboxError, Snapshot, SnapshotError,
 };
 use crate::scenario::{FunctionSpec, Scenario};
 
@@ -13,10 +13,35 @@ pub const MAX_POOL_SLOTS: u32 = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
-    #[error("function \"{function}\": {message}")]
-    Function { function: String, message: String },
-    #[error("{0}")]
-    Engine(String),
+    /// The function's code could not be found or built.
+    #[error("function \"{function}\"")]
+    Guest {
+        function: String,
+        #[source]
+        source: crate::guest::GuestError,
+    },
+    /// The function's module is not a handler lambda-sim can run, or cannot be compiled.
+    #[error("function \"{function}\"")]
+    Load {
+        function: String,
+        #[source]
+        source: SandboxError,
+    },
+    /// `snapshot = true`, and the snapshot could not be taken.
+    #[error("function \"{function}\": snapshot = true")]
+    Snapshot {
+        function: String,
+        #[source]
+        source: SnapshotError,
+    },
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot set up the sandboxes")]
+    Engine(#[source] SandboxError),
 }
 
 /// The engine and compiled code of a scenario's functions, in scenario order.
@@ -61,7 +86,7 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
     let engine = SandboxEngine::new(EngineOptions {
         max_sandboxes: pool_slots(scenario),
     })
-    .map_err(|e| DeployError::Engine(e.to_string()))?;
+    .map_err(DeployError::Engine)?;
     let mut codes = Vec::with_capacity(scenario.functions.len());
     let mut snapshots = Vec::with_capacity(scenario.functions.len());
     // Functions that share code share one build and one loaded module (thousands of trace functions run the
@@ -71,23 +96,27 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
         (std::path::PathBuf, FunctionCode),
     > = Default::default();
     for f in &scenario.functions {
-        let err = |message: String| DeployError::Function {
-            function: f.name.clone(),
-            message,
-        };
+        let function = || f.name.clone();
         let (wasm, code) = match built.get(f.code.as_path()) {
             Some(loaded) => loaded.clone(),
             None => {
-                let wasm = crate::guest::resolve(&f.code).map_err(|e| err(e.to_string()))?;
-                let code = FunctionCode::load_file(&engine, cache, &wasm)
-                    .map_err(|e| err(e.to_string()))?;
+                let wasm = crate::guest::resolve(&f.code).map_err(|source| DeployError::Guest {
+                    function: function(),
+                    source,
+                })?;
+                let code = FunctionCode::load_file(&engine, cache, &wasm).map_err(|source| {
+                    DeployError::Load {
+                        function: function(),
+                        source,
+                    }
+                })?;
                 built.insert(&f.code, (wasm.clone(), code.clone()));
                 (wasm, code)
             }
         };
         codes.push(code);
         snapshots.push(if f.snapshot {
-            Some(snapshot(&engine, cache, scenario, f, &wasm).map_err(err)?)
+            Some(snapshot(&engine, cache, scenario, f, &wasm)?)
         } else {
             None
         });
@@ -123,8 +152,11 @@ fn snapshot(
     scenario: &Scenario,
     f: &FunctionSpec,
     wasm: &std::path::Path,
-) -> Result<Snapshot, String> {
-    let bytes = std::fs::read(wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+) -> Result<Snapshot, DeployError> {
+    let bytes = std::fs::read(wasm).map_err(|source| DeployError::Read {
+        path: wasm.display().to_string(),
+        source,
+    })?;
     // SnapStart's init limit: 130 s or the function timeout, whichever is higher (lambda-reference.md §3).
     let limit = crate::limits::provisioned_init_limit_ns(f.timeout_ns);
     let config = snapshot_config(scenario, f);
@@ -136,15 +168,8 @@ fn snapshot(
         &config,
         limit,
     )
-    .map_err(|e| snapshot_error_message(&e))
-}
-
-/// A snapshot failure for a deploy error: what failed, and a failed init's output.
-pub fn snapshot_error_message(e: &SnapshotError) -> String {
-    match e {
-        SnapshotError::InitFailed { log, .. } if !log.trim().is_empty() => {
-            format!("snapshot = true: {e}; init wrote:\n{}", log.trim_end())
-        }
-        _ => format!("snapshot = true: {e}"),
-    }
+    .map_err(|source| DeployError::Snapshot {
+        function: f.name.clone(),
+        source,
+    })
 }

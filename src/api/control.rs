@@ -111,7 +111,7 @@ pub async fn put_concurrency(
         let n = body_u32(&body, "ReservedConcurrentExecutions")?;
         service
             .with_model(|m, _| m.set_reserved(f, Some(n)))
-            .map_err(|e| ApiError::invalid_parameter(e.0))?;
+            .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
         Ok::<_, ApiError>(Json(json!({ "ReservedConcurrentExecutions": n })).into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
@@ -137,7 +137,7 @@ pub async fn delete_concurrency(
     match lookup(&service, &raw) {
         Ok((f, _)) => match service.with_model(|m, _| m.set_reserved(f, None)) {
             Ok(()) => StatusCode::NO_CONTENT.into_response(),
-            Err(e) => ApiError::invalid_parameter(e.0).into_response(),
+            Err(e) => ApiError::invalid_parameter(e.to_string()).into_response(),
         },
         Err(e) => e.into_response(),
     }
@@ -184,7 +184,7 @@ pub async fn put_provisioned(
         }
         service
             .with_model(|m, now| m.set_provisioned(now, f, n))
-            .map_err(|e| ApiError::invalid_parameter(e.0))?;
+            .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
         Ok::<_, ApiError>(
             (StatusCode::ACCEPTED, Json(provisioned_body(&service, f))).into_response(),
         )
@@ -218,7 +218,7 @@ pub async fn delete_provisioned(
         qualifier_required(&query)?;
         service
             .with_model(|m, now| m.set_provisioned(now, f, 0))
-            .map_err(|e| ApiError::invalid_parameter(e.0))?;
+            .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
         Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)

@@ -53,7 +53,7 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
     engine.ensure_epoch_ticker();
     let code = match &args.function {
         Some(path) => {
-            let wasm = crate::guest::resolve(path).map_err(|e| CliError::usage(e.to_string()))?;
+            let wasm = crate::guest::resolve(path).map_err(|e| CliError::usage_of(&e))?;
             FunctionCode::load_file(&engine, &args.engine.cache(), &wasm)
         }
         None => FunctionCode::from_bytes(
@@ -63,7 +63,7 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
             BUILTIN.as_bytes(),
         ),
     }
-    .map_err(|e| CliError::usage(e.to_string()))?;
+    .map_err(|e| CliError::usage_of(&e))?;
     let config = SandboxConfig {
         function_name: "calibrate".into(),
         memory_mb: 10_240,

@@ -107,7 +107,7 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
         check_timeout_s(args.timeout).map_err(|e| CliError::usage(format!("--timeout: {e}")))?;
     let ps_per_fuel = args.engine.ps_per_fuel()?;
     let event = read_payload(&args.payload)?;
-    let wasm = crate::guest::resolve(&args.code).map_err(|e| CliError::usage(e.to_string()))?;
+    let wasm = crate::guest::resolve(&args.code).map_err(|e| CliError::usage_of(&e))?;
     let name = args
         .code
         .file_stem()
@@ -127,7 +127,7 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
         },
     });
     let deployment = crate::deploy::deploy(&scenario, &args.engine.cache())
-        .map_err(|e| CliError::usage(error_chain(&e)))?;
+        .map_err(|e| CliError::usage_of(&e))?;
     let info = deployment.codes[0].info();
     let how = match info.source {
         crate::sandbox::CodeSource::Compiled => "compiled",

@@ -70,8 +70,8 @@ pub(crate) fn run_variants(
         );
     }
     crate::lab::run_all(&inputs, &make_cache, jobs).map_err(|e| match e {
-        crate::lab::LabError::Deploy { .. } => CliError::usage(e.to_string()),
-        crate::lab::LabError::Run { .. } => CliError::internal(e.to_string()),
+        crate::lab::LabError::Deploy { .. } => CliError::usage_of(&e),
+        crate::lab::LabError::Run { .. } => CliError::internal_of(&e),
     })
 }
 

@@ -138,6 +138,14 @@ impl CliError {
             message: message.into(),
         }
     }
+    /// A usage or configuration error (exit 2), shown with its sources.
+    pub(crate) fn usage_of(e: &dyn std::error::Error) -> Self {
+        Self::usage(crate::sandbox::error_chain(e))
+    }
+    /// lambda-sim's own failure (exit 3), shown with its sources.
+    pub(crate) fn internal_of(e: &dyn std::error::Error) -> Self {
+        Self::internal(crate::sandbox::error_chain(e))
+    }
 }
 
 /// Runs the command line and returns the process exit code.

@@ -119,7 +119,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         cache_dir: args.cache_dir.clone(),
     };
     let deployment = crate::deploy::deploy(&scenario, &engine_args.cache())
-        .map_err(|e| CliError::usage(e.to_string()))?;
+        .map_err(|e| CliError::usage_of(&e))?;
     let out = super::out_dir(args.out.as_deref(), &scenario);
     if scenario.trace.is_some() && !args.quiet {
         eprintln!(
@@ -153,7 +153,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         )
         .map_err(|e| match e {
             crate::sim::SimError::Scenario(e) => CliError::usage(e.to_string()),
-            e => CliError::internal(e.to_string()),
+            e => CliError::internal_of(&e),
         })?
     };
     if let (Some(dir), false) = (&out, args.quiet) {

@@ -91,7 +91,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         cache_dir: args.cache_dir.clone(),
     };
     let deployment = crate::deploy::deploy(&scenario, &engine_args.cache())
-        .map_err(|e| CliError::usage(e.to_string()))?;
+        .map_err(|e| CliError::usage_of(&e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -30,12 +30,12 @@ pub struct LabRun {
 /// Why a lab run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
-    #[error("variant \"{variant}\": {source}")]
+    #[error("variant \"{variant}\"")]
     Deploy {
         variant: String,
         source: crate::deploy::DeployError,
     },
-    #[error("variant \"{variant}\": {source}")]
+    #[error("variant \"{variant}\"")]
     Run { variant: String, source: SimError },
 }
 
@@ -64,11 +64,11 @@ pub fn run_all(
             let wasm = match built.get(&f.code) {
                 Some(w) => w.clone(),
                 None => {
-                    let w = crate::guest::resolve(&f.code).map_err(|e| LabError::Deploy {
+                    let w = crate::guest::resolve(&f.code).map_err(|source| LabError::Deploy {
                         variant: input.name.to_string(),
-                        source: crate::deploy::DeployError::Function {
+                        source: crate::deploy::DeployError::Guest {
                             function: f.name.clone(),
-                            message: e.to_string(),
+                            source,
                         },
                     })?;
                     built.insert(f.code.clone(), w.clone());

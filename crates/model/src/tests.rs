@@ -522,7 +522,10 @@ fn lowering_provisioned_concurrency_retires_idle_then_busy_environments() {
 fn reserving_below_the_unreserved_minimum_is_refused() {
     let mut p = Platform::new(account(1000), vec![rules(), rules()], 1);
     let err = p.set_reserved(0, Some(901)).unwrap_err();
-    assert!(err.0.contains("below its minimum value of [100]"), "{err}");
+    assert!(
+        err.to_string().contains("below its minimum value of [100]"),
+        "{err}"
+    );
     p.set_reserved(0, Some(900)).unwrap();
     assert_eq!(p.account_concurrency(), (1000, 100));
     assert!(

@@ -108,7 +108,10 @@ pub enum SnapshotError {
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
     /// Init failed (error, crash, timeout, out of memory): Lambda fails the version publish the same way.
-    #[error("init failed while taking the snapshot: {error_type}: {message}")]
+    #[error(
+        "init failed while taking the snapshot: {error_type}: {message}{}",
+        init_output(log)
+    )]
     InitFailed {
         error_type: String,
         message: String,
@@ -117,6 +120,14 @@ pub enum SnapshotError {
     },
     #[error("{module}: cannot snapshot the module: {reason}")]
     Wizer { module: String, reason: String },
+}
+
+/// What a failed init wrote, for its error message.
+fn init_output(log: &str) -> String {
+    match log.trim_end() {
+        "" => String::new(),
+        log => format!("; init wrote:\n{log}"),
+    }
 }
 
 /// Takes (or finds in `cache`) the snapshot of module `bytes` (binary or WAT) for a sandbox set up as `config`

@@ -4,10 +4,26 @@ use super::{Action, Platform, Timer};
 use crate::pool::EnvState;
 use crate::{DestroyReason, FunctionId};
 
-/// A control-plane change Lambda would refuse (`InvalidParameterValueException`).
+/// A control-plane change Lambda would refuse (`InvalidParameterValueException`); the message is Lambda's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub enum ConfigError {
+    #[error(
+        "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{unreserved_minimum}]."
+    )]
+    BelowUnreservedMinimum { unreserved_minimum: u32 },
+    #[error(
+        "Specified ReservedConcurrentExecutions for function ({reserved}) is less than its provisioned concurrency ({provisioned})."
+    )]
+    ReservedBelowProvisioned { reserved: u32, provisioned: u32 },
+    #[error(
+        "Requested Provisioned Concurrency ({requested}) should not be greater than the reservedConcurrentExecution ({reserved}) for function."
+    )]
+    ProvisionedAboveReserved { requested: u32, reserved: u32 },
+    #[error(
+        "Requested Provisioned Concurrency ({requested}) exceeds the account's unreserved concurrency minus its minimum ({available})."
+    )]
+    ProvisionedAboveUnreserved { requested: u32, available: u32 },
+}
 
 /// Status of a provisioned concurrency configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,16 +60,15 @@ impl Platform {
                 .saturating_sub(self.account.unreserved_minimum)
                 .saturating_sub(others);
             if r > max {
-                return Err(ConfigError(format!(
-                    "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{}].",
-                    self.account.unreserved_minimum
-                )));
+                return Err(ConfigError::BelowUnreservedMinimum {
+                    unreserved_minimum: self.account.unreserved_minimum,
+                });
             }
             if r < self.rules[f].provisioned {
-                return Err(ConfigError(format!(
-                    "Specified ReservedConcurrentExecutions for function ({r}) is less than its provisioned concurrency ({}).",
-                    self.rules[f].provisioned
-                )));
+                return Err(ConfigError::ReservedBelowProvisioned {
+                    reserved: r,
+                    provisioned: self.rules[f].provisioned,
+                });
             }
         }
         let used = i64::from(self.used(f));
@@ -76,9 +91,10 @@ impl Platform {
         if let Some(r) = self.rules[f].reserved
             && count > r
         {
-            return Err(ConfigError(format!(
-                "Requested Provisioned Concurrency ({count}) should not be greater than the reservedConcurrentExecution ({r}) for function."
-            )));
+            return Err(ConfigError::ProvisionedAboveReserved {
+                requested: count,
+                reserved: r,
+            });
         }
         if self.rules[f].reserved.is_none() {
             let pool = self
@@ -91,10 +107,10 @@ impl Platform {
                 .map(|g| self.rules[g].provisioned)
                 .sum();
             if count > pool.saturating_sub(others) {
-                return Err(ConfigError(format!(
-                    "Requested Provisioned Concurrency ({count}) exceeds the account's unreserved concurrency minus its minimum ({}).",
-                    pool.saturating_sub(others)
-                )));
+                return Err(ConfigError::ProvisionedAboveUnreserved {
+                    requested: count,
+                    available: pool.saturating_sub(others),
+                });
             }
         }
         self.observe_utilization(f, now_ns);
