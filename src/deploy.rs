@@ -157,7 +157,7 @@ fn snapshot(
         path: wasm.display().to_string(),
         source,
     })?;
-    // SnapStart's init limit: 130 s or the function timeout, whichever is higher (lambda-reference.md §3).
+    // SnapStart's init limit: 130 s or the function timeout, whichever is higher (docs/lambda.md §3).
     let limit = crate::limits::provisioned_init_limit_ns(f.timeout_ns);
     let config = snapshot_config(scenario, f);
     crate::sandbox::take_snapshot(

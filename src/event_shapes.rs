@@ -1,7 +1,7 @@
 //! Lambda's event shapes for event sources, built and read by the drivers: the SQS batch event a handler receives,
 //! its partial batch response, and the invocation record an async event's destination gets.
 //!
-//! Shapes follow the AWS documentation (lambda-reference.md §5 invocation record, §10 SQS event and
+//! Shapes follow the AWS documentation (docs/lambda.md §5 invocation record, §10 SQS event and
 //! `batchItemFailures`). Everything here is deterministic: ids come from the run's seed, times from the driver.
 
 use bytes::Bytes;
@@ -79,7 +79,7 @@ fn md5_like(body: &[u8]) -> u128 {
     u128::from_be_bytes(b)
 }
 
-/// What a batch's response means, with `ReportBatchItemFailures` enabled (lambda-reference.md §10).
+/// What a batch's response means, with `ReportBatchItemFailures` enabled (docs/lambda.md §10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BatchVerdict {
     /// Every message succeeded: an empty or null response, or an empty or null `batchItemFailures` list.

@@ -4,7 +4,7 @@
 //! the millisecond: 1 ms granularity since 2020-12, and INIT billed for every configuration since 2025-08-01.
 //!
 //! A cold start restored from a snapshot (SnapStart) shows `Restore Duration` and `Billed Restore Duration`
-//! instead of `Init Duration` (lambda-reference.md §7, source S36). Billed Restore Duration is the time to load the
+//! instead of `Init Duration` (docs/lambda.md §7, source S36). Billed Restore Duration is the time to load the
 //! runtime and run after-restore hooks; restoring the snapshot itself is not billed as duration (it is priced
 //! per GB restored, §8). lambda-sim has neither a runtime to load nor hooks, so it is always 0 ms and Billed
 //! Duration is Duration alone.

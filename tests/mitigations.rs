@@ -16,9 +16,9 @@ use lambda_sim::sandbox::{ClockMode, InitializationType, Sandbox};
 use lambda_sim::scenario::{PayloadSpec, Variant};
 
 const S: u64 = 1_000_000_000;
-/// Provisioned concurrency capacity, x86_64, us-east-1, USD per GB-s (lambda-reference.md §8).
+/// Provisioned concurrency capacity, x86_64, us-east-1, USD per GB-s (docs/lambda.md §8).
 const PC_CAPACITY_GB_S: f64 = 0.000_004_166_7;
-/// SnapStart cache per GB-s and restore per GB (lambda-reference.md §8).
+/// SnapStart cache per GB-s and restore per GB (docs/lambda.md §8).
 const SNAPSHOT_CACHE_GB_S: f64 = 0.000_001_504_6;
 const SNAPSHOT_RESTORE_GB: f64 = 0.000_139_799_8;
 /// USD per request.

@@ -1,4 +1,4 @@
-//! Cost of a run in USD, from `lambda-reference.md` §7 (billing) and §8 (pricing, us-east-1, tier 1 only).
+//! Cost of a run in USD, from `docs/lambda.md` §7 (billing) and §8 (pricing, us-east-1, tier 1 only).
 //!
 //! - Requests: $0.20 per 1M invocations that ran; throttled requests are not billed.
 //! - Duration: Billed Duration (1 ms granularity, cold-start init included) / 1000 × memory GB at the
@@ -10,7 +10,7 @@
 //!   function's memory from deployment to the end of the run, billed for at least 3 hours (AWS's minimum: a run
 //!   shorter than 3 h is charged as if the snapshot had been kept 3 h, as a version published and deleted within
 //!   3 h would be); each restore at $0.0001397998 per GB of the function's memory. The same prices for both
-//!   architectures (lambda-reference.md §8 lists one figure). Restore time is not billed as duration (§7).
+//!   architectures (docs/lambda.md §8 lists one figure). Restore time is not billed as duration (§7).
 //! - No free tier (1M requests + 400,000 GB-s a month on AWS; it does not apply to functions with PC).
 //! - Idle GB-s (alive − busy) are reported for insight; they cost nothing on-demand and are covered by the
 //!   capacity charge for provisioned environments.
@@ -59,9 +59,9 @@ impl Prices {
     }
 }
 
-/// SnapStart cache, USD per GB-s of the function's memory (lambda-reference.md §8).
+/// SnapStart cache, USD per GB-s of the function's memory (docs/lambda.md §8).
 pub const SNAPSHOT_CACHE_GB_S: f64 = 0.000_001_504_6;
-/// SnapStart restore, USD per GB of the function's memory restored (lambda-reference.md §8).
+/// SnapStart restore, USD per GB of the function's memory restored (docs/lambda.md §8).
 pub const SNAPSHOT_RESTORE_GB: f64 = 0.000_139_799_8;
 /// SnapStart's cache is billed for at least 3 hours.
 pub const SNAPSHOT_CACHE_MIN_NS: u64 = 3 * 3600 * 1_000_000_000;

@@ -1,5 +1,5 @@
 //! Default values and fixed parameters of scenario settings, in one place. Values about Lambda cite
-//! `../shared/lambda-reference.md`; the cold-start overheads are lambda-sim's own estimates.
+//! `docs/lambda.md`; the cold-start overheads are lambda-sim's own estimates.
 
 use super::Distribution;
 use crate::limits::NS_PER_S;
@@ -67,7 +67,7 @@ pub fn think_time_ms() -> Distribution {
     Distribution::Constant { value: 0.0 }
 }
 
-/// Async invocation (`event_invoke_config`), lambda-reference.md §5: `MaximumRetryAttempts` 0–2, default 2
+/// Async invocation (`event_invoke_config`), docs/lambda.md §5: `MaximumRetryAttempts` 0–2, default 2
 /// ([S27]; [S3 PutFunctionEventInvokeConfig]).
 pub const MAXIMUM_RETRY_ATTEMPTS: u32 = 2;
 pub const MAXIMUM_RETRY_ATTEMPTS_MAX: u32 = 2;
@@ -81,7 +81,7 @@ pub const MAXIMUM_EVENT_AGE_MAX_NS: u64 = 21_600 * NS_PER_S;
 pub const DESTINATION_NAME_MAX: usize = 64;
 pub const QUEUE_NAME_MAX: usize = 80;
 
-/// SQS queues (`[[queue]]`). Not in lambda-reference.md, which covers Lambda only; from the SQS `CreateQueue` API
+/// SQS queues (`[[queue]]`). Not in docs/lambda.md, which covers Lambda only; from the SQS `CreateQueue` API
 /// reference: `VisibilityTimeout` 0–43,200 s (12 h), default 30 s.
 pub const VISIBILITY_TIMEOUT_NS: u64 = 30 * NS_PER_S;
 pub const VISIBILITY_TIMEOUT_MAX_NS: u64 = 12 * 3600 * NS_PER_S;
@@ -89,10 +89,10 @@ pub const VISIBILITY_TIMEOUT_MAX_NS: u64 = 12 * 3600 * NS_PER_S;
 pub const MESSAGE_RETENTION_NS: u64 = 4 * 24 * 3600 * NS_PER_S;
 pub const MESSAGE_RETENTION_MIN_NS: u64 = 60 * NS_PER_S;
 pub const MESSAGE_RETENTION_MAX_NS: u64 = 14 * 24 * 3600 * NS_PER_S;
-/// Redrive policy `maxReceiveCount`: 1–1,000 (SQS); lambda-reference.md §10 recommends ≥ 5 for Lambda sources.
+/// Redrive policy `maxReceiveCount`: 1–1,000 (SQS); docs/lambda.md §10 recommends ≥ 5 for Lambda sources.
 pub const MAX_RECEIVE_COUNT_MAX: u32 = 1000;
 
-/// SQS event source mappings (`[[event_source]]`), lambda-reference.md §10: batch size default 10, up to 10,000
+/// SQS event source mappings (`[[event_source]]`), docs/lambda.md §10: batch size default 10, up to 10,000
 /// for standard queues; above 10 it needs a batching window of at least 1 s ([S38]; [S3 with-sqs]).
 pub const BATCH_SIZE: u32 = 10;
 pub const BATCH_SIZE_MAX: u32 = 10_000;

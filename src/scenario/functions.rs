@@ -202,7 +202,7 @@ pub(super) fn function(
     })
 }
 
-/// `snapshot`: SnapStart "is not compatible with" provisioned concurrency (lambda-reference.md §9), so the two
+/// `snapshot`: SnapStart "is not compatible with" provisioned concurrency (docs/lambda.md §9), so the two
 /// are refused together.
 fn snapshot_flag(
     src: &Source,

@@ -1,4 +1,4 @@
-//! Lambda's fixed limits, in one place (values and sources: ../shared/lambda-reference.md §3–§4).
+//! Lambda's fixed limits, in one place (values and sources: docs/lambda.md §3–§4).
 
 /// Function memory size range, MB (1 MB steps).
 pub const MEMORY_MB_MIN: u64 = 128;

@@ -19,7 +19,7 @@
 //! `Deleted`, `Redriven` (then it lives on in the dead-letter queue) or `Expired` (or is still in its queue, see
 //! [`QueueCounters`]).
 //!
-//! Sources: the numbers come from `../shared/lambda-reference.md` §5 (async: [S26] [S27] [S28]) and §10 (SQS event
+//! Sources: the numbers come from `docs/lambda.md` §5 (async: [S26] [S27] [S28]) and §10 (SQS event
 //! source mapping: [S38] [S3 with-sqs]); each module's doc says which rule uses which number and what is inferred.
 
 pub mod async_queue;

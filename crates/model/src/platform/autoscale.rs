@@ -1,7 +1,7 @@
 //! Provisioned concurrency that changes during a run: scheduled actions (like Application Auto Scaling scheduled
 //! actions) and target tracking on `LambdaProvisionedConcurrencyUtilization`.
 //!
-//! Target tracking as AWS documents it (lambda-reference.md §2): one datapoint a minute, the minute's average
+//! Target tracking as AWS documents it (docs/lambda.md §2): one datapoint a minute, the minute's average
 //! utilization (busy provisioned environments ÷ ready ones, integrated over the minute); the scale-out alarm fires
 //! after `scale_out_datapoints` (3) consecutive datapoints above the target, the scale-in alarm after
 //! `scale_in_datapoints` (15) consecutive ones below 90 % of it. A minute without invocations emits no datapoint
