@@ -29,6 +29,7 @@ fn guest(name: &str) -> PathBuf {
 fn config() -> SandboxConfig {
     SandboxConfig {
         function_name: "bench".into(),
+        handler: None,
         memory_mb: 1769,
         ps_per_fuel: lambda_sim::cpu::DEFAULT_PS_PER_FUEL,
         seed: 1,

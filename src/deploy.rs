@@ -137,6 +137,7 @@ pub fn snapshot_config(scenario: &Scenario, f: &FunctionSpec) -> SandboxConfig {
     });
     SandboxConfig {
         function_name: f.name.clone(),
+        handler: f.handler.clone(),
         memory_mb: f.memory_mb,
         ps_per_fuel: scenario.simulation.ps_per_fuel,
         seed: scenario.simulation.seed ^ name_hash,

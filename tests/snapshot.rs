@@ -71,6 +71,7 @@ fn snapshot_cold_starts_run_no_init_and_report_restore_duration() {
     let scenario = Scenario::single_function(SingleFunction {
         name: "unique-id".into(),
         code: guest_wasm("unique-id"),
+        handler: None,
         memory_mb: 128,
         timeout_ns: 3 * S,
         snapshot: true,

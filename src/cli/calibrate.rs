@@ -66,6 +66,7 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
     .map_err(|e| CliError::usage_of(&e))?;
     let config = SandboxConfig {
         function_name: "calibrate".into(),
+        handler: None,
         memory_mb: 10_240,
         ps_per_fuel: 1,
         seed: 1,

@@ -20,8 +20,13 @@ use crate::scenario::{Scenario, SingleFunction};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct InvokeArgs {
-    /// The handler: a guest crate directory (e.g. functions/hello, built on demand) or a .wasm/.wat file.
+    /// The function's code: a guest crate directory (e.g. functions/hello), a Python handler (a folder or a .py file,
+    /// e.g. functions/python-hello), both built on demand, or a .wasm/.wat file.
     code: PathBuf,
+    /// Lambda's Handler setting for Python code, module.function [default: lambda_function.lambda_handler, or
+    /// <file>.lambda_handler for a .py file].
+    #[arg(long)]
+    handler: Option<String>,
     /// The event: inline JSON, or @FILE to read it from a file.
     #[arg(long, default_value = "{}")]
     payload: String,
@@ -116,6 +121,7 @@ pub(crate) fn run(args: InvokeArgs) -> Result<ExitCode, CliError> {
     let scenario = Scenario::single_function(SingleFunction {
         name,
         code: wasm.clone(),
+        handler: args.handler.clone(),
         memory_mb,
         timeout_ns,
         snapshot: args.snapshot,

@@ -111,6 +111,7 @@ pub fn sandbox_config(
     let spec = &scenario.functions[f];
     SandboxConfig {
         function_name: spec.name.clone(),
+        handler: spec.handler.clone(),
         memory_mb: spec.memory_mb,
         ps_per_fuel: scenario.simulation.ps_per_fuel,
         // Each environment's randomness derives from the run's seed and its id.

@@ -175,9 +175,15 @@ pub(super) fn function(
     let (provisioned_schedule, provisioned_autoscaling) =
         super::mitigations::dynamic_provisioned(src, raw, reserved_concurrency, snapshot, &what)?;
 
+    let handler = match &raw.handler {
+        None => None,
+        Some(v) => Some(handler(src, v, &what)?),
+    };
+
     Ok(FunctionSpec {
         name,
         code,
+        handler,
         memory_mb,
         timeout_ns,
         reserved_concurrency,
@@ -200,6 +206,25 @@ pub(super) fn function(
             &what,
         )?,
     })
+}
+
+/// `handler`: Lambda's Handler setting for Python code, `module.function` (the module a dotted or `/` path).
+fn handler(src: &Source, v: &Spanned<String>, what: &str) -> Result<String, ScenarioError> {
+    let text = v.get_ref().trim();
+    let valid = text
+        .rsplit_once('.')
+        .is_some_and(|(module, function)| !module.is_empty() && !function.is_empty())
+        && !text.contains(char::is_whitespace);
+    if !valid {
+        return Err(src.err(
+            &v.span(),
+            format!(
+                "{what}: handler = {:?} is not module.function (Lambda's Handler setting, e.g. \"lambda_function.lambda_handler\")",
+                v.get_ref()
+            ),
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// `snapshot`: SnapStart "is not compatible with" provisioned concurrency (docs/lambda.md §9), so the two

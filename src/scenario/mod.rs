@@ -129,6 +129,9 @@ pub struct FunctionSpec {
     /// A guest crate directory or a .wasm/.wat file, resolved against the scenario file's directory if relative and
     /// not found from the current directory.
     pub code: PathBuf,
+    /// Lambda's Handler setting (`module.function`) for Python code; `None`: Lambda's console default
+    /// (`lambda_function.lambda_handler`, or `<file>.lambda_handler` for a single `.py` file).
+    pub handler: Option<String>,
     pub memory_mb: u64,
     pub timeout_ns: u64,
     pub reserved_concurrency: Option<u32>,
@@ -354,6 +357,7 @@ impl Scenario {
         let SingleFunction {
             name,
             code,
+            handler,
             memory_mb,
             timeout_ns,
             snapshot,
@@ -382,6 +386,7 @@ impl Scenario {
             functions: vec![FunctionSpec {
                 name,
                 code,
+                handler,
                 memory_mb,
                 timeout_ns,
                 reserved_concurrency: None,
@@ -422,6 +427,8 @@ pub struct SingleFunction {
     pub name: String,
     /// A `.wasm`/`.wat` file or a guest crate.
     pub code: PathBuf,
+    /// Lambda's Handler setting (Python code).
+    pub handler: Option<String>,
     pub memory_mb: u64,
     pub timeout_ns: u64,
     pub snapshot: bool,

@@ -66,6 +66,7 @@ pub(super) enum ScalingName {
 pub(super) struct RawFunction {
     pub name: Option<Spanned<String>>,
     pub code: Option<Spanned<String>>,
+    pub handler: Option<Spanned<String>>,
     pub memory_mb: Option<Spanned<i64>>,
     pub timeout: Option<Spanned<DurationValue>>,
     pub reserved_concurrency: Option<Spanned<i64>>,

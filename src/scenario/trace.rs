@@ -552,6 +552,7 @@ fn empty_function() -> RawFunction {
     RawFunction {
         name: None,
         code: None,
+        handler: None,
         memory_mb: None,
         timeout: None,
         reserved_concurrency: None,

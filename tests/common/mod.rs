@@ -35,6 +35,7 @@ pub fn load_guest(engine: &SandboxEngine, name: &str) -> FunctionCode {
 pub fn config(memory_mb: u64, clock: ClockMode) -> SandboxConfig {
     SandboxConfig {
         function_name: "test".into(),
+        handler: None,
         memory_mb,
         ps_per_fuel: lambda_sim::cpu::DEFAULT_PS_PER_FUEL,
         seed: 7,

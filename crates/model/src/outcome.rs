@@ -81,6 +81,9 @@ impl fmt::Display for RequestId {
 pub struct ErrorBody {
     pub error_type: String,
     pub error_message: String,
+    /// The stack trace a runtime reports with the error (Python, JavaScript handlers), one frame a line; empty
+    /// when there is none (then the JSON has no `stackTrace`).
+    pub stack_trace: Vec<String>,
 }
 
 impl ErrorBody {
@@ -88,15 +91,24 @@ impl ErrorBody {
         ErrorBody {
             error_type: error_type.into(),
             error_message: error_message.into(),
+            stack_trace: Vec::new(),
         }
     }
 
-    /// `{"errorType":…,"errorMessage":…}`
+    /// `{"errorType":…,"errorMessage":…}`, with `"stackTrace":[…]` when there is one.
     pub fn to_json(&self) -> String {
         // Written by hand to keep Lambda's field order (serde_json's maps sort keys).
         let quote = |s: &str| serde_json::Value::from(s).to_string();
+        let stack_trace = if self.stack_trace.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ",\"stackTrace\":{}",
+                serde_json::Value::from(self.stack_trace.clone())
+            )
+        };
         format!(
-            "{{\"errorType\":{},\"errorMessage\":{}}}",
+            "{{\"errorType\":{},\"errorMessage\":{}{stack_trace}}}",
             quote(&self.error_type),
             quote(&self.error_message)
         )

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use wasmtime::{Caller, Linker, Memory, ResourceLimiter, ValType};
+use wasmtime::{AsContext, AsContextMut, Caller, Linker, Memory, ResourceLimiter, ValType};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use super::RequestId;
@@ -60,6 +60,21 @@ pub struct HostState {
     pub(crate) log: super::log::LogPipe,
     /// The clocks the guest sees (`poll_oneoff` reads absolute timeouts against them).
     pub(crate) clock: super::wasi::GuestClock,
+    /// What the context imports of ABI v3 tell the guest.
+    pub(crate) function: FunctionFacts,
+}
+
+/// The function an environment runs, as its context shows it.
+pub(crate) struct FunctionFacts {
+    pub name: String,
+    pub memory_mb: u64,
+}
+
+/// A component's WASI 0.2 imports use the same context as a module's preview 1 imports.
+impl wasmtime_wasi::WasiView for HostState {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiView::ctx(&mut self.wasi)
+    }
 }
 
 /// Caps linear memory at the function's memory size and remembers the peak ("Max Memory Used").
@@ -115,7 +130,8 @@ pub(crate) struct CallState {
     pub event: bytes::Bytes,
     pub response: Vec<u8>,
     pub response_too_large: Option<usize>,
-    pub error: Option<(String, String)>,
+    /// The function error the guest reported (ABI v1/v2 `lambda.error`, or v3's `function-error`).
+    pub error: Option<super::ErrorBody>,
     pub request_id: Option<RequestId>,
     pub budget_ns: u64,
     /// Virtual time at which the call started (ns since scenario start).
@@ -156,6 +172,18 @@ impl CallState {
     }
 }
 
+impl CallState {
+    /// Keeps a response the guest returned whole (ABI v3), or only its size when it is over Lambda's limit.
+    pub(crate) fn set_response(&mut self, response: Vec<u8>) {
+        if response.len() > RESPONSE_MAX_BYTES {
+            self.response_too_large = Some(response.len());
+            self.response.clear();
+        } else {
+            self.response = response;
+        }
+    }
+}
+
 /// Virtual CPU nanoseconds used so far in this call.
 pub(crate) fn cpu_ns_so_far(call: &CallState, fuel_left: u64) -> u64 {
     match call.clock {
@@ -168,11 +196,14 @@ pub(crate) fn cpu_ns_so_far(call: &CallState, fuel_left: u64) -> u64 {
     }
 }
 
-pub(crate) fn remaining_ns(caller: &Caller<'_, HostState>) -> u64 {
-    let call = &caller.data().call;
+/// Time left before the current call's deadline. Generic over the store handle: core-module imports get a
+/// `Caller`, component imports (`super::abi_v3`) a `StoreContextMut`; both share these helpers.
+pub(crate) fn remaining_ns(store: &impl AsContext<Data = HostState>) -> u64 {
+    let store = store.as_context();
+    let call = &store.data().call;
     match call.clock {
         CallClock::Virtual { .. } => {
-            let fuel_left = caller.get_fuel().unwrap_or(0);
+            let fuel_left = store.get_fuel().unwrap_or(0);
             call.budget_ns
                 .saturating_sub(call.wait_ns)
                 .saturating_sub(cpu_ns_so_far(call, fuel_left))
@@ -183,8 +214,11 @@ pub(crate) fn remaining_ns(caller: &Caller<'_, HostState>) -> u64 {
     }
 }
 
-fn misuse(caller: &mut Caller<'_, HostState>, message: String) -> wasmtime::Error {
-    caller.data_mut().call.misuse = Some(message.clone());
+pub(crate) fn misuse(
+    store: &mut impl AsContextMut<Data = HostState>,
+    message: String,
+) -> wasmtime::Error {
+    store.as_context_mut().data_mut().call.misuse = Some(message.clone());
     wasmtime::Error::msg(message)
 }
 
@@ -291,7 +325,7 @@ pub(crate) fn add_to_linker(
             state.call.host_bytes += (t.len() + m.len()) as u64;
             let error_type = lossy(&mem[t], ERROR_TYPE_MAX);
             let message = lossy(&mem[m], ERROR_MESSAGE_MAX);
-            state.call.error = Some((error_type, message));
+            state.call.error = Some(super::ErrorBody::new(error_type, message));
             Ok(())
         },
     )?;
@@ -341,21 +375,16 @@ pub(crate) fn add_to_linker(
             "service_call",
             |mut caller: Caller<'_, HostState>, (ptr, len): (i32, i32)| {
                 Box::new(async move {
-                    let (channel, request) = match service_start(&mut caller, ptr, len)? {
-                        Ok(started) => started,
-                        Err(reply) => return service_end(&mut caller, reply, None),
-                    };
-                    let remaining_ns = request.remaining_ns;
-                    let started = Instant::now();
-                    let reply = channel.call(request).await;
-                    let measured = match caller.data().call.clock {
-                        CallClock::Virtual { .. } => None,
-                        // The runner waited until the answer, or until the deadline if the answer came later.
-                        CallClock::Real { .. } => {
-                            Some((started.elapsed().as_nanos() as u64, remaining_ns))
+                    let reply = match service_start(&mut caller, ptr, len)? {
+                        Ok((channel, request)) => {
+                            service_wait(&mut caller, channel, request).await?
+                        }
+                        Err(reply) => {
+                            service_end(&mut caller, &reply, None)?;
+                            reply
                         }
                     };
-                    service_end(&mut caller, reply, measured)
+                    Ok(reply.status())
                 })
             },
         )?;
@@ -366,7 +395,10 @@ pub(crate) fn add_to_linker(
             "service_call",
             |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
                 match service_start(&mut caller, ptr, len)? {
-                    Err(reply) => service_end(&mut caller, reply, None),
+                    Err(reply) => {
+                        service_end(&mut caller, &reply, None)?;
+                        Ok(reply.status())
+                    }
                     Ok((_, request)) => Err(misuse(
                         &mut caller,
                         format!(
@@ -386,7 +418,7 @@ pub(crate) fn add_to_linker(
             "wait_us",
             |mut caller: Caller<'_, HostState>, (micros,): (i64,)| {
                 Box::new(async move {
-                    let (wait, sleep) = wait_start(&mut caller, micros)?;
+                    let (wait, sleep) = wait_start(&mut caller, micros, "lambda.wait_us")?;
                     if sleep > 0 {
                         tokio::time::sleep(Duration::from_nanos(sleep)).await;
                     }
@@ -399,7 +431,7 @@ pub(crate) fn add_to_linker(
             "lambda",
             "wait_us",
             |mut caller: Caller<'_, HostState>, micros: i64| -> wasmtime::Result<i32> {
-                let (wait, sleep) = wait_start(&mut caller, micros)?;
+                let (wait, sleep) = wait_start(&mut caller, micros, "lambda.wait_us")?;
                 if sleep > 0 {
                     std::thread::sleep(Duration::from_nanos(sleep));
                 }
@@ -421,16 +453,26 @@ fn service_start(
     len: i32,
 ) -> wasmtime::Result<Result<(super::ServiceChannel, super::ServiceRequest), super::ServiceReply>> {
     let range = guest_range(caller, "service_call", ptr, len)?;
-    let (mem, state) = memory_bytes(caller);
+    let (mem, _) = memory_bytes(caller);
     let name = lossy(&mem[range], SERVICE_NAME_MAX);
-    let Some(channel) = state.services.clone() else {
-        return Ok(Err(super::no_services(&name)));
+    Ok(service_request(caller, name))
+}
+
+/// A call to the service `name`: the request for the environment's channel, or the reply at once when the run has
+/// no services.
+pub(crate) fn service_request(
+    store: &impl AsContext<Data = HostState>,
+    name: String,
+) -> Result<(super::ServiceChannel, super::ServiceRequest), super::ServiceReply> {
+    let store = store.as_context();
+    let Some(channel) = store.data().services.clone() else {
+        return Err(super::no_services(&name));
     };
-    let call = &caller.data().call;
-    let remaining_ns = remaining_ns(caller);
+    let call = &store.data().call;
+    let remaining_ns = remaining_ns(&store);
     let at_ns = match call.clock {
         CallClock::Virtual { .. } => {
-            let fuel_left = caller.get_fuel().unwrap_or(0);
+            let fuel_left = store.get_fuel().unwrap_or(0);
             call.start_ns + cpu_ns_so_far(call, fuel_left) + call.wait_ns
         }
         CallClock::Real { .. } => 0,
@@ -440,62 +482,85 @@ fn service_start(
         at_ns,
         remaining_ns,
     };
-    Ok(Ok((channel, request)))
+    Ok((channel, request))
+}
+
+/// Asks the service on the environment's channel and accounts for the call's time (the guest is suspended until the
+/// runner puts the reply).
+pub(crate) async fn service_wait(
+    store: &mut (impl AsContextMut<Data = HostState> + Send),
+    channel: super::ServiceChannel,
+    request: super::ServiceRequest,
+) -> wasmtime::Result<super::ServiceReply> {
+    let remaining_ns = request.remaining_ns;
+    let started = Instant::now();
+    let reply = channel.call(request).await;
+    let measured = match store.as_context().data().call.clock {
+        CallClock::Virtual { .. } => None,
+        // The runner waited until the answer, or until the deadline if the answer came later.
+        CallClock::Real { .. } => Some((started.elapsed().as_nanos() as u64, remaining_ns)),
+    };
+    service_end(store, &reply, measured)?;
+    Ok(reply)
 }
 
 /// Accounts for a finished service call: its time is a simulated wait — virtual: the reply's; real: the measured
 /// `(took, remaining at the call)`, a timeout if the answer came after the deadline.
-fn service_end(
-    caller: &mut Caller<'_, HostState>,
-    reply: super::ServiceReply,
+pub(crate) fn service_end(
+    store: &mut impl AsContextMut<Data = HostState>,
+    reply: &super::ServiceReply,
     measured: Option<(u64, u64)>,
-) -> wasmtime::Result<i32> {
-    let status = reply.status();
-    caller.data_mut().call.service_message = reply.message().map(str::to_owned);
+) -> wasmtime::Result<()> {
+    store.as_context_mut().data_mut().call.service_message = reply.message().map(str::to_owned);
     match measured {
         Some((took, remaining)) if reply.elapsed_ns() > remaining => {
-            wait_end(caller, u64::MAX, took)?
+            wait_end(store, u64::MAX, took)?
         }
-        Some((took, _)) => wait_end(caller, took, took)?,
-        None => wait_end(caller, reply.elapsed_ns(), 0)?,
+        Some((took, _)) => wait_end(store, took, took)?,
+        None => wait_end(store, reply.elapsed_ns(), 0)?,
     };
-    Ok(status)
+    Ok(())
 }
 
 /// Validates a simulated wait; returns its length and how long to really sleep (real-time mode only).
-fn wait_start(caller: &mut Caller<'_, HostState>, micros: i64) -> wasmtime::Result<(u64, u64)> {
+pub(crate) fn wait_start(
+    store: &mut impl AsContextMut<Data = HostState>,
+    micros: i64,
+    import: &str,
+) -> wasmtime::Result<(u64, u64)> {
     if micros < 0 {
         return Err(misuse(
-            caller,
-            format!("lambda.wait_us: negative wait {micros} µs"),
+            store,
+            format!("{import}: negative wait {micros} µs"),
         ));
     }
     let wait = (micros as u64).saturating_mul(1000);
-    Ok((wait, sleep_for(caller, wait)))
+    Ok((wait, sleep_for(store, wait)))
 }
 
 /// How long a wait of `wait` ns really sleeps: in real time, until it ends or the deadline comes, whichever is
 /// first; in virtual time, not at all (the wait is virtual).
-pub(crate) fn sleep_for(caller: &Caller<'_, HostState>, wait: u64) -> u64 {
-    match caller.data().call.clock {
-        CallClock::Real { .. } => wait.min(remaining_ns(caller)),
+pub(crate) fn sleep_for(store: &impl AsContext<Data = HostState>, wait: u64) -> u64 {
+    match store.as_context().data().call.clock {
+        CallClock::Real { .. } => wait.min(remaining_ns(store)),
         CallClock::Virtual { .. } => 0,
     }
 }
 
 /// Accounts for a finished wait: a timeout if it ran past the deadline, else less budget left.
 pub(crate) fn wait_end(
-    caller: &mut Caller<'_, HostState>,
+    store: &mut impl AsContextMut<Data = HostState>,
     wait: u64,
     slept: u64,
 ) -> wasmtime::Result<i32> {
-    let clock = caller.data().call.clock;
+    let mut store = store.as_context_mut();
+    let clock = store.data().call.clock;
     // Real time: the sleep stopped at the deadline if the wait was longer; virtual time: compare with the budget.
     let remaining = match clock {
         CallClock::Real { .. } => slept,
-        CallClock::Virtual { .. } => remaining_ns(caller),
+        CallClock::Virtual { .. } => remaining_ns(&store),
     };
-    let call = &mut caller.data_mut().call;
+    let call = &mut store.data_mut().call;
     if wait > remaining {
         call.wait_ns += remaining;
         call.timed_out = true;
@@ -508,11 +573,11 @@ pub(crate) fn wait_end(
         .fetch_add(wait, std::sync::atomic::Ordering::Relaxed);
     if let CallClock::Virtual { cpu, fuel_granted } = clock {
         // Waiting used up budget without using fuel: shrink the fuel left to what the deadline allows.
-        let fuel_left = caller.get_fuel().unwrap_or(0);
+        let fuel_left = store.get_fuel().unwrap_or(0);
         let used = fuel_granted.saturating_sub(fuel_left);
         let new_left = cpu.ns_to_fuel(remaining - wait);
-        caller.set_fuel(new_left)?;
-        caller.data_mut().call.clock = CallClock::Virtual {
+        store.set_fuel(new_left)?;
+        store.data_mut().call.clock = CallClock::Virtual {
             cpu,
             fuel_granted: used + new_left,
         };

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use wasmtime::component::{self, Component};
 use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType};
 
 use super::abi::{ABI_V2_IMPORTS, HostState, LAMBDA_IMPORTS};
@@ -20,8 +21,9 @@ use super::{SandboxEngine, SandboxError};
 
 /// The custom section that carries the ABI version.
 pub const ABI_SECTION: &str = "lambda-sim-abi";
-/// ABI versions this host runs.
-pub const SUPPORTED_ABI_VERSIONS: &[u32] = &[1, 2];
+/// ABI versions this host runs: 1 and 2 are core modules, 3 is a component of the handler world
+/// (`wit/handler.wit`).
+pub const SUPPORTED_ABI_VERSIONS: &[u32] = &[1, 2, 3];
 
 /// What a compiled module is; part of its cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,10 @@ pub(crate) enum CodeKind {
     Module,
     /// A pre-initialized module made from one (a snapshot).
     Snapshot,
+    /// A handler component (ABI v3).
+    Component,
+    /// A pre-initialized component (a snapshot of one).
+    ComponentSnapshot,
 }
 
 /// Where a module's compiled code came from, and what it cost.
@@ -69,14 +75,28 @@ pub(crate) struct Exports {
     pub initialize: Option<ModuleExport>,
 }
 
-/// A validated, compiled handler module, ready to instantiate sandboxes from. Cheap to clone.
+/// A validated, compiled handler, ready to instantiate sandboxes from. Cheap to clone.
 #[derive(Clone)]
 pub struct FunctionCode {
-    pub(crate) pre: InstancePre<HostState>,
-    /// For `Sandbox::create_async` (live mode).
-    pub(crate) pre_async: InstancePre<HostState>,
-    pub(crate) exports: Exports,
+    pub(crate) guest: GuestCode,
     info: Arc<CodeInfo>,
+}
+
+/// The two kinds of handler a sandbox hosts, linked for sync calls and for `call_async` (suspendable calls).
+#[derive(Clone)]
+pub(crate) enum GuestCode {
+    /// ABI v1/v2: a core module with `lambda.*` and WASI preview 1 imports.
+    Module {
+        pre: InstancePre<HostState>,
+        pre_async: InstancePre<HostState>,
+        exports: Exports,
+    },
+    /// ABI v3: a component of the handler world with WASI 0.2 imports.
+    Component {
+        pre: component::InstancePre<HostState>,
+        pre_async: component::InstancePre<HostState>,
+        exports: super::component::Exports,
+    },
 }
 
 impl FunctionCode {
@@ -108,7 +128,7 @@ impl FunctionCode {
         Self::load(engine, cache, name, bytes, CodeKind::Module)
     }
 
-    /// [`FunctionCode::from_bytes`] for a module of the given kind.
+    /// [`FunctionCode::from_bytes`] for code of the given kind (a component is recognised by its header).
     pub(crate) fn load(
         engine: &SandboxEngine,
         cache: &CodeCache,
@@ -121,7 +141,12 @@ impl FunctionCode {
             reason,
         };
         let binary = to_binary(bytes).map_err(load_err)?;
-        let abi_version = abi_version(&binary).map_err(load_err)?;
+        let is_component = wasmparser::Parser::is_component(&binary);
+        let abi_version = if is_component {
+            super::component::ABI_VERSION
+        } else {
+            abi_version(&binary).map_err(load_err)?
+        };
         let sha256: [u8; 32] = Sha256::digest(&binary).into();
         let started = Instant::now();
         let compile_err = |what: &'static str| {
@@ -131,24 +156,54 @@ impl FunctionCode {
                 source: e.into(),
             }
         };
-        let (module, source) = cache
-            .get_or_compile(engine, &sha256, &binary, kind)
-            .map_err(compile_err("failed to compile"))?;
+        let (guest, calls_services, source) = if is_component {
+            let kind = match kind {
+                CodeKind::Snapshot | CodeKind::ComponentSnapshot => CodeKind::ComponentSnapshot,
+                CodeKind::Module | CodeKind::Component => CodeKind::Component,
+            };
+            let (component, source) = cache
+                .get_or_compile::<Component>(engine, &sha256, &binary, kind)
+                .map_err(compile_err("failed to compile"))?;
+            let (exports, calls_services) =
+                super::component::check(&component).map_err(load_err)?;
+            let pre = engine
+                .component_linker()
+                .instantiate_pre(&component)
+                .map_err(compile_err("cannot link the component's imports"))?;
+            let pre_async = engine
+                .component_linker_async()
+                .instantiate_pre(&component)
+                .map_err(compile_err("cannot link the component's imports"))?;
+            let guest = GuestCode::Component {
+                pre,
+                pre_async,
+                exports,
+            };
+            (guest, calls_services, source)
+        } else {
+            let (module, source) = cache
+                .get_or_compile::<Module>(engine, &sha256, &binary, kind)
+                .map_err(compile_err("failed to compile"))?;
+            let calls_services = check_imports(&module, abi_version).map_err(load_err)?;
+            let exports = resolve_exports(&module).map_err(load_err)?;
+            let pre = engine
+                .linker()
+                .instantiate_pre(&module)
+                .map_err(compile_err("cannot link the module's imports"))?;
+            let pre_async = engine
+                .linker_async()
+                .instantiate_pre(&module)
+                .map_err(compile_err("cannot link the module's imports"))?;
+            let guest = GuestCode::Module {
+                pre,
+                pre_async,
+                exports,
+            };
+            (guest, calls_services, source)
+        };
         let load_time = started.elapsed();
-        let calls_services = check_imports(&module, abi_version).map_err(load_err)?;
-        let exports = resolve_exports(&module).map_err(load_err)?;
-        let pre = engine
-            .linker()
-            .instantiate_pre(&module)
-            .map_err(compile_err("cannot link the module's imports"))?;
-        let pre_async = engine
-            .linker_async()
-            .instantiate_pre(&module)
-            .map_err(compile_err("cannot link the module's imports"))?;
         Ok(FunctionCode {
-            pre,
-            pre_async,
-            exports,
+            guest,
             info: Arc::new(CodeInfo {
                 name: name.to_string(),
                 sha256,
@@ -159,6 +214,14 @@ impl FunctionCode {
                 load_time,
             }),
         })
+    }
+
+    /// The wasmtime engine the code was compiled for.
+    pub(crate) fn engine(&self) -> &wasmtime::Engine {
+        match &self.guest {
+            GuestCode::Module { pre, .. } => pre.module().engine(),
+            GuestCode::Component { pre, .. } => pre.component().engine(),
+        }
     }
 }
 
@@ -174,19 +237,10 @@ pub(crate) fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Stri
 
 /// Reads the ABI version from the `lambda-sim-abi` custom section.
 fn abi_version(binary: &[u8]) -> Result<u32, String> {
-    use wasmparser::{Encoding, Parser, Payload};
+    use wasmparser::{Parser, Payload};
     let mut found: Option<u32> = None;
     for payload in Parser::new(0).parse_all(binary) {
         match payload.map_err(|e| format!("not a valid WebAssembly module: {e}"))? {
-            Payload::Version {
-                encoding: Encoding::Component,
-                ..
-            } => {
-                return Err(
-                    "is a WebAssembly component; lambda-sim runs core modules (see docs/abi.md)"
-                        .into(),
-                );
-            }
             Payload::CustomSection(section) if section.name() == ABI_SECTION => {
                 if found.is_some() {
                     return Err(format!("has more than one `{ABI_SECTION}` custom section"));
@@ -346,6 +400,7 @@ fn resolve_exports(module: &Module) -> Result<Exports, String> {
 pub struct CodeCache {
     dir: Option<PathBuf>,
     loaded: Mutex<HashMap<[u8; 32], Module>>,
+    loaded_components: Mutex<HashMap<[u8; 32], Component>>,
     /// Snapshot artifacts by snapshot key: (pre-initialized module binary, metadata).
     snapshots: Mutex<HashMap<[u8; 32], SnapshotArtifact>>,
 }
@@ -359,6 +414,7 @@ impl CodeCache {
         CodeCache {
             dir: Some(dir.into()),
             loaded: Mutex::default(),
+            loaded_components: Mutex::default(),
             snapshots: Mutex::default(),
         }
     }
@@ -368,6 +424,7 @@ impl CodeCache {
         CodeCache {
             dir: None,
             loaded: Mutex::default(),
+            loaded_components: Mutex::default(),
             snapshots: Mutex::default(),
         }
     }
@@ -375,41 +432,46 @@ impl CodeCache {
     /// The default on-disk location: `$LAMBDA_SIM_CACHE_DIR`, else `$XDG_CACHE_HOME/lambda-sim`, else
     /// `~/.cache/lambda-sim`, else in memory only.
     pub fn default_location() -> Self {
-        let dir = std::env::var_os("LAMBDA_SIM_CACHE_DIR")
+        match Self::default_dir() {
+            Some(dir) => Self::on_disk(dir),
+            None => Self::in_memory(),
+        }
+    }
+
+    /// The default cache directory (see [`CodeCache::default_location`]); also where built Python and JavaScript
+    /// components and their build tools are kept.
+    pub fn default_dir() -> Option<PathBuf> {
+        std::env::var_os("LAMBDA_SIM_CACHE_DIR")
             .map(PathBuf::from)
             .or_else(|| {
                 std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("lambda-sim"))
             })
             .or_else(|| {
                 std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/lambda-sim"))
-            });
-        match dir {
-            Some(dir) => Self::on_disk(dir),
-            None => Self::in_memory(),
-        }
+            })
     }
 
-    fn get_or_compile(
+    fn get_or_compile<C: Compiled>(
         &self,
         engine: &SandboxEngine,
         sha256: &[u8; 32],
         binary: &[u8],
         kind: CodeKind,
-    ) -> wasmtime::Result<(Module, CodeSource)> {
+    ) -> wasmtime::Result<(C, CodeSource)> {
         let key = cache_key(engine, sha256, kind);
-        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(module) = loaded.get(&key) {
-            if wasmtime::Engine::same(module.engine(), engine.wasmtime()) {
-                return Ok((module.clone(), CodeSource::MemoryCache));
+        let mut loaded = C::loaded(self).lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(code) = loaded.get(&key) {
+            if wasmtime::Engine::same(code.engine(), engine.wasmtime()) {
+                return Ok((code.clone(), CodeSource::MemoryCache));
             }
-            // Loaded for another engine with the same settings (the key covers them): a module cannot cross
-            // engines, but its compiled code can, without compiling again.
-            if let Ok(serialized) = module.serialize() {
-                // SAFETY: the bytes come from `Module::serialize` in this process, for an engine whose
-                // compatibility hash is part of the key; wasmtime checks the header and settings again.
-                if let Ok(module) = unsafe { Module::deserialize(engine.wasmtime(), &serialized) } {
-                    loaded.insert(key, module.clone());
-                    return Ok((module, CodeSource::MemoryCache));
+            // Loaded for another engine with the same settings (the key covers them): compiled code cannot cross
+            // engines, but it can be copied into another without compiling again.
+            if let Ok(serialized) = code.serialize() {
+                // SAFETY: the bytes come from `serialize` in this process, for an engine whose compatibility hash
+                // is part of the key; wasmtime checks the header and settings again.
+                if let Ok(code) = unsafe { C::deserialize(engine.wasmtime(), &serialized) } {
+                    loaded.insert(key, code.clone());
+                    return Ok((code, CodeSource::MemoryCache));
                 }
             }
         }
@@ -420,21 +482,21 @@ impl CodeCache {
         if let Some(file) = &file
             && file.is_file()
         {
-            // SAFETY: the file was written by `Module::serialize` of an engine with the same compatibility hash
-            // (part of its name) into lambda-sim's own cache directory. wasmtime checks the header and engine
-            // settings again and refuses a mismatch; a corrupt file falls through to a recompile.
-            if let Ok(module) = unsafe { Module::deserialize_file(engine.wasmtime(), file) } {
-                loaded.insert(key, module.clone());
-                return Ok((module, CodeSource::DiskCache));
+            // SAFETY: the file was written by `serialize` of an engine with the same compatibility hash (part of
+            // its name) into lambda-sim's own cache directory. wasmtime checks the header and engine settings again
+            // and refuses a mismatch; a corrupt file falls through to a recompile.
+            if let Ok(code) = unsafe { C::deserialize_file(engine.wasmtime(), file) } {
+                loaded.insert(key, code.clone());
+                return Ok((code, CodeSource::DiskCache));
             }
         }
-        let module = Module::from_binary(engine.wasmtime(), binary)?;
-        if let (Some(file), Ok(serialized)) = (&file, module.serialize()) {
+        let code = C::from_binary(engine.wasmtime(), binary)?;
+        if let (Some(file), Ok(serialized)) = (&file, code.serialize()) {
             // Best effort: an unwritable cache only costs a recompile next time.
             let _ = write_atomically(file, &serialized);
         }
-        loaded.insert(key, module.clone());
-        Ok((module, CodeSource::Compiled))
+        loaded.insert(key, code.clone());
+        Ok((code, CodeSource::Compiled))
     }
 
     fn snapshot_files(&self, key: &[u8; 32]) -> Option<(PathBuf, PathBuf)> {
@@ -479,9 +541,12 @@ fn cache_key(engine: &SandboxEngine, sha256: &[u8; 32], kind: CodeKind) -> [u8; 
     h.update(sha256);
     h.update(engine.compatibility_key().to_le_bytes());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    // Plain modules keep the key they always had; a snapshot's is tagged, so the two kinds never collide.
-    if kind == CodeKind::Snapshot {
-        h.update(b"\0snapshot");
+    // Plain modules keep the key they always had; the other kinds are tagged, so no two kinds ever collide.
+    match kind {
+        CodeKind::Module => {}
+        CodeKind::Snapshot => h.update(b"\0snapshot"),
+        CodeKind::Component => h.update(b"\0component"),
+        CodeKind::ComponentSnapshot => h.update(b"\0component snapshot"),
     }
     h.finalize().into()
 }
@@ -493,4 +558,64 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Compiled code the cache keeps: a core module or a component.
+trait Compiled: Clone + Sized {
+    fn loaded(cache: &CodeCache) -> &Mutex<HashMap<[u8; 32], Self>>;
+    fn engine(&self) -> &wasmtime::Engine;
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
+    fn from_binary(engine: &wasmtime::Engine, binary: &[u8]) -> wasmtime::Result<Self>;
+    /// # Safety
+    /// `bytes` must come from `serialize` (see `wasmtime::Module::deserialize`).
+    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    /// # Safety
+    /// The file must hold what `serialize` wrote (see `wasmtime::Module::deserialize_file`).
+    unsafe fn deserialize_file(engine: &wasmtime::Engine, path: &Path) -> wasmtime::Result<Self>;
+}
+
+impl Compiled for Module {
+    fn loaded(cache: &CodeCache) -> &Mutex<HashMap<[u8; 32], Self>> {
+        &cache.loaded
+    }
+    fn engine(&self) -> &wasmtime::Engine {
+        Module::engine(self)
+    }
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Module::serialize(self)
+    }
+    fn from_binary(engine: &wasmtime::Engine, binary: &[u8]) -> wasmtime::Result<Self> {
+        Module::from_binary(engine, binary)
+    }
+    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's contract.
+        unsafe { Module::deserialize(engine, bytes) }
+    }
+    unsafe fn deserialize_file(engine: &wasmtime::Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's contract.
+        unsafe { Module::deserialize_file(engine, path) }
+    }
+}
+
+impl Compiled for Component {
+    fn loaded(cache: &CodeCache) -> &Mutex<HashMap<[u8; 32], Self>> {
+        &cache.loaded_components
+    }
+    fn engine(&self) -> &wasmtime::Engine {
+        Component::engine(self)
+    }
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Component::serialize(self)
+    }
+    fn from_binary(engine: &wasmtime::Engine, binary: &[u8]) -> wasmtime::Result<Self> {
+        Component::from_binary(engine, binary)
+    }
+    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's contract.
+        unsafe { Component::deserialize(engine, bytes) }
+    }
+    unsafe fn deserialize_file(engine: &wasmtime::Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's contract.
+        unsafe { Component::deserialize_file(engine, path) }
+    }
 }

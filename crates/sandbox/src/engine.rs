@@ -6,6 +6,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use wasmtime::component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
 use super::abi::HostState;
@@ -15,6 +16,11 @@ use lambda_sim_model::limits::WASM32_MEMORY_MAX_BYTES;
 
 /// How often the epoch ticker advances the engine's epoch in real-time mode.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Most core instances, memories and tables one component sandbox may have.
+const COMPONENT_CORE_INSTANCES: u32 = 32;
+const COMPONENT_MEMORIES: u32 = 2;
+const COMPONENT_TABLES: u32 = 4;
 
 /// Settings for a [`SandboxEngine`].
 #[derive(Debug, Clone)]
@@ -39,6 +45,9 @@ pub struct SandboxEngine {
     linker: Arc<Linker<HostState>>,
     /// The same imports for `call_async` (live mode): async WASI, and waits that sleep without blocking a thread.
     linker_async: Arc<Linker<HostState>>,
+    /// The same for components (ABI v3): WASI 0.2 and the handler world's imports, sync and async.
+    component_linker: Arc<component::Linker<HostState>>,
+    component_linker_async: Arc<component::Linker<HostState>>,
     ticker: Arc<OnceLock<()>>,
     options: Arc<EngineOptions>,
 }
@@ -47,9 +56,18 @@ impl SandboxEngine {
     pub fn new(options: EngineOptions) -> Result<Self, SandboxError> {
         let mut pool = PoolingAllocationConfig::default();
         let slots = options.max_sandboxes.max(1);
-        pool.total_core_instances(slots)
+        // A core module is one core instance, memory and table; a component (ABI v3) is several core instances
+        // sharing a memory and a few tables (a componentize-py component: CPython, libc, bindings and WASI
+        // adapters). The pool has room for `slots` sandboxes of either kind.
+        pool.total_component_instances(slots)
+            .total_core_instances(slots.saturating_mul(COMPONENT_CORE_INSTANCES))
+            .max_core_instances_per_component(COMPONENT_CORE_INSTANCES)
+            // One memory each (a componentize-py or componentize-js component links its core modules against one
+            // shared memory): memory slots reserve 4 GiB of address space apiece, so there is one per sandbox.
             .total_memories(slots)
-            .total_tables(slots)
+            .max_memories_per_component(COMPONENT_MEMORIES)
+            .total_tables(slots.saturating_mul(COMPONENT_TABLES))
+            .max_tables_per_component(COMPONENT_TABLES)
             .max_memory_size(WASM32_MEMORY_MAX_BYTES as usize)
             // Keep a little of each recycled memory resident: cheaper re-instantiation of small handlers.
             .linear_memory_keep_resident(64 << 10)
@@ -72,10 +90,18 @@ impl SandboxEngine {
             .and_then(|()| super::abi::add_to_linker(&mut linker_async, true))
             .and_then(|()| super::wasi::add_to_linker(&mut linker_async, true))
             .map_err(|e| SandboxError::Engine { source: e.into() })?;
+        let mut component_linker = component::Linker::new(&engine);
+        super::abi_v3::add_to_linker(&mut component_linker, false)
+            .map_err(|e| SandboxError::Engine { source: e.into() })?;
+        let mut component_linker_async = component::Linker::new(&engine);
+        super::abi_v3::add_to_linker(&mut component_linker_async, true)
+            .map_err(|e| SandboxError::Engine { source: e.into() })?;
         Ok(SandboxEngine {
             engine,
             linker: Arc::new(linker),
             linker_async: Arc::new(linker_async),
+            component_linker: Arc::new(component_linker),
+            component_linker_async: Arc::new(component_linker_async),
             ticker: Arc::new(OnceLock::new()),
             options: Arc::new(options),
         })
@@ -91,6 +117,14 @@ impl SandboxEngine {
 
     pub(crate) fn linker_async(&self) -> &Linker<HostState> {
         &self.linker_async
+    }
+
+    pub(crate) fn component_linker(&self) -> &component::Linker<HostState> {
+        &self.component_linker
+    }
+
+    pub(crate) fn component_linker_async(&self) -> &component::Linker<HostState> {
+        &self.component_linker_async
     }
 
     pub fn options(&self) -> &EngineOptions {

@@ -10,6 +10,7 @@ use wasmtime::{Store, Trap, TypedFunc};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
 use super::abi::{CallClock, CallState, HostState, MemoryLimiter, cpu_ns_so_far};
+use super::code::GuestCode;
 use super::log::LogPipe;
 use super::wasi::GuestClock;
 use super::{CallReport, ErrorBody, FunctionCode, Outcome, RequestId, SandboxError};
@@ -56,6 +57,8 @@ impl InitializationType {
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     pub function_name: String,
+    /// Lambda's Handler setting, the environment's `_HANDLER` (read by the Python runtime); `None`: not set.
+    pub handler: Option<String>,
     pub memory_mb: u64,
     /// Picoseconds per unit of fuel at one full vCPU (see [`crate::cpu`]).
     pub ps_per_fuel: u64,
@@ -137,12 +140,17 @@ pub struct Sandbox {
 }
 
 /// The instance and its handler exports, once instantiated.
-struct Exports {
-    /// Kept for taking a snapshot of the initialized instance (`super::snapshot`).
-    instance: wasmtime::Instance,
-    handle: TypedFunc<(), i32>,
-    init: Option<TypedFunc<(), i32>>,
-    initialize: Option<TypedFunc<(), ()>>,
+enum Exports {
+    /// A core module (ABI v1/v2).
+    Module {
+        /// Kept for taking a snapshot of the initialized instance (`super::snapshot`).
+        instance: wasmtime::Instance,
+        handle: TypedFunc<(), i32>,
+        init: Option<TypedFunc<(), i32>>,
+        initialize: Option<TypedFunc<(), ()>>,
+    },
+    /// A component (ABI v3).
+    Component(super::component::Functions),
 }
 
 /// Wall-clock origin of virtual time: 2026-01-01T00:00:00Z, in seconds since the Unix epoch.
@@ -233,21 +241,33 @@ impl Sandbox {
     }
 
     /// The store and instance, for reading the initialized state into a snapshot.
-    pub(crate) fn parts_mut(&mut self) -> Option<(&mut Store<HostState>, wasmtime::Instance)> {
-        let instance = self.exports.as_ref()?.instance;
+    pub(crate) fn parts_mut(&mut self) -> Option<(&mut Store<HostState>, InstanceRef)> {
+        let instance = match self.exports.as_ref()? {
+            Exports::Module { instance, .. } => InstanceRef::Module(*instance),
+            Exports::Component(functions) => InstanceRef::Component(functions.instance),
+        };
         Some((&mut self.store, instance))
     }
 
-    /// Instantiates the module (running its start function, if any, within the current call's budget) and resolves
-    /// its exports. The outer error is lambda-sim's (no sandbox slot left); the inner one is the guest's.
+    /// Instantiates the code (running a module's start function, if any, within the current call's budget) and
+    /// resolves its exports. The outer error is lambda-sim's (no sandbox slot left); the inner one is the guest's.
     async fn instantiate(&mut self) -> Result<wasmtime::Result<()>, SandboxError> {
         if self.exports.is_some() {
             return Ok(Ok(()));
         }
-        let instance = if self.async_calls {
-            self.code.pre_async.instantiate_async(&mut self.store).await
-        } else {
-            self.code.pre.instantiate(&mut self.store)
+        let instance = match &self.code.guest {
+            GuestCode::Module { pre, pre_async, .. } => if self.async_calls {
+                pre_async.instantiate_async(&mut self.store).await
+            } else {
+                pre.instantiate(&mut self.store)
+            }
+            .map(Instantiated::Module),
+            GuestCode::Component { pre, pre_async, .. } => if self.async_calls {
+                pre_async.instantiate_async(&mut self.store).await
+            } else {
+                pre.instantiate(&mut self.store)
+            }
+            .map(Instantiated::Component),
         };
         let instance = match instance {
             Ok(instance) => instance,
@@ -262,37 +282,61 @@ impl Sandbox {
         Ok(self.resolve_exports(instance))
     }
 
-    fn resolve_exports(&mut self, instance: wasmtime::Instance) -> wasmtime::Result<()> {
+    fn resolve_exports(&mut self, instance: Instantiated) -> wasmtime::Result<()> {
         let store = &mut self.store;
-        let exports = &self.code.exports;
-        let memory = instance
-            .get_module_export(&mut *store, &exports.memory)
-            .and_then(|e| e.into_memory())
-            .ok_or_else(|| wasmtime::Error::msg("the module's `memory` export is missing"))?;
-        store.data_mut().memory = Some(memory);
-        let func = |store: &mut Store<HostState>, export: &wasmtime::ModuleExport| {
-            instance
-                .get_module_export(&mut *store, export)
-                .and_then(|e| e.into_func())
-                .ok_or_else(|| wasmtime::Error::msg("an export resolved at load time is missing"))
+        let exports = match (instance, &self.code.guest) {
+            (Instantiated::Component(instance), GuestCode::Component { exports, .. }) => {
+                Exports::Component(exports.resolve(store, &instance)?)
+            }
+            (Instantiated::Module(instance), GuestCode::Module { exports, .. }) => {
+                let memory = instance
+                    .get_module_export(&mut *store, &exports.memory)
+                    .and_then(|e| e.into_memory())
+                    .ok_or_else(|| {
+                        wasmtime::Error::msg("the module's `memory` export is missing")
+                    })?;
+                store.data_mut().memory = Some(memory);
+                let func = |store: &mut Store<HostState>, export: &wasmtime::ModuleExport| {
+                    instance
+                        .get_module_export(&mut *store, export)
+                        .and_then(|e| e.into_func())
+                        .ok_or_else(|| {
+                            wasmtime::Error::msg("an export resolved at load time is missing")
+                        })
+                };
+                let handle = func(store, &exports.handle)?.typed::<(), i32>(&*store)?;
+                let init = match &exports.init {
+                    Some(e) => Some(func(store, e)?.typed::<(), i32>(&*store)?),
+                    None => None,
+                };
+                let initialize = match &exports.initialize {
+                    Some(e) => Some(func(store, e)?.typed::<(), ()>(&*store)?),
+                    None => None,
+                };
+                Exports::Module {
+                    instance,
+                    handle,
+                    init,
+                    initialize,
+                }
+            }
+            _ => return Err(wasmtime::Error::msg("instantiated the wrong kind of code")),
         };
-        let handle = func(store, &exports.handle)?.typed::<(), i32>(&*store)?;
-        let init = match &exports.init {
-            Some(e) => Some(func(store, e)?.typed::<(), i32>(&*store)?),
-            None => None,
-        };
-        let initialize = match &exports.initialize {
-            Some(e) => Some(func(store, e)?.typed::<(), ()>(&*store)?),
-            None => None,
-        };
-        self.exports = Some(Exports {
-            instance,
-            handle,
-            init,
-            initialize,
-        });
+        self.exports = Some(exports);
         Ok(())
     }
+}
+
+/// An instance of either kind (for a snapshot).
+pub(crate) enum InstanceRef {
+    Module(wasmtime::Instance),
+    Component(wasmtime::component::Instance),
+}
+
+/// A new instance of either kind, before its exports are resolved.
+enum Instantiated {
+    Module(wasmtime::Instance),
+    Component(wasmtime::component::Instance),
 }
 
 /// A store being set up, before and after instantiation.
@@ -325,6 +369,9 @@ impl Parts {
                 "AWS_LAMBDA_INITIALIZATION_TYPE",
                 config.initialization_type.as_str(),
             );
+        if let Some(handler) = &config.handler {
+            wasi.env("_HANDLER", handler);
+        }
         let clock = match config.clock {
             ClockMode::Virtual => {
                 wasi.wall_clock(VirtualClock(virtual_now.clone()))
@@ -351,8 +398,12 @@ impl Parts {
             services: config.services.clone(),
             log: log.clone(),
             clock,
+            function: super::abi::FunctionFacts {
+                name: config.function_name.clone(),
+                memory_mb: config.memory_mb,
+            },
         };
-        let engine = code.pre.module().engine();
+        let engine = code.engine();
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         let cpu = CpuModel::new(config.ps_per_fuel, config.memory_mb);
@@ -455,8 +506,13 @@ impl Sandbox {
             }
         }
         let result = match &self.exports {
-            Some(e) if self.async_calls => Box::pin(e.handle.call_async(&mut self.store, ())).await,
-            Some(e) => e.handle.call(&mut self.store, ()),
+            Some(Exports::Module { handle, .. }) if self.async_calls => {
+                Box::pin(handle.call_async(&mut self.store, ())).await
+            }
+            Some(Exports::Module { handle, .. }) => handle.call(&mut self.store, ()),
+            Some(Exports::Component(functions)) => {
+                Box::pin(functions.handle(&mut self.store, self.async_calls)).await
+            }
             // Initialized means instantiated: unreachable, but a wrong state is the sandbox's error, not a panic.
             None => return Err(SandboxError::Destroyed),
         };
@@ -489,10 +545,16 @@ impl Sandbox {
         if let Err(e) = self.instantiate().await? {
             return Ok(Err(e));
         }
-        let Some(exports) = &self.exports else {
-            return Err(SandboxError::Destroyed);
+        let (initialize, init) = match &self.exports {
+            Some(Exports::Module {
+                initialize, init, ..
+            }) => (initialize, init),
+            Some(Exports::Component(functions)) => {
+                return Ok(functions.init(&mut self.store, self.async_calls).await);
+            }
+            None => return Err(SandboxError::Destroyed),
         };
-        if let Some(f) = &exports.initialize {
+        if let Some(f) = initialize {
             let done = if self.async_calls {
                 f.call_async(&mut self.store, ()).await
             } else {
@@ -502,7 +564,7 @@ impl Sandbox {
                 return Ok(Err(e));
             }
         }
-        Ok(match &exports.init {
+        Ok(match init {
             Some(f) if self.async_calls => f.call_async(&mut self.store, ()).await,
             Some(f) => f.call(&mut self.store, ()),
             None => Ok(0),
@@ -684,8 +746,8 @@ impl Sandbox {
             // Stretched real-time CPU ran past the deadline: Lambda would have stopped the function.
             Ok(_) if duration_ns > limits.timeout_ns => timeout(),
             Ok(code) => {
-                if let Some((error_type, message)) = call.error.take() {
-                    (Outcome::FunctionError, ErrorBody::new(error_type, message))
+                if let Some(error) = call.error.take() {
+                    (Outcome::FunctionError, error)
                 } else if code != 0 {
                     let error_type = match phase {
                         Phase::Init => "Runtime.InitError",

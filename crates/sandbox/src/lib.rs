@@ -6,7 +6,9 @@
 //! `snapshot` pre-initializes a module at deploy time so sandboxes can be restored from it without init.
 
 mod abi;
+mod abi_v3;
 mod code;
+mod component;
 mod engine;
 mod instance;
 mod log;

@@ -21,6 +21,7 @@ use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
 use super::abi::HostState;
 use super::code::{CodeKind, to_binary};
+use super::instance::InstanceRef;
 use super::{
     CallLimits, CallReport, ClockMode, CodeCache, CodeSource, FunctionCode, InitializationType,
     Outcome, Sandbox, SandboxConfig, SandboxEngine, SandboxError, complete_now,
@@ -175,10 +176,19 @@ pub fn take_snapshot(
     }
 
     let mut wizer = Wizer::new();
-    wizer.init_func("init");
-    let (cx, instrumented) = wizer
-        .instrument(&binary)
-        .map_err(|e| wizer_err(format!("{e:#}")))?;
+    let (cx, instrumented) = if wasmparser::Parser::is_component(&binary) {
+        // A component's rewrite keeps every export (the init export stays: it is lambda-sim's to call, or not).
+        wizer
+            .instrument_component(&binary)
+            .map(|(cx, wasm)| (Instrumented::Component(cx), wasm))
+    } else {
+        // A module's rewrite drops the `init` export: a restored module has no init to run.
+        wizer.init_func("init");
+        wizer
+            .instrument(&binary)
+            .map(|(cx, wasm)| (Instrumented::Module(cx), wasm))
+    }
+    .map_err(|e| wizer_err(format!("{e:#}")))?;
     // The instrumented module (the original plus exports of its state) runs once: it stays out of the cache.
     let scratch = CodeCache::in_memory();
     let instrumented = FunctionCode::from_bytes(engine, &scratch, name, &instrumented)?;
@@ -202,22 +212,40 @@ pub fn take_snapshot(
             log,
         });
     }
+    let peak_memory_bytes = sandbox.peak_memory_bytes();
     let (store, instance) = sandbox
         .parts_mut()
         .ok_or_else(|| wizer_err("the initialized instance is missing".into()))?;
-    let memory_bytes = store
-        .data()
-        .memory
-        .map_or(0, |m| m.data_size(&*store) as u64);
-    let mut state = Capture {
-        store,
-        instance,
-        missing: None,
+    let (snapshot, memory_bytes, missing) = match (cx, instance) {
+        (Instrumented::Module(cx), InstanceRef::Module(instance)) => {
+            let memory_bytes = store
+                .data()
+                .memory
+                .map_or(0, |m| m.data_size(&*store) as u64);
+            let mut state = Capture {
+                store,
+                instance,
+                missing: None,
+            };
+            let snapshot = complete_now(wizer.snapshot(&cx, &mut state));
+            (snapshot, memory_bytes, state.missing)
+        }
+        (Instrumented::Component(cx), InstanceRef::Component(instance)) => {
+            let mut state = super::component::Capture {
+                store,
+                instance,
+                failed: None,
+            };
+            let snapshot = complete_now(wizer.snapshot_component(&cx, &mut state));
+            // A component's memory is its linear memory at its peak (it has one, shared by its core modules).
+            (snapshot, peak_memory_bytes, state.failed)
+        }
+        _ => return Err(wizer_err("the instance is not of the code's kind".into())),
     };
-    let snapshot = complete_now(wizer.snapshot(&cx, &mut state))
+    let snapshot = snapshot
         .ok_or_else(|| wizer_err("the snapshot did not complete synchronously".into()))?
         .map_err(|e| wizer_err(format!("{e:#}")))?;
-    if let Some(missing) = state.missing {
+    if let Some(missing) = missing {
         return Err(wizer_err(missing));
     }
     let meta = Meta {
@@ -257,6 +285,10 @@ fn snapshot_key(
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update((config.function_name.len() as u64).to_le_bytes());
     h.update(config.function_name.as_bytes());
+    // Init imports the module `_HANDLER` names (Python).
+    let handler = config.handler.as_deref().unwrap_or("");
+    h.update((handler.len() as u64).to_le_bytes());
+    h.update(handler.as_bytes());
     for x in [
         config.memory_mb,
         config.ps_per_fuel,
@@ -266,6 +298,12 @@ fn snapshot_key(
         h.update(x.to_le_bytes());
     }
     h.finalize().into()
+}
+
+/// What wizer's instrumentation knows of the code, for either kind.
+enum Instrumented<'a> {
+    Module(wasmtime_wizer::ModuleContext<'a>),
+    Component(wasmtime_wizer::ComponentContext<'a>),
 }
 
 /// The initialized instance, as wizer reads it. wizer only asks for the exports its instrumentation added, so a

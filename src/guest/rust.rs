@@ -1,41 +1,17 @@
-//! Finding a handler's module: a `.wasm`/`.wat` file as given, or a guest crate (e.g. `functions/hello`) built for
-//! `wasm32-wasip1` with cargo on demand, so a fresh clone needs nothing but rustup.
+//! Rust guests: a guest crate built for `wasm32-wasip1` with cargo (installing the target with rustup if needed).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::GuestError;
+
 /// The target guests build for.
 pub const GUEST_TARGET: &str = "wasm32-wasip1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum GuestError {
-    #[error(
-        "{path}: no such file or directory (give a .wasm/.wat file or a guest crate such as functions/hello)"
-    )]
-    NotFound { path: String },
-    #[error("{path}: not a .wasm/.wat file or a directory with a Cargo.toml")]
-    NotCode { path: String },
-    #[error("{path}: {reason}")]
-    Manifest { path: String, reason: String },
-    #[error("building {path} for {GUEST_TARGET} failed:\n{output}")]
-    Build { path: String, output: String },
-    #[error("cannot run {program}: {reason}")]
-    Tool { program: String, reason: String },
-}
-
-/// Returns the module file for `path`, building the guest crate first if `path` is one.
-pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
+/// Builds the guest crate at `path` and returns its module.
+pub(super) fn build(path: &Path) -> Result<PathBuf, GuestError> {
     let shown = path.display().to_string();
-    if path.is_file() {
-        return Ok(path.to_path_buf());
-    }
-    if !path.exists() {
-        return Err(GuestError::NotFound { path: shown });
-    }
     let manifest = path.join("Cargo.toml");
-    if !manifest.is_file() {
-        return Err(GuestError::NotCode { path: shown });
-    }
     let (package, lib) = crate_names(&manifest)?;
     let workspace = workspace_root(path).unwrap_or_else(|| path.to_path_buf());
     ensure_target(&workspace)?;

@@ -1,0 +1,57 @@
+//! Finding a handler's code: a `.wasm`/`.wat` file as given, a guest crate (e.g. `functions/hello`) built for
+//! `wasm32-wasip1` with cargo on demand (`rust`), or a Python handler (a folder or a `.py` file) built into a
+//! component of the handler world with componentize-py (`python`). A fresh clone needs nothing but rustup and
+//! python3: the build tools are fetched on first use.
+
+mod python;
+mod rust;
+
+use std::path::{Path, PathBuf};
+
+pub use python::{COMPONENTIZE_PY_VERSION, default_python_handler};
+pub use rust::GUEST_TARGET;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GuestError {
+    #[error(
+        "{path}: no such file or directory (give a .wasm/.wat file, a guest crate such as functions/hello, or a Python handler such as functions/python-hello)"
+    )]
+    NotFound { path: String },
+    #[error(
+        "{path}: not a .wasm/.wat/.py file, a directory with a Cargo.toml, or a directory with Python modules"
+    )]
+    NotCode { path: String },
+    #[error("{path}: {reason}")]
+    Manifest { path: String, reason: String },
+    #[error("building {path} failed:\n{output}")]
+    Build { path: String, output: String },
+    #[error("cannot run {program}: {reason}")]
+    Tool { program: String, reason: String },
+    #[error("cannot read {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Returns the WebAssembly file (module or component) for `path`, building it first if `path` is source code.
+pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
+    let shown = path.display().to_string();
+    if path.is_file() {
+        return match path.extension().and_then(|e| e.to_str()) {
+            Some("py") => python::build(path),
+            _ => Ok(path.to_path_buf()),
+        };
+    }
+    if !path.exists() {
+        return Err(GuestError::NotFound { path: shown });
+    }
+    if path.join("Cargo.toml").is_file() {
+        return rust::build(path);
+    }
+    if python::is_python_dir(path) {
+        return python::build(path);
+    }
+    Err(GuestError::NotCode { path: shown })
+}
