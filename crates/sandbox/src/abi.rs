@@ -62,6 +62,15 @@ pub struct HostState {
     pub(crate) clock: super::wasi::GuestClock,
     /// What the context imports of ABI v3 tell the guest.
     pub(crate) function: FunctionFacts,
+    /// A component's WASI sleep not yet accounted (`super::wasi_p2`).
+    pub(crate) pending_wait: super::wasi_p2::PendingWait,
+}
+
+impl HostState {
+    /// The WASI resource table (a component's streams, pollables …).
+    pub(crate) fn wasi_table(&mut self) -> &mut wasmtime::component::ResourceTable {
+        wasmtime_wasi::WasiView::ctx(&mut self.wasi).table
+    }
 }
 
 /// The function an environment runs, as its context shows it.

@@ -73,6 +73,8 @@ pub(crate) fn add_to_linker(
     } else {
         wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     }
+    // Sleeps in the simulation's time, not the host's.
+    super::wasi_p2::add_to_linker(linker)?;
     // The world's types interface has no functions; a component that uses its types imports it all the same.
     linker.instance(&interface("types"))?;
 

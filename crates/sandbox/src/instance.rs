@@ -402,12 +402,30 @@ impl Parts {
                 name: config.function_name.clone(),
                 memory_mb: config.memory_mb,
             },
+            pending_wait: Default::default(),
         };
         let engine = code.engine();
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         let cpu = CpuModel::new(config.ps_per_fuel, config.memory_mb);
-        if config.clock == ClockMode::Virtual {
+        let component = matches!(code.guest, GuestCode::Component { .. });
+        if component {
+            // As for a module, plus the component's WASI sleeps, accounted as the call that waited returns (both
+            // clocks: in real time the guest slept, but the sleep is a wait, not CPU time).
+            let virtual_time = config.clock == ClockMode::Virtual;
+            store.call_hook(move |mut ctx, hook| {
+                if let wasmtime::CallHook::ReturningFromHost = hook {
+                    if virtual_time {
+                        let bytes = std::mem::take(&mut ctx.data_mut().call.host_bytes);
+                        let fuel = ctx.get_fuel()?;
+                        ctx.set_fuel(fuel.saturating_sub(cpu.host_call_fuel(bytes)))?;
+                    }
+                    let pending = ctx.data().pending_wait.clone();
+                    pending.apply(&mut ctx)?;
+                }
+                Ok(())
+            });
+        } else if config.clock == ClockMode::Virtual {
             // Every host call costs virtual CPU time (`lambda_sim_model::cpu::HOST_CALL_NS`), charged as fuel
             // when it returns: a guest looping on host calls reaches its timeout like one looping on instructions.
             // Real time measures host calls like the rest of the guest's time.

@@ -16,6 +16,7 @@ mod outcome;
 mod services;
 mod snapshot;
 mod wasi;
+mod wasi_p2;
 
 pub use code::{
     ABI_SECTION, CodeCache, CodeInfo, CodeSource, FunctionCode, SUPPORTED_ABI_VERSIONS,
