@@ -1,0 +1,248 @@
+//! Python handlers end to end: Lambda's `lambda_handler(event, context)` built with componentize-py into a handler
+//! component (ABI v3) and run by the real binary and the library, with Lambda's context, errors, logs, Init phase,
+//! snapshot restore and simulated sleeps.
+
+mod common;
+
+use std::process::Output;
+
+use common::*;
+use lambda_sim::sim::{RunOptions, run_virtual};
+
+const ERRORS: &str = "tests/fixtures/python/errors";
+
+/// `lambda-sim invoke CODE ARGS…`: (stdout, the last line, which is the response or error body).
+fn invoke(code: &str, args: &[&str]) -> (Output, String, serde_json::Value) {
+    let mut all = vec!["invoke", code];
+    all.extend_from_slice(args);
+    let out = lambda_sim(&all);
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default().to_string();
+    let body = serde_json::from_str(&last).unwrap_or_else(|e| {
+        panic!(
+            "last line is not JSON ({e}): {stdout}\n{}",
+            text(&out.stderr)
+        )
+    });
+    (out, stdout, body)
+}
+
+fn report_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("REPORT"))
+        .unwrap_or_else(|| panic!("no REPORT line: {stdout}"))
+}
+
+#[test]
+fn python_hello_gets_lambdas_event_and_context_and_logs_to_the_function_log() {
+    let (out, stdout, body) = invoke(
+        "functions/python-hello",
+        &["--payload", r#"{"name": "sim"}"#, "--memory", "256"],
+    );
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert_eq!(body["statusCode"], 200, "{stdout}");
+    let inner: serde_json::Value =
+        serde_json::from_str(body["body"].as_str().expect("body is a string")).expect("JSON body");
+    assert_eq!(inner["message"], "hello, sim");
+    // 3 s timeout, a handler that has used well under a millisecond.
+    assert_eq!(inner["remaining_ms"], 2999, "{stdout}");
+    let start = stdout
+        .lines()
+        .find(|l| l.starts_with("START RequestId: "))
+        .expect("START line");
+    let request_id = start
+        .trim_start_matches("START RequestId: ")
+        .split(' ')
+        .next()
+        .unwrap_or_default();
+    assert!(
+        stdout.contains(&format!("hello, sim (request {request_id}, 256 MB)")),
+        "print() goes to the function's log with aws_request_id and memory_limit_in_mb: {stdout}"
+    );
+    assert!(report_line(&stdout).contains("Init Duration: "), "{stdout}");
+}
+
+#[test]
+fn python_errors_are_the_ones_lambda_reports() {
+    // (handler, errorType, a piece of errorMessage, a piece of the stack trace or "" for none)
+    let cases = [
+        (
+            "lambda_function.raises",
+            "PaymentDeclined",
+            "card declined for 12",
+            r#"File "/var/task/lambda_function.py", line 17, in charge"#,
+        ),
+        (
+            "syntax_error.lambda_handler",
+            "Runtime.UserCodeSyntaxError",
+            "Syntax error in module 'syntax_error': expected ':' (syntax_error.py, line 1)",
+            r#"File "/var/task/syntax_error.py" Line 1"#,
+        ),
+        (
+            "import_error.lambda_handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'import_error': No module named 'requests_that_are_not_installed'",
+            "",
+        ),
+        (
+            "raises_at_import.lambda_handler",
+            "KeyError",
+            "TABLE_NAME_THAT_IS_NOT_SET",
+            r#"File "/var/task/raises_at_import.py", line 3, in <module>"#,
+        ),
+        (
+            "lambda_function.missing",
+            "Runtime.HandlerNotFound",
+            "Handler 'missing' missing on module 'lambda_function'",
+            "",
+        ),
+        (
+            "nodots",
+            "Runtime.MalformedHandlerName",
+            "Bad handler 'nodots'",
+            "",
+        ),
+    ];
+    for (handler, error_type, message, frame) in cases {
+        let (out, stdout, body) = invoke(
+            ERRORS,
+            &["--handler", handler, "--payload", r#"{"amount": 12}"#],
+        );
+        assert_eq!(out.status.code(), Some(1), "a function error: {handler}: {stdout}");
+        assert_eq!(body["errorType"], error_type, "{handler}: {stdout}");
+        let got = body["errorMessage"].as_str().unwrap_or_default();
+        assert!(got.contains(message), "{handler}: {got:?}");
+        let trace: String = body["stackTrace"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|frame| frame.as_str())
+            .collect();
+        if frame.is_empty() {
+            assert!(body.get("stackTrace").is_none(), "{handler}: {stdout}");
+        } else {
+            assert!(trace.contains(frame), "{handler}: {trace}");
+        }
+        assert!(
+            report_line(&stdout).contains(&format!("Error Type: {error_type}")),
+            "{handler}: {stdout}"
+        );
+    }
+    // The default handler of the same folder works.
+    let (_, stdout, body) = invoke(ERRORS, &[]);
+    assert_eq!(body["ok"], true, "{stdout}");
+    assert_eq!(
+        body["memory"], "128",
+        "memory_limit_in_mb is a string, as on Lambda"
+    );
+}
+
+#[test]
+fn python_sleeps_are_simulated_waits_in_both_clocks() {
+    for mode in ["virtual", "realtime"] {
+        let (_, stdout, body) = invoke(
+            ERRORS,
+            &[
+                "--handler",
+                "sleeper.lambda_handler",
+                "--payload",
+                r#"{"seconds": 1}"#,
+                "--mode",
+                mode,
+            ],
+        );
+        assert_eq!(body["before"], 2999, "{mode}: {stdout}");
+        let after = body["after"].as_i64().unwrap_or_default();
+        assert!((1990..=2000).contains(&after), "{mode}: {stdout}");
+        let slept = body["slept"].as_f64().unwrap_or_default();
+        assert!((1.0..1.05).contains(&slept), "{mode}: {stdout}");
+        // Past the timeout: a timeout at 3 s, in virtual time without sleeping.
+        let (_, stdout, body) = invoke(
+            ERRORS,
+            &[
+                "--handler",
+                "sleeper.lambda_handler",
+                "--payload",
+                r#"{"seconds": 15}"#,
+                "--mode",
+                mode,
+            ],
+        );
+        assert_eq!(body["errorType"], "Sandbox.Timedout", "{mode}: {stdout}");
+        assert!(
+            report_line(&stdout).contains("Duration: 3000.00 ms"),
+            "{mode}: {stdout}"
+        );
+    }
+}
+
+/// The Init Duration of a REPORT line, ms.
+fn init_ms(stdout: &str) -> Option<f64> {
+    report_line(stdout)
+        .split('\t')
+        .find_map(|f| f.strip_prefix("Init Duration: "))
+        .and_then(|v| v.trim_end_matches(" ms").parse().ok())
+}
+
+#[test]
+fn module_scope_code_is_the_init_phase_and_a_snapshot_restores_it() {
+    let (_, hello, _) = invoke("functions/python-hello", &["--memory", "1024"]);
+    let (_, heavy, body) = invoke("functions/python-heavy-init", &["--memory", "1024"]);
+    let inner: serde_json::Value =
+        serde_json::from_str(body["body"].as_str().unwrap_or("{}")).expect("JSON body");
+    assert_eq!(inner["primes_below_200k"], 17984, "{heavy}");
+    let (hello_init, heavy_init) = (
+        init_ms(&hello).expect("init"),
+        init_ms(&heavy).expect("init"),
+    );
+    // Building 100,000 entries and a sieve at import: the init of every cold start, many times hello's.
+    assert!(
+        heavy_init > 10.0 * hello_init,
+        "heavy init {heavy_init} ms vs hello {hello_init} ms"
+    );
+    // A snapshot runs that init once, at deployment; the cold start restores it.
+    let (_, snap, body) = invoke(
+        "functions/python-heavy-init",
+        &["--memory", "1024", "--snapshot"],
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(body["body"].as_str().unwrap_or("{}"))
+            .expect("JSON body")["score"],
+        inner["score"],
+        "{snap}"
+    );
+    let report = report_line(&snap);
+    assert!(report.contains("Restore Duration: "), "{snap}");
+    assert!(!report.contains("Init Duration: "), "{snap}");
+    let snap_init: f64 = snap
+        .lines()
+        .find_map(|l| l.strip_prefix("INIT_REPORT Init Duration: "))
+        .and_then(|v| v.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the snapshot's INIT_REPORT");
+    assert!(
+        (snap_init - heavy_init).abs() < 0.5,
+        "the snapshot's init is the same work: {snap_init} vs {heavy_init} ms"
+    );
+}
+
+#[test]
+fn the_python_mitigations_scenario_runs_in_virtual_time_and_matches_real_time_outcomes() {
+    let path = root().join("scenarios/mitigations/python-heavy-init.toml");
+    let mut scenario = lambda_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let deployment =
+        lambda_sim::deploy::deploy(&scenario, &test_cache()).unwrap_or_else(|e| panic!("{e}"));
+    let report = run_virtual(&scenario, &deployment, &RunOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let f = &report.functions[0];
+    assert_eq!(f.outcomes.success, 18, "{:?}", f.outcomes);
+    assert_eq!(f.cold_starts, 18, "every request 10 minutes apart is cold");
+    // The same function in real time, three quick requests: the same outcomes.
+    scenario.simulation.duration_ns = 3_000_000_000;
+    scenario.traffic[0].end_ns = 3_000_000_000;
+    scenario.traffic[0].pattern = lambda_sim::scenario::Pattern::Constant { rate: 1.0 };
+    let real = run_realtime(scenario, None);
+    assert_eq!(real.functions[0].outcomes.success, 3);
+    assert_eq!(real.functions[0].outcomes.total(), 3);
+}
