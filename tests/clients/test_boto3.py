@@ -16,6 +16,26 @@ def test_sync_invoke_returns_the_response(client):
     assert json.loads(r["Payload"].read()) == {"message": "Hello, boto!"}
 
 
+def test_a_python_handler_answers_through_serve(client):
+    r = client.invoke(FunctionName="pyhello", Payload=json.dumps({"name": "boto"}), LogType="Tail")
+    assert r["StatusCode"] == 200 and "FunctionError" not in r
+    body = json.loads(r["Payload"].read())
+    assert body["statusCode"] == 200
+    assert json.loads(body["body"])["message"] == "hello, boto"
+    log = base64.b64decode(r["LogResult"]).decode()
+    assert "hello, boto (request " in log and "128 MB)" in log
+
+
+def test_a_python_exception_is_the_function_error_with_its_stack_trace(client):
+    r = client.invoke(FunctionName="pyraises", Payload=json.dumps({"amount": 7}))
+    assert r["StatusCode"] == 200
+    assert r["FunctionError"] == "Unhandled"
+    error = json.loads(r["Payload"].read())
+    assert error["errorType"] == "PaymentDeclined"
+    assert error["errorMessage"] == "card declined for 7"
+    assert any('/var/task/lambda_function.py", line 17, in charge' in f for f in error["stackTrace"])
+
+
 def test_log_tail_has_the_report_line(client):
     r = client.invoke(FunctionName="hello", Payload=b'{"name":"tail"}', LogType="Tail")
     log = base64.b64decode(r["LogResult"]).decode()
@@ -143,7 +163,7 @@ def test_control_plane_shapes(client):
     assert f["Configuration"]["FunctionName"] == "slow"
     assert f["Configuration"]["MemorySize"] == 256 and f["Configuration"]["Timeout"] == 10
     names = {c["FunctionName"] for c in client.list_functions()["Functions"]}
-    assert names == {"hello", "slow", "spin", "flaky"}
+    assert names == {"hello", "slow", "spin", "flaky", "pyhello", "pyraises"}
     limits = client.get_account_settings()["AccountLimit"]
     assert limits["ConcurrentExecutions"] == 50
     assert limits["UnreservedConcurrentExecutions"] == 48
