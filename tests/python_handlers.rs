@@ -109,7 +109,11 @@ fn python_errors_are_the_ones_lambda_reports() {
             ERRORS,
             &["--handler", handler, "--payload", r#"{"amount": 12}"#],
         );
-        assert_eq!(out.status.code(), Some(1), "a function error: {handler}: {stdout}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a function error: {handler}: {stdout}"
+        );
         assert_eq!(body["errorType"], error_type, "{handler}: {stdout}");
         let got = body["errorMessage"].as_str().unwrap_or_default();
         assert!(got.contains(message), "{handler}: {got:?}");
