@@ -175,7 +175,7 @@ class WitWorld(wit_world.WitWorld):
         if _handler is not None:
             return
         try:
-            _handler = _load_handler(os.environ.get("_HANDLER") or lambda_sim_config.DEFAULT_HANDLER)
+            _handler = _load_handler(_context.handler() or lambda_sim_config.DEFAULT_HANDLER)
         except Err as e:
             # The runtime logs an init error before reporting it, as Lambda's does.
             error = e.value

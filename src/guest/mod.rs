@@ -1,24 +1,28 @@
 //! Finding a handler's code: a `.wasm`/`.wat` file as given, a guest crate (e.g. `functions/hello`) built for
-//! `wasm32-wasip1` with cargo on demand (`rust`), or a Python handler (a folder or a `.py` file) built into a
-//! component of the handler world with componentize-py (`python`). A fresh clone needs nothing but rustup and
-//! python3: the build tools are fetched on first use.
+//! `wasm32-wasip1` with cargo on demand (`rust`), or a Python or JavaScript handler (a folder or one file) built
+//! into a component of the handler world with componentize-py (`python`) or componentize-js (`js`); `component`
+//! holds what those two builds share. A fresh clone needs nothing but rustup, python3 and node: the build tools are
+//! fetched on first use.
 
+mod component;
+mod js;
 mod python;
 mod rust;
 
 use std::path::{Path, PathBuf};
 
+pub use js::{COMPONENTIZE_JS_VERSION, default_js_handler};
 pub use python::{COMPONENTIZE_PY_VERSION, default_python_handler};
 pub use rust::GUEST_TARGET;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuestError {
     #[error(
-        "{path}: no such file or directory (give a .wasm/.wat file, a guest crate such as functions/hello, or a Python handler such as functions/python-hello)"
+        "{path}: no such file or directory (give a .wasm/.wat file, a guest crate such as functions/hello, or a Python or JavaScript handler such as functions/python-hello or functions/js-hello)"
     )]
     NotFound { path: String },
     #[error(
-        "{path}: not a .wasm/.wat/.py file, a directory with a Cargo.toml, or a directory with Python modules"
+        "{path}: not a .wasm/.wat/.py/.mjs/.js file, a directory with a Cargo.toml, or a directory with Python or JavaScript modules"
     )]
     NotCode { path: String },
     #[error("{path}: {reason}")]
@@ -41,6 +45,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
     if path.is_file() {
         return match path.extension().and_then(|e| e.to_str()) {
             Some("py") => python::build(path),
+            _ if js::is_js_file(path) => js::build(path),
             _ => Ok(path.to_path_buf()),
         };
     }
@@ -52,6 +57,9 @@ pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
     }
     if python::is_python_dir(path) {
         return python::build(path);
+    }
+    if js::is_js_dir(path) {
+        return js::build(path);
     }
     Err(GuestError::NotCode { path: shown })
 }

@@ -11,17 +11,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
 use super::GuestError;
+use super::component::{
+    ContentKey, WIT, cache_dir, cached_build, install_once, io, read, relative, run, source_files,
+};
 
 /// The componentize-py release lambda-sim installs and builds with (it bundles CPython 3.14).
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 
 /// lambda-sim's Python runtime: the component's app.
 const RUNTIME: &str = include_str!("../../runtimes/python/lambda_sim_runtime.py");
-/// The handler world the component targets.
-const WIT: &str = include_str!("../../wit/handler.wit");
 
 /// Lambda's console default for a folder (`lambda_function.py`, `lambda_handler`); for a single file, its module.
 pub fn default_python_handler(code: &Path) -> String {
@@ -48,69 +47,50 @@ pub(super) fn is_python_dir(dir: &Path) -> bool {
 /// Builds (or finds in the cache) the component for the Python handler at `code` (a folder or a `.py` file).
 pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
     let shown = code.display().to_string();
-    // The handler is the environment's `_HANDLER` (the function's `handler` setting); this is its default.
+    // The handler is the function's `handler` setting (the context's `handler()`); this is its default.
     let handler = default_python_handler(code);
-    let (root, files) = source_files(code)?;
+    let (root, files) = source_files(code, |name| name.ends_with(".py"))?;
     let requirements = root.join("requirements.txt");
     let requirements = requirements.is_file().then_some(requirements);
 
-    let mut key = Sha256::new();
-    key.update(b"lambda-sim python component 1\0");
+    let mut key = ContentKey::new("python 1");
     for part in [COMPONENTIZE_PY_VERSION, RUNTIME, WIT, &handler] {
-        key.update((part.len() as u64).to_le_bytes());
-        key.update(part.as_bytes());
+        key.part(part);
     }
     let mut sources = BTreeMap::new();
     for rel in &files {
-        let path = root.join(rel);
-        let text = read(&path)?;
-        key.update((rel.len() as u64).to_le_bytes());
-        key.update(rel.as_bytes());
-        key.update((text.len() as u64).to_le_bytes());
-        key.update(text.as_bytes());
+        let text = read(&root.join(rel))?;
+        key.file(rel, &text);
         add_module(&mut sources, rel, text);
     }
     if let Some(req) = &requirements {
-        key.update(b"requirements.txt\0");
-        key.update(read(req)?.as_bytes());
+        key.file("requirements.txt", &read(req)?);
     }
-    let key = hex::encode(&key.finalize()[..16]);
-
-    let cache = cache_dir()?.join("python");
-    let out = cache.join(format!("{key}.wasm"));
-    if out.is_file() {
-        return Ok(out);
-    }
-    let tools = Toolchain::find_or_install(&cache_dir()?)?;
-    eprintln!("lambda-sim: building {shown} into a component with componentize-py…");
-    let stage = cache.join(format!("build-{key}-{}", std::process::id()));
-    let result = build_in(
-        &stage,
-        &tools,
-        &shown,
-        &handler,
-        requirements.as_deref(),
-        sources,
-    )
-    .and_then(|built| {
-        std::fs::rename(&built, &out).map_err(|source| GuestError::Io {
-            path: out.display().to_string(),
-            source,
-        })
-    });
-    let _ = std::fs::remove_dir_all(&stage);
-    result.map(|()| out)
+    cached_build("python", &key.finish(), |stage, out| {
+        let tools = Toolchain::find_or_install(&cache_dir()?)?;
+        eprintln!("lambda-sim: building {shown} into a component with componentize-py…");
+        build_in(
+            stage,
+            out,
+            &tools,
+            &shown,
+            &handler,
+            requirements.as_deref(),
+            sources,
+        )
+    })
 }
 
-/// Lays out the app in `stage` and runs componentize-py; returns the component file.
+/// Lays out the app in `stage` and runs componentize-py, which writes the component to `out`.
 fn build_in(
     stage: &Path,
+    out: &Path,
     tools: &Toolchain,
     shown: &str,
     handler: &str,
     requirements: Option<&Path>,
     mut sources: BTreeMap<String, Module>,
-) -> Result<PathBuf, GuestError> {
+) -> Result<(), GuestError> {
     let write = |rel: &str, text: &str| {
         let path = stage.join(rel);
         if let Some(dir) = path.parent() {
@@ -121,7 +101,7 @@ fn build_in(
     if let Some(req) = requirements {
         let deps = stage.join("deps");
         install_requirements(tools, shown, req, &deps)?;
-        let (_, files) = source_files(&deps)?;
+        let (_, files) = source_files(&deps, |name| name.ends_with(".py"))?;
         for rel in &files {
             add_module(&mut sources, rel, read(&deps.join(rel))?);
         }
@@ -140,7 +120,6 @@ fn build_in(
         output: e.to_string(),
     })?;
     write("lambda_sim_sources.json", &sources)?;
-    let out = stage.join("handler.wasm");
     let output = tools
         .componentize_py()
         .current_dir(stage)
@@ -154,7 +133,7 @@ fn build_in(
         ])
         .args(["-p", "."])
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         // Only the stage is the app's path: not a virtual environment the caller happens to be in.
         .env_remove("VIRTUAL_ENV")
         .output()
@@ -162,7 +141,7 @@ fn build_in(
             program: "componentize-py".into(),
             reason: e.to_string(),
         })?;
-    if !output.status.success() || !out.is_file() {
+    if !output.status.success() {
         return Err(GuestError::Build {
             path: shown.into(),
             output: format!(
@@ -172,7 +151,7 @@ fn build_in(
             ),
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Installs `requirements.txt` into `deps` with the toolchain's pip; refuses packages with native extensions,
@@ -296,70 +275,6 @@ fn add_module(sources: &mut BTreeMap<String, Module>, rel: &str, source: String)
     );
 }
 
-/// The Python files of `code`, relative to their root: every `.py` file under a folder (not in `__pycache__` or
-/// hidden folders), or the one file given.
-fn source_files(code: &Path) -> Result<(PathBuf, Vec<String>), GuestError> {
-    if code.is_file() {
-        let root = code
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let name = code
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Ok((root, vec![name]));
-    }
-    let mut files = Vec::new();
-    walk(code, code, &mut files)?;
-    files.sort();
-    Ok((code.to_path_buf(), files))
-}
-
-fn walk(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<(), GuestError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| io(dir, source))?;
-    for entry in entries {
-        let entry = entry.map_err(|source| io(dir, source))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "__pycache__" || name == "node_modules" {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, files)?;
-        } else if name.ends_with(".py") {
-            files.push(relative(root, &path));
-        }
-    }
-    Ok(())
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn read(path: &Path) -> Result<String, GuestError> {
-    std::fs::read_to_string(path).map_err(|source| io(path, source))
-}
-
-fn io(path: &Path, source: std::io::Error) -> GuestError {
-    GuestError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-fn cache_dir() -> Result<PathBuf, GuestError> {
-    crate::sandbox::CodeCache::default_dir().ok_or_else(|| GuestError::Tool {
-        program: "componentize-py".into(),
-        reason: "no cache directory for built components: set LAMBDA_SIM_CACHE_DIR or HOME".into(),
-    })
-}
-
 /// componentize-py and the Python whose pip installs a function's requirements.
 struct Toolchain {
     /// `LAMBDA_SIM_COMPONENTIZE_PY`; `None`: run the module with `python`.
@@ -417,57 +332,28 @@ fn python_command() -> String {
     std::env::var("LAMBDA_SIM_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-/// Creates the virtual environment with componentize-py: in a folder of its own, renamed into place when complete,
-/// so concurrent builds never see half an installation.
+/// Creates the virtual environment with componentize-py (once; see `install_once`).
 fn install(venv: &Path) -> Result<(), GuestError> {
-    let python = python_command();
-    eprintln!(
-        "lambda-sim: installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)…",
-        venv.display()
-    );
-    let partial = venv.with_extension(format!("partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    let run = |program: &str, args: &[&str]| -> Result<(), GuestError> {
-        let output = Command::new(program)
-            .args(args)
-            .output()
-            .map_err(|e| GuestError::Tool {
-                program: program.to_string(),
-                reason: e.to_string(),
-            })?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(GuestError::Tool {
-                program: format!("{program} {}", args.join(" ")),
-                reason: String::from_utf8_lossy(&output.stderr).into_owned(),
-            })
-        }
-    };
-    let partial_str = partial.display().to_string();
-    run(&python, &["-m", "venv", &partial_str])?;
-    let venv_python = partial.join("bin").join("python").display().to_string();
-    let package = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
-    run(
-        &venv_python,
-        &[
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &package,
-        ],
-    )?;
-    // Renaming keeps `bin/python` working (a symlink to the base interpreter, which finds the venv by its own
-    // location) but not the scripts' shebangs: `Toolchain::componentize_py` runs the entry point instead.
-    match std::fs::rename(&partial, venv) {
-        Ok(()) => Ok(()),
-        // Another build installed it meanwhile.
-        Err(_) if venv.join("bin").join("python").is_file() => {
-            let _ = std::fs::remove_dir_all(&partial);
-            Ok(())
-        }
-        Err(source) => Err(io(venv, source)),
-    }
+    install_once(venv, "bin/python", |partial| {
+        eprintln!(
+            "lambda-sim: installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)…",
+            venv.display()
+        );
+        run(Command::new(python_command())
+            .args(["-m", "venv"])
+            .arg(partial))?;
+        let package = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
+        // Renaming keeps `bin/python` working (a symlink to the base interpreter, which finds the venv by its own
+        // location) but not the scripts' shebangs: `Toolchain::componentize_py` runs the entry point instead.
+        run(Command::new(partial.join("bin").join("python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .arg(package))?;
+        Ok(())
+    })
 }

@@ -76,6 +76,7 @@ impl HostState {
 /// The function an environment runs, as its context shows it.
 pub(crate) struct FunctionFacts {
     pub name: String,
+    pub handler: Option<String>,
     pub memory_mb: u64,
 }
 

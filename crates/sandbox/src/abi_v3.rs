@@ -95,6 +95,12 @@ pub(crate) fn add_to_linker(
         |_: StoreContextMut<'_, HostState>, (): ()| Ok(("$LATEST".to_string(),)),
     )?;
     context.func_wrap(
+        "handler",
+        |store: StoreContextMut<'_, HostState>, (): ()| {
+            Ok((store.data().function.handler.clone().unwrap_or_default(),))
+        },
+    )?;
+    context.func_wrap(
         "memory-limit-mb",
         |store: StoreContextMut<'_, HostState>, (): ()| {
             Ok((u32::try_from(store.data().function.memory_mb).unwrap_or(u32::MAX),))

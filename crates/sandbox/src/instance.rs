@@ -400,6 +400,7 @@ impl Parts {
             clock,
             function: super::abi::FunctionFacts {
                 name: config.function_name.clone(),
+                handler: config.handler.clone(),
                 memory_mb: config.memory_mb,
             },
             pending_wait: Default::default(),

@@ -1,0 +1,213 @@
+//! JavaScript handlers end to end: Lambda's `export const handler = async (event, context) => …` built with
+//! componentize-js into a handler component (ABI v3) and run by the real binary, with Lambda's context, errors, logs,
+//! Init phase, snapshot restore and simulated timers.
+
+mod common;
+
+use std::process::Output;
+
+use common::*;
+
+const ERRORS: &str = "tests/fixtures/js/errors";
+
+/// `lambda-sim invoke CODE ARGS…`: (output, stdout, the last line as JSON: the response or error body).
+fn invoke(code: &str, args: &[&str]) -> (Output, String, serde_json::Value) {
+    let mut all = vec!["invoke", code];
+    all.extend_from_slice(args);
+    let out = lambda_sim(&all);
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default().to_string();
+    let body = serde_json::from_str(&last).unwrap_or_else(|e| {
+        panic!(
+            "last line is not JSON ({e}): {stdout}\n{}",
+            text(&out.stderr)
+        )
+    });
+    (out, stdout, body)
+}
+
+fn report_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("REPORT"))
+        .unwrap_or_else(|| panic!("no REPORT line: {stdout}"))
+}
+
+fn init_ms(stdout: &str) -> Option<f64> {
+    report_line(stdout)
+        .split('\t')
+        .find_map(|f| f.strip_prefix("Init Duration: "))
+        .and_then(|v| v.trim_end_matches(" ms").parse().ok())
+}
+
+#[test]
+fn js_hello_gets_lambdas_event_and_context_and_logs_to_the_function_log() {
+    let (out, stdout, body) = invoke(
+        "functions/js-hello",
+        &["--payload", r#"{"name": "sim"}"#, "--memory", "256"],
+    );
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert_eq!(body["statusCode"], 200, "{stdout}");
+    let inner: serde_json::Value =
+        serde_json::from_str(body["body"].as_str().expect("body is a string")).expect("JSON body");
+    assert_eq!(inner["message"], "hello, sim");
+    assert_eq!(inner["remaining_ms"], 2999, "{stdout}");
+    assert!(
+        stdout.contains(", 256 MB)") && stdout.contains("hello, sim (request "),
+        "console.log goes to the function's log with awsRequestId and memoryLimitInMB: {stdout}"
+    );
+    assert!(init_ms(&stdout).is_some(), "{stdout}");
+}
+
+#[test]
+fn js_errors_are_the_ones_lambda_reports() {
+    // (handler, errorType, a piece of errorMessage, a piece of the stack trace or "" for none)
+    let cases = [
+        (
+            "index.raises",
+            "PaymentDeclined",
+            "card declined for 12",
+            "charge@/var/task/index.mjs",
+        ),
+        (
+            "syntax_error.handler",
+            "Runtime.UserCodeSyntaxError",
+            "SyntaxError: Unexpected end of file",
+            "/var/task/syntax_error.mjs:4",
+        ),
+        (
+            "import_error.handler",
+            "Runtime.ImportModuleError",
+            "Error: Cannot find package '@aws-sdk/client-s3-that-is-not-installed' imported from /var/task/import_error.mjs",
+            "",
+        ),
+        (
+            "throws_at_import.handler",
+            "TypeError",
+            "TABLE_NAME_THAT_IS_NOT_SET is undefined",
+            "/var/task/throws_at_import.mjs",
+        ),
+        (
+            "index.missing",
+            "Runtime.HandlerNotFound",
+            "index.missing is undefined or not exported",
+            "",
+        ),
+        (
+            "nodots",
+            "Runtime.MalformedHandlerName",
+            "Bad handler nodots",
+            "",
+        ),
+    ];
+    for (handler, error_type, message, frame) in cases {
+        let (out, stdout, body) = invoke(
+            ERRORS,
+            &["--handler", handler, "--payload", r#"{"amount": 12}"#],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a function error: {handler}: {stdout}"
+        );
+        assert_eq!(body["errorType"], error_type, "{handler}: {stdout}");
+        let got = body["errorMessage"].as_str().unwrap_or_default();
+        assert!(got.contains(message), "{handler}: {got:?}");
+        let trace: Vec<&str> = body["stackTrace"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|frame| frame.as_str())
+            .collect();
+        if frame.is_empty() {
+            assert!(trace.is_empty(), "{handler}: {stdout}");
+        } else {
+            assert!(
+                trace.iter().any(|f| f.contains(frame)),
+                "{handler}: {trace:?}"
+            );
+            assert!(
+                !trace.iter().any(|f| f.contains("lambda_sim_runtime.js")),
+                "the runtime's own frames are not the user's: {trace:?}"
+            );
+        }
+        assert!(
+            report_line(&stdout).contains(&format!("Error Type: {error_type}")),
+            "{handler}: {stdout}"
+        );
+    }
+    let (_, stdout, body) = invoke(ERRORS, &[]);
+    assert_eq!(body["ok"], true, "{stdout}");
+    assert_eq!(
+        body["memory"], "128",
+        "memoryLimitInMB is a string, as on Lambda"
+    );
+    let (_, stdout, body) = invoke(ERRORS, &["--handler", "index.callback"]);
+    assert_eq!(body["waited"], true, "a callback-style handler: {stdout}");
+}
+
+#[test]
+fn js_timers_are_simulated_waits_in_both_clocks() {
+    for mode in ["virtual", "realtime"] {
+        let (_, stdout, body) = invoke(
+            ERRORS,
+            &[
+                "--handler",
+                "index.sleeper",
+                "--payload",
+                r#"{"seconds": 1}"#,
+                "--mode",
+                mode,
+            ],
+        );
+        let (before, after) = (
+            body["before"].as_i64().unwrap_or_default(),
+            body["after"].as_i64().unwrap_or_default(),
+        );
+        assert!(before >= 2990, "{mode}: {stdout}");
+        assert!((980..=1010).contains(&(before - after)), "{mode}: {stdout}");
+        let (_, stdout, body) = invoke(
+            ERRORS,
+            &[
+                "--handler",
+                "index.sleeper",
+                "--payload",
+                r#"{"seconds": 15}"#,
+                "--mode",
+                mode,
+            ],
+        );
+        assert_eq!(body["errorType"], "Sandbox.Timedout", "{mode}: {stdout}");
+        assert!(
+            report_line(&stdout).contains("Duration: 3000.00 ms"),
+            "{mode}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn js_module_scope_code_is_the_init_phase_and_a_snapshot_restores_it() {
+    let (_, hello, _) = invoke("functions/js-hello", &["--memory", "1024"]);
+    let (_, heavy, body) = invoke("functions/js-heavy-init", &["--memory", "1024"]);
+    let inner: serde_json::Value =
+        serde_json::from_str(body["body"].as_str().unwrap_or("{}")).expect("JSON body");
+    assert_eq!(inner["primes_below_200k"], 17984, "{heavy}");
+    let (hello_init, heavy_init) = (
+        init_ms(&hello).expect("init"),
+        init_ms(&heavy).expect("init"),
+    );
+    assert!(
+        heavy_init > 10.0 * hello_init,
+        "heavy init {heavy_init} ms vs hello {hello_init} ms"
+    );
+    let (_, snap, body) = invoke(
+        "functions/js-heavy-init",
+        &["--memory", "1024", "--snapshot"],
+    );
+    let restored: serde_json::Value =
+        serde_json::from_str(body["body"].as_str().unwrap_or("{}")).expect("JSON body");
+    assert_eq!(restored["score"], inner["score"], "{snap}");
+    let report = report_line(&snap);
+    assert!(report.contains("Restore Duration: "), "{snap}");
+    assert!(!report.contains("Init Duration: "), "{snap}");
+}
