@@ -26,6 +26,14 @@ def test_a_python_handler_answers_through_serve(client):
     assert "hello, boto (request " in log and "128 MB)" in log
 
 
+def test_a_javascript_handler_answers_through_serve(client):
+    r = client.invoke(FunctionName="jshello", Payload=json.dumps({"name": "boto"}), LogType="Tail")
+    assert r["StatusCode"] == 200 and "FunctionError" not in r
+    body = json.loads(r["Payload"].read())
+    assert json.loads(body["body"])["message"] == "hello, boto"
+    assert "hello, boto (request " in base64.b64decode(r["LogResult"]).decode()
+
+
 def test_a_python_exception_is_the_function_error_with_its_stack_trace(client):
     r = client.invoke(FunctionName="pyraises", Payload=json.dumps({"amount": 7}))
     assert r["StatusCode"] == 200
@@ -163,7 +171,7 @@ def test_control_plane_shapes(client):
     assert f["Configuration"]["FunctionName"] == "slow"
     assert f["Configuration"]["MemorySize"] == 256 and f["Configuration"]["Timeout"] == 10
     names = {c["FunctionName"] for c in client.list_functions()["Functions"]}
-    assert names == {"hello", "slow", "spin", "flaky", "pyhello", "pyraises"}
+    assert names == {"hello", "slow", "spin", "flaky", "pyhello", "pyraises", "jshello"}
     limits = client.get_account_settings()["AccountLimit"]
     assert limits["ConcurrentExecutions"] == 50
     assert limits["UnreservedConcurrentExecutions"] == 48
