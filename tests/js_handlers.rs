@@ -4,45 +4,13 @@
 
 mod common;
 
-use std::process::Output;
-
 use common::*;
 
 const ERRORS: &str = "tests/fixtures/js/errors";
 
-/// `lambda-sim invoke CODE ARGS…`: (output, stdout, the last line as JSON: the response or error body).
-fn invoke(code: &str, args: &[&str]) -> (Output, String, serde_json::Value) {
-    let mut all = vec!["invoke", code];
-    all.extend_from_slice(args);
-    let out = lambda_sim(&all);
-    let stdout = text(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_default().to_string();
-    let body = serde_json::from_str(&last).unwrap_or_else(|e| {
-        panic!(
-            "last line is not JSON ({e}): {stdout}\n{}",
-            text(&out.stderr)
-        )
-    });
-    (out, stdout, body)
-}
-
-fn report_line(stdout: &str) -> &str {
-    stdout
-        .lines()
-        .find(|l| l.starts_with("REPORT"))
-        .unwrap_or_else(|| panic!("no REPORT line: {stdout}"))
-}
-
-fn init_ms(stdout: &str) -> Option<f64> {
-    report_line(stdout)
-        .split('\t')
-        .find_map(|f| f.strip_prefix("Init Duration: "))
-        .and_then(|v| v.trim_end_matches(" ms").parse().ok())
-}
-
 #[test]
 fn js_hello_gets_lambdas_event_and_context_and_logs_to_the_function_log() {
-    let (out, stdout, body) = invoke(
+    let (out, stdout, body) = invoke_json(
         "functions/js-hello",
         &["--payload", r#"{"name": "sim"}"#, "--memory", "256"],
     );
@@ -101,7 +69,7 @@ fn js_errors_are_the_ones_lambda_reports() {
         ),
     ];
     for (handler, error_type, message, frame) in cases {
-        let (out, stdout, body) = invoke(
+        let (out, stdout, body) = invoke_json(
             ERRORS,
             &["--handler", handler, "--payload", r#"{"amount": 12}"#],
         );
@@ -136,20 +104,20 @@ fn js_errors_are_the_ones_lambda_reports() {
             "{handler}: {stdout}"
         );
     }
-    let (_, stdout, body) = invoke(ERRORS, &[]);
+    let (_, stdout, body) = invoke_json(ERRORS, &[]);
     assert_eq!(body["ok"], true, "{stdout}");
     assert_eq!(
         body["memory"], "128",
         "memoryLimitInMB is a string, as on Lambda"
     );
-    let (_, stdout, body) = invoke(ERRORS, &["--handler", "index.callback"]);
+    let (_, stdout, body) = invoke_json(ERRORS, &["--handler", "index.callback"]);
     assert_eq!(body["waited"], true, "a callback-style handler: {stdout}");
 }
 
 #[test]
 fn js_timers_are_simulated_waits_in_both_clocks() {
     for mode in ["virtual", "realtime"] {
-        let (_, stdout, body) = invoke(
+        let (_, stdout, body) = invoke_json(
             ERRORS,
             &[
                 "--handler",
@@ -166,7 +134,7 @@ fn js_timers_are_simulated_waits_in_both_clocks() {
         );
         assert!(before >= 2990, "{mode}: {stdout}");
         assert!((980..=1010).contains(&(before - after)), "{mode}: {stdout}");
-        let (_, stdout, body) = invoke(
+        let (_, stdout, body) = invoke_json(
             ERRORS,
             &[
                 "--handler",
@@ -187,8 +155,8 @@ fn js_timers_are_simulated_waits_in_both_clocks() {
 
 #[test]
 fn js_module_scope_code_is_the_init_phase_and_a_snapshot_restores_it() {
-    let (_, hello, _) = invoke("functions/js-hello", &["--memory", "1024"]);
-    let (_, heavy, body) = invoke("functions/js-heavy-init", &["--memory", "1024"]);
+    let (_, hello, _) = invoke_json("functions/js-hello", &["--memory", "1024"]);
+    let (_, heavy, body) = invoke_json("functions/js-heavy-init", &["--memory", "1024"]);
     let inner: serde_json::Value =
         serde_json::from_str(body["body"].as_str().unwrap_or("{}")).expect("JSON body");
     assert_eq!(inner["primes_below_200k"], 17984, "{heavy}");
@@ -200,7 +168,7 @@ fn js_module_scope_code_is_the_init_phase_and_a_snapshot_restores_it() {
         heavy_init > 10.0 * hello_init,
         "heavy init {heavy_init} ms vs hello {hello_init} ms"
     );
-    let (_, snap, body) = invoke(
+    let (_, snap, body) = invoke_json(
         "functions/js-heavy-init",
         &["--memory", "1024", "--snapshot"],
     );

@@ -4,39 +4,14 @@
 
 mod common;
 
-use std::process::Output;
-
 use common::*;
 use lambda_sim::sim::{RunOptions, run_virtual};
 
 const ERRORS: &str = "tests/fixtures/python/errors";
 
-/// `lambda-sim invoke CODE ARGS…`: (stdout, the last line, which is the response or error body).
-fn invoke(code: &str, args: &[&str]) -> (Output, String, serde_json::Value) {
-    let mut all = vec!["invoke", code];
-    all.extend_from_slice(args);
-    let out = lambda_sim(&all);
-    let stdout = text(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_default().to_string();
-    let body = serde_json::from_str(&last).unwrap_or_else(|e| {
-        panic!(
-            "last line is not JSON ({e}): {stdout}\n{}",
-            text(&out.stderr)
-        )
-    });
-    (out, stdout, body)
-}
-
-fn report_line(stdout: &str) -> &str {
-    stdout
-        .lines()
-        .find(|l| l.starts_with("REPORT"))
-        .unwrap_or_else(|| panic!("no REPORT line: {stdout}"))
-}
-
 #[test]
 fn python_hello_gets_lambdas_event_and_context_and_logs_to_the_function_log() {
-    let (out, stdout, body) = invoke(
+    let (out, stdout, body) = invoke_json(
         "functions/python-hello",
         &["--payload", r#"{"name": "sim"}"#, "--memory", "256"],
     );
@@ -105,7 +80,7 @@ fn python_errors_are_the_ones_lambda_reports() {
         ),
     ];
     for (handler, error_type, message, frame) in cases {
-        let (out, stdout, body) = invoke(
+        let (out, stdout, body) = invoke_json(
             ERRORS,
             &["--handler", handler, "--payload", r#"{"amount": 12}"#],
         );
@@ -134,7 +109,7 @@ fn python_errors_are_the_ones_lambda_reports() {
         );
     }
     // The default handler of the same folder works.
-    let (_, stdout, body) = invoke(ERRORS, &[]);
+    let (_, stdout, body) = invoke_json(ERRORS, &[]);
     assert_eq!(body["ok"], true, "{stdout}");
     assert_eq!(
         body["memory"], "128",
@@ -145,7 +120,7 @@ fn python_errors_are_the_ones_lambda_reports() {
 #[test]
 fn python_sleeps_are_simulated_waits_in_both_clocks() {
     for mode in ["virtual", "realtime"] {
-        let (_, stdout, body) = invoke(
+        let (_, stdout, body) = invoke_json(
             ERRORS,
             &[
                 "--handler",
@@ -162,7 +137,7 @@ fn python_sleeps_are_simulated_waits_in_both_clocks() {
         let slept = body["slept"].as_f64().unwrap_or_default();
         assert!((1.0..1.05).contains(&slept), "{mode}: {stdout}");
         // Past the timeout: a timeout at 3 s, in virtual time without sleeping.
-        let (_, stdout, body) = invoke(
+        let (_, stdout, body) = invoke_json(
             ERRORS,
             &[
                 "--handler",
@@ -181,18 +156,10 @@ fn python_sleeps_are_simulated_waits_in_both_clocks() {
     }
 }
 
-/// The Init Duration of a REPORT line, ms.
-fn init_ms(stdout: &str) -> Option<f64> {
-    report_line(stdout)
-        .split('\t')
-        .find_map(|f| f.strip_prefix("Init Duration: "))
-        .and_then(|v| v.trim_end_matches(" ms").parse().ok())
-}
-
 #[test]
 fn module_scope_code_is_the_init_phase_and_a_snapshot_restores_it() {
-    let (_, hello, _) = invoke("functions/python-hello", &["--memory", "1024"]);
-    let (_, heavy, body) = invoke("functions/python-heavy-init", &["--memory", "1024"]);
+    let (_, hello, _) = invoke_json("functions/python-hello", &["--memory", "1024"]);
+    let (_, heavy, body) = invoke_json("functions/python-heavy-init", &["--memory", "1024"]);
     let inner: serde_json::Value =
         serde_json::from_str(body["body"].as_str().unwrap_or("{}")).expect("JSON body");
     assert_eq!(inner["primes_below_200k"], 17984, "{heavy}");
@@ -206,7 +173,7 @@ fn module_scope_code_is_the_init_phase_and_a_snapshot_restores_it() {
         "heavy init {heavy_init} ms vs hello {hello_init} ms"
     );
     // A snapshot runs that init once, at deployment; the cold start restores it.
-    let (_, snap, body) = invoke(
+    let (_, snap, body) = invoke_json(
         "functions/python-heavy-init",
         &["--memory", "1024", "--snapshot"],
     );

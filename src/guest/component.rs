@@ -162,6 +162,22 @@ pub(super) fn run(command: &mut Command) -> Result<Output, GuestError> {
     }
 }
 
+/// Runs a step of building the function at `shown` (`what` names the tool); a failure is the build's, with what the
+/// tool printed (a syntax error's file and line, a package pip could not find).
+pub(super) fn run_build_step(
+    command: &mut Command,
+    shown: &str,
+    what: &str,
+) -> Result<Output, GuestError> {
+    run(command).map_err(|e| match e {
+        GuestError::Tool { reason, .. } => GuestError::Build {
+            path: shown.into(),
+            output: format!("{what}: {reason}"),
+        },
+        other => other,
+    })
+}
+
 /// Installs a toolchain into `dir` once: `install` fills a folder of its own, which is renamed into place when
 /// complete, so concurrent builds never see half an installation. `marker` (relative to `dir`) shows it is there.
 pub(super) fn install_once(

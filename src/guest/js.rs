@@ -12,7 +12,8 @@ use std::process::Command;
 
 use super::GuestError;
 use super::component::{
-    ContentKey, WIT, cache_dir, cached_build, install_once, io, read, run, source_files,
+    ContentKey, WIT, cache_dir, cached_build, install_once, io, read, run, run_build_step,
+    source_files,
 };
 
 /// The componentize-js release the lockfile pins.
@@ -70,19 +71,16 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
     cached_build("js", &key.finish(), |stage, out| {
         let tools = toolchain()?;
         eprintln!("lambda-sim: building {shown} into a component with componentize-js…");
-        let output = run(Command::new(node())
-            .arg(tools.join("build.mjs"))
-            .arg(code)
-            .arg(stage)
-            .arg(&handler)
-            .arg(out))
-        .map_err(|e| match e {
-            GuestError::Tool { reason, .. } => GuestError::Build {
-                path: shown.clone(),
-                output: format!("componentize-js: {reason}"),
-            },
-            other => other,
-        })?;
+        let output = run_build_step(
+            Command::new(node())
+                .arg(tools.join("build.mjs"))
+                .arg(code)
+                .arg(stage)
+                .arg(&handler)
+                .arg(out),
+            &shown,
+            "componentize-js",
+        )?;
         // esbuild's warnings: modules that will fail in init, with their file, line and column.
         eprint!("{}", String::from_utf8_lossy(&output.stderr));
         Ok(())

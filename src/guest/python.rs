@@ -13,7 +13,8 @@ use std::process::Command;
 
 use super::GuestError;
 use super::component::{
-    ContentKey, WIT, cache_dir, cached_build, install_once, io, read, relative, run, source_files,
+    ContentKey, WIT, cache_dir, cached_build, install_once, io, read, relative, run,
+    run_build_step, source_files,
 };
 
 /// The componentize-py release lambda-sim installs and builds with (it bundles CPython 3.14).
@@ -120,8 +121,8 @@ fn build_in(
         output: e.to_string(),
     })?;
     write("lambda_sim_sources.json", &sources)?;
-    let output = tools
-        .componentize_py()
+    let mut command = tools.componentize_py();
+    let command = command
         .current_dir(stage)
         .args([
             "-d",
@@ -135,22 +136,8 @@ fn build_in(
         .arg("-o")
         .arg(out)
         // Only the stage is the app's path: not a virtual environment the caller happens to be in.
-        .env_remove("VIRTUAL_ENV")
-        .output()
-        .map_err(|e| GuestError::Tool {
-            program: "componentize-py".into(),
-            reason: e.to_string(),
-        })?;
-    if !output.status.success() {
-        return Err(GuestError::Build {
-            path: shown.into(),
-            output: format!(
-                "componentize-py: {}{}",
-                String::from_utf8_lossy(&output.stderr),
-                String::from_utf8_lossy(&output.stdout)
-            ),
-        });
-    }
+        .env_remove("VIRTUAL_ENV");
+    run_build_step(command, shown, "componentize-py")?;
     Ok(())
 }
 
@@ -166,33 +153,22 @@ fn install_requirements(
         "lambda-sim: installing {} for {shown} (pip install --target)…",
         requirements.display()
     );
-    let output = Command::new(&tools.python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(["--no-compile", "--target"])
-        .arg(deps)
-        .arg("-r")
-        .arg(requirements)
-        .output()
-        .map_err(|e| GuestError::Tool {
-            program: format!("{} -m pip", tools.python.display()),
-            reason: e.to_string(),
-        })?;
-    if !output.status.success() {
-        return Err(GuestError::Build {
-            path: shown.into(),
-            output: format!(
-                "pip install -r {}: {}",
-                requirements.display(),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        });
-    }
+    run_build_step(
+        Command::new(&tools.python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(["--no-compile", "--target"])
+            .arg(deps)
+            .arg("-r")
+            .arg(requirements),
+        shown,
+        &format!("pip install -r {}", requirements.display()),
+    )?;
     let mut native = Vec::new();
     find_native(deps, deps, &mut native);
     if !native.is_empty() {

@@ -119,3 +119,35 @@ pub fn run_realtime(
         .block_on(lambda_sim::live::run_realtime(scenario, deployment, out))
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// `lambda-sim invoke CODE ARGS…`: the output, its stdout, and the last line as JSON (the response or error body).
+pub fn invoke_json(code: &str, args: &[&str]) -> (std::process::Output, String, serde_json::Value) {
+    let mut all = vec!["invoke", code];
+    all.extend_from_slice(args);
+    let out = lambda_sim(&all);
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default().to_string();
+    let body = serde_json::from_str(&last).unwrap_or_else(|e| {
+        panic!(
+            "last line is not JSON ({e}): {stdout}\n{}",
+            text(&out.stderr)
+        )
+    });
+    (out, stdout, body)
+}
+
+/// The (first) REPORT line of an invoke's output.
+pub fn report_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("REPORT"))
+        .unwrap_or_else(|| panic!("no REPORT line: {stdout}"))
+}
+
+/// The Init Duration of the first REPORT line, ms.
+pub fn init_ms(stdout: &str) -> Option<f64> {
+    report_line(stdout)
+        .split('\t')
+        .find_map(|f| f.strip_prefix("Init Duration: "))
+        .and_then(|v| v.trim_end_matches(" ms").parse().ok())
+}

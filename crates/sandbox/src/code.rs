@@ -574,48 +574,39 @@ trait Compiled: Clone + Sized {
     unsafe fn deserialize_file(engine: &wasmtime::Engine, path: &Path) -> wasmtime::Result<Self>;
 }
 
-impl Compiled for Module {
-    fn loaded(cache: &CodeCache) -> &Mutex<HashMap<[u8; 32], Self>> {
-        &cache.loaded
-    }
-    fn engine(&self) -> &wasmtime::Engine {
-        Module::engine(self)
-    }
-    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
-        Module::serialize(self)
-    }
-    fn from_binary(engine: &wasmtime::Engine, binary: &[u8]) -> wasmtime::Result<Self> {
-        Module::from_binary(engine, binary)
-    }
-    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
-        // SAFETY: the caller's contract.
-        unsafe { Module::deserialize(engine, bytes) }
-    }
-    unsafe fn deserialize_file(engine: &wasmtime::Engine, path: &Path) -> wasmtime::Result<Self> {
-        // SAFETY: the caller's contract.
-        unsafe { Module::deserialize_file(engine, path) }
-    }
+/// The two implementations are the same calls on two types.
+macro_rules! compiled {
+    ($ty:ty, $field:ident) => {
+        impl Compiled for $ty {
+            fn loaded(cache: &CodeCache) -> &Mutex<HashMap<[u8; 32], Self>> {
+                &cache.$field
+            }
+            fn engine(&self) -> &wasmtime::Engine {
+                <$ty>::engine(self)
+            }
+            fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+                <$ty>::serialize(self)
+            }
+            fn from_binary(engine: &wasmtime::Engine, binary: &[u8]) -> wasmtime::Result<Self> {
+                <$ty>::from_binary(engine, binary)
+            }
+            unsafe fn deserialize(
+                engine: &wasmtime::Engine,
+                bytes: &[u8],
+            ) -> wasmtime::Result<Self> {
+                // SAFETY: the caller's contract.
+                unsafe { <$ty>::deserialize(engine, bytes) }
+            }
+            unsafe fn deserialize_file(
+                engine: &wasmtime::Engine,
+                path: &Path,
+            ) -> wasmtime::Result<Self> {
+                // SAFETY: the caller's contract.
+                unsafe { <$ty>::deserialize_file(engine, path) }
+            }
+        }
+    };
 }
 
-impl Compiled for Component {
-    fn loaded(cache: &CodeCache) -> &Mutex<HashMap<[u8; 32], Self>> {
-        &cache.loaded_components
-    }
-    fn engine(&self) -> &wasmtime::Engine {
-        Component::engine(self)
-    }
-    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
-        Component::serialize(self)
-    }
-    fn from_binary(engine: &wasmtime::Engine, binary: &[u8]) -> wasmtime::Result<Self> {
-        Component::from_binary(engine, binary)
-    }
-    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
-        // SAFETY: the caller's contract.
-        unsafe { Component::deserialize(engine, bytes) }
-    }
-    unsafe fn deserialize_file(engine: &wasmtime::Engine, path: &Path) -> wasmtime::Result<Self> {
-        // SAFETY: the caller's contract.
-        unsafe { Component::deserialize_file(engine, path) }
-    }
-}
+compiled!(Module, loaded);
+compiled!(Component, loaded_components);
