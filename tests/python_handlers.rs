@@ -217,3 +217,20 @@ fn the_python_mitigations_scenario_runs_in_virtual_time_and_matches_real_time_ou
     assert_eq!(real.functions[0].outcomes.success, 3);
     assert_eq!(real.functions[0].outcomes.total(), 3);
 }
+
+#[test]
+fn pure_python_requirements_are_bundled_and_native_extensions_are_refused_at_build_time() {
+    let (out, stdout, body) = invoke_json("tests/fixtures/python/deps", &[]);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert_eq!(body["six"], "1.16.0", "{stdout}");
+    assert_eq!(body["text_type"], "str", "{stdout}");
+
+    let out = lambda_sim(&["invoke", "tests/fixtures/python/native-deps"]);
+    assert_eq!(out.status.code(), Some(2), "a build error is a usage error");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("native extension modules, which cannot run in WebAssembly")
+            && err.contains("markupsafe/_speedups"),
+        "{err}"
+    );
+}
