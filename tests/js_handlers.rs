@@ -116,41 +116,7 @@ fn js_errors_are_the_ones_lambda_reports() {
 
 #[test]
 fn js_timers_are_simulated_waits_in_both_clocks() {
-    for mode in ["virtual", "realtime"] {
-        let (_, stdout, body) = invoke_json(
-            ERRORS,
-            &[
-                "--handler",
-                "index.sleeper",
-                "--payload",
-                r#"{"seconds": 1}"#,
-                "--mode",
-                mode,
-            ],
-        );
-        let (before, after) = (
-            body["before"].as_i64().unwrap_or_default(),
-            body["after"].as_i64().unwrap_or_default(),
-        );
-        assert!(before >= 2990, "{mode}: {stdout}");
-        assert!((980..=1010).contains(&(before - after)), "{mode}: {stdout}");
-        let (_, stdout, body) = invoke_json(
-            ERRORS,
-            &[
-                "--handler",
-                "index.sleeper",
-                "--payload",
-                r#"{"seconds": 15}"#,
-                "--mode",
-                mode,
-            ],
-        );
-        assert_eq!(body["errorType"], "Sandbox.Timedout", "{mode}: {stdout}");
-        assert!(
-            report_line(&stdout).contains("Duration: 3000.00 ms"),
-            "{mode}: {stdout}"
-        );
-    }
+    check_sleeps_are_simulated_waits(ERRORS, "index.sleeper");
 }
 
 #[test]

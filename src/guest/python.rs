@@ -154,14 +154,7 @@ fn install_requirements(
         requirements.display()
     );
     run_build_step(
-        Command::new(&tools.python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
+        pip_install(&tools.python)
             .args(["--no-compile", "--target"])
             .arg(deps)
             .arg("-r")
@@ -304,6 +297,19 @@ impl Toolchain {
     }
 }
 
+/// `python -m pip install`, quietly.
+fn pip_install(python: &Path) -> Command {
+    let mut command = Command::new(python);
+    command.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    command
+}
+
 fn python_command() -> String {
     std::env::var("LAMBDA_SIM_PYTHON").unwrap_or_else(|_| "python3".into())
 }
@@ -321,15 +327,7 @@ fn install(venv: &Path) -> Result<(), GuestError> {
         let package = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
         // Renaming keeps `bin/python` working (a symlink to the base interpreter, which finds the venv by its own
         // location) but not the scripts' shebangs: `Toolchain::componentize_py` runs the entry point instead.
-        run(Command::new(partial.join("bin").join("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg(package))?;
+        run(pip_install(&partial.join("bin").join("python")).arg(package))?;
         Ok(())
     })
 }

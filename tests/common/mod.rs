@@ -151,3 +151,33 @@ pub fn init_ms(stdout: &str) -> Option<f64> {
         .find_map(|f| f.strip_prefix("Init Duration: "))
         .and_then(|v| v.trim_end_matches(" ms").parse().ok())
 }
+
+/// Invokes `handler` of `code` — one that sleeps `event.seconds` (Python's `time.sleep`, a JS timer) and returns
+/// `{"before", "after"}`, the remaining time around the sleep — in both clocks: a 1 s sleep is a wait of 1 s, a
+/// 15 s sleep a timeout at the 3 s timeout. Returns the 1 s invocations' bodies, virtual time first.
+pub fn check_sleeps_are_simulated_waits(code: &str, handler: &str) -> Vec<serde_json::Value> {
+    let mut bodies = Vec::new();
+    for mode in ["virtual", "realtime"] {
+        let sleep = |seconds: u32| {
+            let payload = format!(r#"{{"seconds": {seconds}}}"#);
+            invoke_json(
+                code,
+                &["--handler", handler, "--payload", &payload, "--mode", mode],
+            )
+        };
+        let (_, stdout, body) = sleep(1);
+        let before = body["before"].as_i64().unwrap_or_default();
+        let after = body["after"].as_i64().unwrap_or_default();
+        assert!(before >= 2990, "{mode}: {stdout}");
+        assert!((990..=1010).contains(&(before - after)), "{mode}: {stdout}");
+        bodies.push(body);
+        // Past the timeout: a timeout at 3 s, in virtual time without sleeping.
+        let (_, stdout, body) = sleep(15);
+        assert_eq!(body["errorType"], "Sandbox.Timedout", "{mode}: {stdout}");
+        assert!(
+            report_line(&stdout).contains("Duration: 3000.00 ms"),
+            "{mode}: {stdout}"
+        );
+    }
+    bodies
+}
