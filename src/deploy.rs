@@ -54,9 +54,12 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// Module sizes in bytes, in scenario order.
-    pub fn wasm_bytes(&self) -> Vec<u64> {
-        self.codes.iter().map(|c| c.info().wasm_bytes).collect()
+    /// Deployment package sizes in bytes (what a cold start downloads), in scenario order.
+    pub fn package_bytes(&self) -> Vec<u64> {
+        self.codes
+            .iter()
+            .map(|c| c.info().download_bytes())
+            .collect()
     }
 }
 

@@ -179,6 +179,13 @@ fn the_python_mitigations_scenario_runs_in_virtual_time_and_matches_real_time_ou
     let f = &report.functions[0];
     assert_eq!(f.outcomes.success, 18, "{:?}", f.outcomes);
     assert_eq!(f.cold_starts, 18, "every request 10 minutes apart is cold");
+    // A cold start downloads the deployment package — the function's code — not the interpreter the component
+    // carries (a Lambda environment has its runtime).
+    let code_bytes = f.config.as_ref().map_or(0, |c| c.code_bytes);
+    assert!(
+        (1..16 * 1024).contains(&code_bytes),
+        "package of {code_bytes} bytes"
+    );
     // The same function in real time, three quick requests: the same outcomes.
     scenario.simulation.duration_ns = 3_000_000_000;
     scenario.traffic[0].end_ns = 3_000_000_000;

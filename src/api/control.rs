@@ -34,7 +34,7 @@ fn configuration(service: &LiveService, f: usize) -> Value {
         "Runtime": "provided.al2023",
         "Role": "arn:aws:iam::123456789012:role/lambda-sim",
         "Handler": "handle",
-        "CodeSize": info.wasm_bytes,
+        "CodeSize": info.download_bytes(),
         "Description": format!("lambda-sim: {}", spec.code.display()),
         "Timeout": (spec.timeout_ns / 1_000_000_000).max(1),
         "MemorySize": spec.memory_mb,
@@ -77,7 +77,7 @@ pub async fn account_settings(State(service): State<LiveService>) -> Response {
         .deployment()
         .codes
         .iter()
-        .map(|c| c.info().wasm_bytes)
+        .map(|c| c.info().download_bytes())
         .sum();
     Json(json!({
         "AccountLimit": {

@@ -112,10 +112,13 @@ impl ContentKey {
 }
 
 /// The component cached under `key` in the cache's `kind` folder, built first by `build(stage, out)` if missing:
-/// in a stage folder of its own, renamed into place when complete.
+/// in a stage folder of its own, renamed into place when complete. `package` (in the stage) is the function's own
+/// code as the component carries it; its size is written into the component as its deployment package's size
+/// (what a cold start downloads: Lambda's runtimes are part of the environment, not of the package).
 pub(super) fn cached_build(
     kind: &str,
     key: &str,
+    package: &str,
     build: impl FnOnce(&Path, &Path) -> Result<(), GuestError>,
 ) -> Result<PathBuf, GuestError> {
     let cache = cache_dir()?.join(kind);
@@ -128,14 +131,18 @@ pub(super) fn cached_build(
     std::fs::create_dir_all(&stage).map_err(|source| io(&stage, source))?;
     let built = stage.join("handler.wasm");
     let result = build(&stage, &built).and_then(|()| {
-        if built.is_file() {
-            std::fs::rename(&built, &out).map_err(|source| io(&out, source))
-        } else {
-            Err(GuestError::Build {
-                path: key.into(),
-                output: "the build tool finished without writing the component".into(),
-            })
+        let mut wasm = std::fs::read(&built).map_err(|source| io(&built, source))?;
+        let package_bytes = std::fs::metadata(stage.join(package))
+            .map_err(|source| io(&stage.join(package), source))?
+            .len();
+        use wasm_encoder::Section as _;
+        wasm_encoder::CustomSection {
+            name: crate::sandbox::PACKAGE_SECTION.into(),
+            data: package_bytes.to_string().into_bytes().into(),
         }
+        .append_to(&mut wasm);
+        std::fs::write(&built, wasm).map_err(|source| io(&built, source))?;
+        std::fs::rename(&built, &out).map_err(|source| io(&out, source))
     });
     let _ = std::fs::remove_dir_all(&stage);
     result.map(|()| out)

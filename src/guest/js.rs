@@ -57,7 +57,7 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
     let handler = default_js_handler(code);
     // Everything the bundles may contain: the function's own files, and its dependencies by their lockfile.
     let (root, files) = source_files(code, |name| is_js(name) || name == "package.json")?;
-    let mut key = ContentKey::new("js 1");
+    let mut key = ContentKey::new("js 2");
     for part in [PACKAGE_LOCK, BUILD, RUNTIME, WIT, &handler] {
         key.part(part);
     }
@@ -68,23 +68,28 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
     if lock.is_file() {
         key.file("package-lock.json", &read(&lock)?);
     }
-    cached_build("js", &key.finish(), |stage, out| {
-        let tools = toolchain()?;
-        eprintln!("lambda-sim: building {shown} into a component with componentize-js…");
-        let output = run_build_step(
-            Command::new(node())
-                .arg(tools.join("build.mjs"))
-                .arg(code)
-                .arg(stage)
-                .arg(&handler)
-                .arg(out),
-            &shown,
-            "componentize-js",
-        )?;
-        // esbuild's warnings: modules that will fail in init, with their file, line and column.
-        eprint!("{}", String::from_utf8_lossy(&output.stderr));
-        Ok(())
-    })
+    cached_build(
+        "js",
+        &key.finish(),
+        "lambda_sim_sources.js",
+        |stage, out| {
+            let tools = toolchain()?;
+            eprintln!("lambda-sim: building {shown} into a component with componentize-js…");
+            let output = run_build_step(
+                Command::new(node())
+                    .arg(tools.join("build.mjs"))
+                    .arg(code)
+                    .arg(stage)
+                    .arg(&handler)
+                    .arg(out),
+                &shown,
+                "componentize-js",
+            )?;
+            // esbuild's warnings: modules that will fail in init, with their file, line and column.
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+            Ok(())
+        },
+    )
 }
 
 fn node() -> String {

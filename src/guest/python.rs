@@ -54,7 +54,7 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
     let requirements = root.join("requirements.txt");
     let requirements = requirements.is_file().then_some(requirements);
 
-    let mut key = ContentKey::new("python 1");
+    let mut key = ContentKey::new("python 2");
     for part in [COMPONENTIZE_PY_VERSION, RUNTIME, WIT, &handler] {
         key.part(part);
     }
@@ -67,19 +67,24 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
     if let Some(req) = &requirements {
         key.file("requirements.txt", &read(req)?);
     }
-    cached_build("python", &key.finish(), |stage, out| {
-        let tools = Toolchain::find_or_install(&cache_dir()?)?;
-        eprintln!("lambda-sim: building {shown} into a component with componentize-py…");
-        build_in(
-            stage,
-            out,
-            &tools,
-            &shown,
-            &handler,
-            requirements.as_deref(),
-            sources,
-        )
-    })
+    cached_build(
+        "python",
+        &key.finish(),
+        "lambda_sim_sources.json",
+        |stage, out| {
+            let tools = Toolchain::find_or_install(&cache_dir()?)?;
+            eprintln!("lambda-sim: building {shown} into a component with componentize-py…");
+            build_in(
+                stage,
+                out,
+                &tools,
+                &shown,
+                &handler,
+                requirements.as_deref(),
+                sources,
+            )
+        },
+    )
 }
 
 /// Lays out the app in `stage` and runs componentize-py, which writes the component to `out`.

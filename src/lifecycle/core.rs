@@ -179,7 +179,7 @@ pub fn platform(
         .iter()
         .zip(deployment.codes.iter().zip(&deployment.snapshots))
         .map(|(f, (code, snapshot))| {
-            let mut rules = function_rules(f, code.info().wasm_bytes);
+            let mut rules = function_rules(f, code.info().download_bytes());
             rules.snapshot_restore_ns = snapshot.as_ref().map(|s| s.restore_ns());
             rules
         })
@@ -187,7 +187,7 @@ pub fn platform(
     Platform::new(scenario.account.clone(), rules, scenario.simulation.seed)
 }
 
-/// The settings of `spec` the model's rules read; `wasm_bytes` is the module's size (its code download time).
+/// The settings of `spec` the model's rules read; `wasm_bytes` is the deployment package's size (its code download time).
 fn function_rules(
     spec: &crate::scenario::FunctionSpec,
     wasm_bytes: u64,

@@ -130,7 +130,7 @@ impl LiveService {
         out_dir: Option<std::path::PathBuf>,
     ) -> Self {
         deployment.engine.ensure_epoch_ticker();
-        let wasm_bytes = deployment.wasm_bytes();
+        let wasm_bytes = deployment.package_bytes();
         let names = scenario
             .functions
             .iter()

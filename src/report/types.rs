@@ -45,7 +45,7 @@ pub struct FunctionConfig {
     pub provisioned_concurrency: u32,
     /// When provisioned environments start initializing (and PC capacity billing starts).
     pub provisioned_allocation_delay_ns: u64,
-    /// Size of the function's WebAssembly module.
+    /// Size of the function's deployment package: its WebAssembly module, or a Python or JavaScript function's own code.
     pub code_bytes: u64,
     /// Snapshot restore (SnapStart analog) is on: cold starts restore, and the snapshot cache is billed.
     pub snapshot: bool,

@@ -76,7 +76,7 @@ impl Sim {
         deployment: &Deployment,
         out_dir: Option<std::path::PathBuf>,
     ) -> Result<Self, SimError> {
-        let wasm_bytes = deployment.wasm_bytes();
+        let wasm_bytes = deployment.package_bytes();
         let core = Core::new(
             crate::lifecycle::core::platform(scenario, deployment),
             RunMetrics::new(scenario, &wasm_bytes),

@@ -21,6 +21,9 @@ use super::{SandboxEngine, SandboxError};
 
 /// The custom section that carries the ABI version.
 pub const ABI_SECTION: &str = "lambda-sim-abi";
+/// The custom section in which a component built from source (Python, JavaScript) carries the size of its
+/// deployment package — the function's own code — in ASCII decimal bytes.
+pub const PACKAGE_SECTION: &str = "lambda-sim-package-bytes";
 /// ABI versions this host runs: 1 and 2 are core modules, 3 is a component of the handler world
 /// (`wit/handler.wit`).
 pub const SUPPORTED_ABI_VERSIONS: &[u32] = &[1, 2, 3];
@@ -56,8 +59,11 @@ pub struct CodeInfo {
     pub name: String,
     /// SHA-256 of the module's binary.
     pub sha256: [u8; 32],
-    /// Size of the module's binary: what a cold start "downloads".
+    /// Size of the module's binary.
     pub wasm_bytes: u64,
+    /// Size of the deployment package when it is not the binary: a Python or JavaScript component carries its
+    /// runtime, which a Lambda environment has, so only the function's own code is downloaded.
+    pub package_bytes: Option<u64>,
     pub abi_version: u32,
     /// Whether the module imports `lambda.service_call` (its calls may wait on simulated services).
     pub calls_services: bool,
@@ -208,6 +214,7 @@ impl FunctionCode {
                 name: name.to_string(),
                 sha256,
                 wasm_bytes: binary.len() as u64,
+                package_bytes: package_bytes(&binary),
                 abi_version,
                 calls_services,
                 source,
@@ -223,6 +230,27 @@ impl FunctionCode {
             GuestCode::Component { pre, .. } => pre.component().engine(),
         }
     }
+}
+
+impl CodeInfo {
+    /// What a cold start downloads: the deployment package.
+    pub fn download_bytes(&self) -> u64 {
+        self.package_bytes.unwrap_or(self.wasm_bytes)
+    }
+}
+
+/// The size in the [`PACKAGE_SECTION`] custom section, if the binary has a valid one.
+fn package_bytes(binary: &[u8]) -> Option<u64> {
+    use wasmparser::{Parser, Payload};
+    Parser::new(0)
+        .parse_all(binary)
+        .filter_map(Result::ok)
+        .find_map(|payload| match payload {
+            Payload::CustomSection(s) if s.name() == PACKAGE_SECTION => {
+                std::str::from_utf8(s.data()).ok()?.trim().parse().ok()
+            }
+            _ => None,
+        })
 }
 
 /// The module as a WebAssembly binary: `bytes` itself, or `bytes` parsed as WAT text.

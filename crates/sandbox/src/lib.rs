@@ -19,7 +19,8 @@ mod wasi;
 mod wasi_p2;
 
 pub use code::{
-    ABI_SECTION, CodeCache, CodeInfo, CodeSource, FunctionCode, SUPPORTED_ABI_VERSIONS,
+    ABI_SECTION, CodeCache, CodeInfo, CodeSource, FunctionCode, PACKAGE_SECTION,
+    SUPPORTED_ABI_VERSIONS,
 };
 pub use engine::{EngineOptions, SandboxEngine};
 pub use instance::{
