@@ -211,3 +211,23 @@ fn pure_python_requirements_are_bundled_and_native_extensions_are_refused_at_bui
         "{err}"
     );
 }
+
+#[test]
+fn a_syntax_error_is_reported_when_the_component_is_built_and_when_it_is_invoked() {
+    // A fresh folder (a unique comment in it), so the component is built by this test.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source =
+        std::fs::read_to_string(root().join(ERRORS).join("syntax_error.py")).expect("fixture");
+    let unique = format!("# {:?}\n", std::time::SystemTime::now());
+    std::fs::write(dir.path().join("lambda_function.py"), unique + &source).expect("write");
+    let code = dir.path().display().to_string();
+    let (out, stdout, body) = invoke_json(&code, &[]);
+    assert!(
+        text(&out.stderr).contains(
+            "lambda-sim: warning: lambda_function.py:2:35: expected ':' (the invocation will report Runtime.UserCodeSyntaxError)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(body["errorType"], "Runtime.UserCodeSyntaxError", "{stdout}");
+}

@@ -70,7 +70,7 @@ def _stdlib_imports():
         try:
             tree = ast.parse(source, file)
         except SyntaxError:
-            continue  # reported when init imports it, as on Lambda
+            continue  # reported when init imports it, as on Lambda (and by lambda-sim's build, as a warning)
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)

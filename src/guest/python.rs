@@ -23,6 +23,17 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// lambda-sim's Python runtime: the component's app.
 const RUNTIME: &str = include_str!("../../runtimes/python/lambda_sim_runtime.py");
 
+/// Prints a warning for each module of the sources file that does not parse.
+const SYNTAX_CHECK: &str = r#"
+import ast, json, sys
+for m in json.load(open(sys.argv[1], encoding="utf-8")).values():
+    try:
+        ast.parse(m["source"], m["file"])
+    except SyntaxError as e:
+        print(f"lambda-sim: warning: {m['file'][len('/var/task/'):]}:{e.lineno}:{e.offset}: {e.msg} "
+              "(the invocation will report Runtime.UserCodeSyntaxError)")
+"#;
+
 /// Lambda's console default for a folder (`lambda_function.py`, `lambda_handler`); for a single file, its module.
 pub fn default_python_handler(code: &Path) -> String {
     match code.extension().and_then(|e| e.to_str()) {
@@ -54,7 +65,7 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
     let requirements = root.join("requirements.txt");
     let requirements = requirements.is_file().then_some(requirements);
 
-    let mut key = ContentKey::new("python 2");
+    let mut key = ContentKey::new("python 4");
     for part in [COMPONENTIZE_PY_VERSION, RUNTIME, WIT, &handler] {
         key.part(part);
     }
@@ -143,6 +154,14 @@ fn build_in(
         // Only the stage is the app's path: not a virtual environment the caller happens to be in.
         .env_remove("VIRTUAL_ENV");
     run_build_step(command, shown, "componentize-py")?;
+    // Syntax errors, said now with their place (the host's Python parses them; init will report them as Lambda does).
+    if let Ok(output) = Command::new(&tools.python)
+        .args(["-c", SYNTAX_CHECK])
+        .arg(stage.join("lambda_sim_sources.json"))
+        .output()
+    {
+        eprint!("{}", String::from_utf8_lossy(&output.stdout));
+    }
     Ok(())
 }
 
