@@ -109,9 +109,28 @@ fn bare(path: &std::path::Path) -> (Engine, wasmtime::component::InstancePre<Bar
         .unwrap();
     ctx.func_wrap("remaining-time-ms", |_, (): ()| Ok((3000u64,)))
         .unwrap();
-    linker.define_unknown_imports_as_traps(&component).unwrap();
+    ctx.func_wrap("wait-us", |_, (_,): (u64,)| Ok(())).unwrap();
+    linker
+        .instance("lambda-sim:handler/services@3.0.0")
+        .unwrap()
+        .func_wrap("call", |_, (_,): (String,)| {
+            Ok((Result::<(), ServiceError>::Ok(()),))
+        })
+        .unwrap();
     let pre = linker.instantiate_pre(&component).unwrap();
     (engine, pre)
+}
+
+/// The handler world's service error, for the bare baseline's stub.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lower, Debug)]
+#[component(variant)]
+enum ServiceError {
+    #[component(name = "failed")]
+    _Failed(String),
+    #[component(name = "refused")]
+    _Refused(String),
+    #[component(name = "unknown-service")]
+    _UnknownService(String),
 }
 
 /// Error record of the handler world, as the bare baseline lifts it.
@@ -184,6 +203,18 @@ fn python(c: &mut Criterion) {
         b.iter(|| {
             let mut store = bare_store(&bare_engine);
             pre.instantiate(&mut store).unwrap();
+            store
+        })
+    });
+    // The same instantiation followed by a bare call of the `init` export: the guest's own init work.
+    group.bench_function("bare_component_instantiate_plus_init_call", |b| {
+        b.iter(|| {
+            let mut store = bare_store(&bare_engine);
+            let instance = pre.instantiate(&mut store).unwrap();
+            let init = instance
+                .get_typed_func::<(), (Result<(), FunctionError>,)>(&mut store, "init")
+                .unwrap();
+            init.call(&mut store, ()).unwrap().0.unwrap();
             store
         })
     });
