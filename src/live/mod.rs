@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
@@ -40,8 +41,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A tokio sleep, or none when its time has come: tokio's timers fire on a 1 ms tick, so a sleep until a time already
+/// past would still wait for the next tick (a millisecond added to every request that ends as its handler returns).
+struct LiveSleep(Option<Pin<Box<tokio::time::Sleep>>>);
+
+impl Future for LiveSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        match &mut self.0 {
+            None => std::task::Poll::Ready(()),
+            Some(sleep) => sleep.as_mut().poll(cx),
+        }
+    }
+}
+
 impl Driver for LiveDriver {
-    type Sleep = tokio::time::Sleep;
+    type Sleep = LiveSleep;
     type CoreGuard<'a> = MutexGuard<'a, Core>;
     type ServicesGuard<'a> = MutexGuard<'a, ServicesCore>;
 
@@ -49,9 +65,13 @@ impl Driver for LiveDriver {
         self.0.started.elapsed().as_nanos() as u64
     }
 
-    fn sleep_until(&self, at_ns: u64) -> tokio::time::Sleep {
+    fn sleep_until(&self, at_ns: u64) -> LiveSleep {
         let at = self.0.started + Duration::from_nanos(at_ns);
-        tokio::time::sleep_until(at.into())
+        if at <= Instant::now() {
+            LiveSleep(None)
+        } else {
+            LiveSleep(Some(Box::pin(tokio::time::sleep_until(at.into()))))
+        }
     }
 
     fn guest_starts_at(&self, at_ns: u64) -> impl Future<Output = u64> {
