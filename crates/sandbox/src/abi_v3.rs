@@ -1,6 +1,6 @@
 //! The host side of handler ABI version 3 (`wit/handler.wit`): a handler as a WebAssembly component. Its imports
 //! are the `context` and `services` interfaces of the `lambda-sim:handler` package, plus WASI 0.2; its exports,
-//! `init` and `handle`, are called by `super::instance` like a core module's.
+//! `init` and `handle`, are called by `super::component` for `super::instance`, like a core module's.
 //!
 //! The imports share their accounting with ABI v1/v2 (`super::abi`): a wait or a service call is the same simulated
 //! wait, counted the same way toward duration and the timeout, whichever kind of sandbox makes it.

@@ -1,4 +1,5 @@
-//! Loading a handler module: ABI version check, import/export validation, and the code cache.
+//! Loading a handler — a core module (ABI v1/v2: version check, import/export validation) or a component of the
+//! handler world (ABI v3, checked by `super::component`) — and the code cache of both.
 //!
 //! Compiling with Cranelift costs tens of milliseconds to seconds; a cold start on Lambda does not recompile the
 //! runtime each time, so neither does lambda-sim. Modules are compiled once per content hash and engine settings,

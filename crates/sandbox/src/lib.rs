@@ -4,6 +4,8 @@
 //! code, to run its init, to run invocations on it, and to drop it; the sandbox reports what each call did
 //! (outcome, fuel, waits, memory, log). Which sandbox runs what, and when, is the platform model's business.
 //! `snapshot` pre-initializes a module at deploy time so sandboxes can be restored from it without init.
+//! Two kinds of code run behind the same `Sandbox`: core modules (ABI v1/v2, `abi`, `wasi`) and components of the
+//! handler world (ABI v3, `abi_v3`, `component`, `wasi_p2`), which Python and JavaScript handlers are built into.
 
 mod abi;
 mod abi_v3;

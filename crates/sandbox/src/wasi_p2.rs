@@ -13,7 +13,7 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
-use super::abi::{CallClock, HostState, remaining_ns, wait_end};
+use super::abi::{HostState, remaining_ns, wait_end};
 use super::wasi::GuestClock;
 
 /// The interface lambda-sim's sleeps replace (the version wasmtime-wasi links; newer 0.2 imports resolve to it).
@@ -92,15 +92,15 @@ fn sleep(
 ) -> wasmtime::Result<Resource<DynPollable>> {
     let data = store.data();
     let pending = data.pending_wait.clone();
-    let sleep = match (&data.clock, data.call.clock) {
-        (GuestClock::Virtual(now), _) => Sleep::Virtual {
+    let sleep = match &data.clock {
+        GuestClock::Virtual(now) => Sleep::Virtual {
             until_ns: now
                 .load(std::sync::atomic::Ordering::Relaxed)
                 .saturating_add(wait_ns),
             now: now.clone(),
             pending,
         },
-        (GuestClock::Real { .. }, CallClock::Real { .. } | CallClock::Virtual { .. }) => {
+        GuestClock::Real { .. } => {
             let cut = wait_ns.min(remaining_ns(store));
             Sleep::Real {
                 wait_ns,
