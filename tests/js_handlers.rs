@@ -30,7 +30,7 @@ fn js_hello_gets_lambdas_event_and_context_and_logs_to_the_function_log() {
 #[test]
 fn js_errors_are_the_ones_lambda_reports() {
     // (handler, errorType, a piece of errorMessage, a piece of the stack trace or "" for none)
-    let cases = [
+    let cases: [ErrorCase<'_>; 6] = [
         (
             "index.raises",
             "PaymentDeclined",
@@ -68,42 +68,7 @@ fn js_errors_are_the_ones_lambda_reports() {
             "",
         ),
     ];
-    for (handler, error_type, message, frame) in cases {
-        let (out, stdout, body) = invoke_json(
-            ERRORS,
-            &["--handler", handler, "--payload", r#"{"amount": 12}"#],
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "a function error: {handler}: {stdout}"
-        );
-        assert_eq!(body["errorType"], error_type, "{handler}: {stdout}");
-        let got = body["errorMessage"].as_str().unwrap_or_default();
-        assert!(got.contains(message), "{handler}: {got:?}");
-        let trace: Vec<&str> = body["stackTrace"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|frame| frame.as_str())
-            .collect();
-        if frame.is_empty() {
-            assert!(trace.is_empty(), "{handler}: {stdout}");
-        } else {
-            assert!(
-                trace.iter().any(|f| f.contains(frame)),
-                "{handler}: {trace:?}"
-            );
-            assert!(
-                !trace.iter().any(|f| f.contains("lambda_sim_runtime.js")),
-                "the runtime's own frames are not the user's: {trace:?}"
-            );
-        }
-        assert!(
-            report_line(&stdout).contains(&format!("Error Type: {error_type}")),
-            "{handler}: {stdout}"
-        );
-    }
+    check_function_errors(ERRORS, &cases, Some("lambda_sim_runtime.js"));
     let (_, stdout, body) = invoke_json(ERRORS, &[]);
     assert_eq!(body["ok"], true, "{stdout}");
     assert_eq!(

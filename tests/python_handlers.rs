@@ -41,7 +41,7 @@ fn python_hello_gets_lambdas_event_and_context_and_logs_to_the_function_log() {
 #[test]
 fn python_errors_are_the_ones_lambda_reports() {
     // (handler, errorType, a piece of errorMessage, a piece of the stack trace or "" for none)
-    let cases = [
+    let cases: [ErrorCase<'_>; 6] = [
         (
             "lambda_function.raises",
             "PaymentDeclined",
@@ -79,36 +79,7 @@ fn python_errors_are_the_ones_lambda_reports() {
             "",
         ),
     ];
-    for (handler, error_type, message, frame) in cases {
-        let (out, stdout, body) = invoke_json(
-            ERRORS,
-            &["--handler", handler, "--payload", r#"{"amount": 12}"#],
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "a function error: {handler}: {stdout}"
-        );
-        assert_eq!(body["errorType"], error_type, "{handler}: {stdout}");
-        let got = body["errorMessage"].as_str().unwrap_or_default();
-        assert!(got.contains(message), "{handler}: {got:?}");
-        let trace: String = body["stackTrace"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|frame| frame.as_str())
-            .collect();
-        if frame.is_empty() {
-            assert!(body.get("stackTrace").is_none(), "{handler}: {stdout}");
-        } else {
-            assert!(trace.contains(frame), "{handler}: {trace}");
-        }
-        assert!(
-            report_line(&stdout).contains(&format!("Error Type: {error_type}")),
-            "{handler}: {stdout}"
-        );
-    }
-    // The default handler of the same folder works.
+    check_function_errors(ERRORS, &cases, None);
     let (_, stdout, body) = invoke_json(ERRORS, &[]);
     assert_eq!(body["ok"], true, "{stdout}");
     assert_eq!(

@@ -181,3 +181,50 @@ pub fn check_sleeps_are_simulated_waits(code: &str, handler: &str) -> Vec<serde_
     }
     bodies
 }
+
+/// One error case of a handler fixture: (handler setting, errorType, a piece of errorMessage, a piece of one
+/// stack-trace frame or "" for an error without a stack trace).
+pub type ErrorCase<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// Invokes each case's handler of `code` and checks the error body Lambda would return, and the REPORT's Error Type;
+/// with `runtime_file`, that no frame of the trace is the runtime's own.
+pub fn check_function_errors(code: &str, cases: &[ErrorCase<'_>], runtime_file: Option<&str>) {
+    for &(handler, error_type, message, frame) in cases {
+        let (out, stdout, body) = invoke_json(
+            code,
+            &["--handler", handler, "--payload", r#"{"amount": 12}"#],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a function error: {handler}: {stdout}"
+        );
+        assert_eq!(body["errorType"], error_type, "{handler}: {stdout}");
+        let got = body["errorMessage"].as_str().unwrap_or_default();
+        assert!(got.contains(message), "{handler}: {got:?}");
+        let trace: Vec<&str> = body["stackTrace"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|frame| frame.as_str())
+            .collect();
+        if frame.is_empty() {
+            assert!(body.get("stackTrace").is_none(), "{handler}: {stdout}");
+        } else {
+            assert!(
+                trace.iter().any(|f| f.contains(frame)),
+                "{handler}: {trace:?}"
+            );
+            if let Some(runtime) = runtime_file {
+                assert!(
+                    !trace.iter().any(|f| f.contains(runtime)),
+                    "the runtime's own frames are not the user's: {trace:?}"
+                );
+            }
+        }
+        assert!(
+            report_line(&stdout).contains(&format!("Error Type: {error_type}")),
+            "{handler}: {stdout}"
+        );
+    }
+}
