@@ -205,6 +205,8 @@ fn main() {
         tokio::spawn(lambda_sim::api::serve(
             service.clone(),
             sim_listener,
+            lambda_sim::api::HttpTimeouts::default(),
+            std::future::pending(),
             std::future::pending(),
         ));
         // Baseline: the same stack answering a constant.

@@ -133,6 +133,9 @@ pub fn batch_response(response: &[u8], ids: &[String]) -> BatchVerdict {
 pub enum RecordCondition {
     Success,
     Failed(crate::model::events::FailureCondition),
+    /// Not ended when the run shut down: queued, waiting for a retry, or its attempt cut off (lambda-sim's
+    /// condition, not Lambda's: on Lambda the event would still be processed).
+    Shutdown,
 }
 
 impl RecordCondition {
@@ -140,6 +143,7 @@ impl RecordCondition {
         match self {
             RecordCondition::Success => "Success",
             RecordCondition::Failed(c) => c.as_str(),
+            RecordCondition::Shutdown => "SimulatorShutdown",
         }
     }
 }

@@ -24,9 +24,11 @@ pub fn end_line(id: RequestId) -> String {
     format!("END RequestId: {id}")
 }
 
-/// Billed duration in whole ms: ceil(duration + init).
+/// Billed duration in whole ms: ceil(duration + init), and never less than 1 ms (Lambda's minimum charge).
 pub fn billed_ms(duration_ns: u64, init_ns: Option<u64>) -> u64 {
-    (duration_ns + init_ns.unwrap_or(0)).div_ceil(NS_PER_MS)
+    (duration_ns + init_ns.unwrap_or(0))
+        .div_ceil(NS_PER_MS)
+        .max(1)
 }
 
 /// Linear memory in MB as "Max Memory Used" shows it (rounded up).
@@ -131,11 +133,31 @@ pub fn init_report_line(report: &CallReport) -> String {
     )
 }
 
+/// A guest-chosen value as one field of a platform line: control characters (a newline would start a forged log
+/// line, a tab a forged field) are escaped as `\n`, `\t`, `\u{..}`.
+fn one_field(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(char::is_control) {
+        value
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    }
+}
+
 fn status_fields(report: &CallReport) -> String {
     match (report.outcome, &report.error) {
         (Outcome::Success, _) => String::new(),
         (Outcome::Timeout, _) => "Status: timeout\t".to_string(),
-        (_, Some(e)) => format!("Status: error\tError Type: {}\t", e.error_type),
+        (_, Some(e)) => format!("Status: error\tError Type: {}\t", one_field(&e.error_type)),
         (_, None) => "Status: error\t".to_string(),
     }
 }
@@ -200,5 +222,30 @@ mod tests {
             )
         );
         assert!(!line.contains("Init Duration"));
+    }
+
+    #[test]
+    fn billed_duration_is_at_least_one_millisecond() {
+        assert_eq!(billed_ms(0, None), 1);
+        assert_eq!(billed_ms(30_000, None), 1);
+        assert_eq!(billed_ms(1_000_001, None), 2);
+    }
+
+    #[test]
+    fn an_error_type_cannot_forge_a_log_line() {
+        let id = RequestId(0x1234);
+        let mut r = report(2_000_000, Outcome::FunctionError);
+        r.error = Some(Box::new(crate::sandbox::ErrorBody::new(
+            "Oops\nREPORT RequestId: forged\tDuration: 1 ms",
+            "m",
+        )));
+        let line = report_line(id, &r, 128, ColdPart::None);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(
+            line.ends_with(
+                "Status: error\tError Type: Oops\\nREPORT RequestId: forged\\tDuration: 1 ms\t"
+            ),
+            "{line}"
+        );
     }
 }

@@ -109,6 +109,8 @@ pub struct Sources {
     touched_queues: Vec<usize>,
     work: std::collections::VecDeque<Work>,
     destinations: Destinations,
+    /// The run is shutting down: nothing new is invoked; what is waiting stays (see [`Sources::close`]).
+    closed: bool,
 }
 
 impl Sources {
@@ -182,6 +184,7 @@ impl Sources {
             touched_queues: Vec::new(),
             work: std::collections::VecDeque::new(),
             destinations: Destinations::new(out_dir),
+            closed: false,
         }
     }
 
@@ -323,6 +326,41 @@ impl Sources {
         self.destinations.flush()
     }
 
+    /// The run is shutting down: from now on no event attempt or batch is invoked (an attempt already running
+    /// still reports its end). Events that wait stay in the model, to be written out by
+    /// [`Sources::write_unprocessed`]; SQS messages stay in their queues, as they would in SQS.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Writes every async event that has not ended — queued, waiting for a retry, or with an attempt still
+    /// running — as an invocation record with condition `SimulatorShutdown` to
+    /// `<out>/unprocessed-events/<function>.jsonl`. They stay pending in the metrics. Returns how many.
+    pub fn write_unprocessed(&mut self, now_ns: u64) -> Result<u64, OutputError> {
+        let unended: Vec<_> = self.async_q.unended().collect();
+        for &(event, function, attempts) in &unended {
+            let line =
+                self.record_line(now_ns, event, function, RecordCondition::Shutdown, attempts);
+            let name = self.function_names[function].clone();
+            self.destinations
+                .write(UNPROCESSED_DIR, &name, &line)
+                .map_err(|source| OutputError {
+                    destination: format!("{UNPROCESSED_DIR}/{name}"),
+                    source,
+                })?;
+        }
+        self.destinations.flush()?;
+        Ok(unended.len() as u64)
+    }
+
+    /// Where [`Sources::write_unprocessed`] writes, if anywhere: the directory under the run's output.
+    pub fn unprocessed_dir(&self) -> Option<PathBuf> {
+        self.destinations
+            .dir
+            .as_ref()
+            .map(|d| d.join(UNPROCESSED_DIR))
+    }
+
     fn epoch_ms(&self, now_ns: u64) -> u64 {
         self.epoch_base_ms + now_ns / 1_000_000
     }
@@ -347,6 +385,10 @@ impl Sources {
                     .entry(event)
                     .or_insert((now_ns, function, ran_before));
                 e.0 = now_ns;
+                if self.closed {
+                    // Shutting down: the event stays unended and is written out as unprocessed.
+                    return Ok(());
+                }
                 self.work.push_back(Work::Invoke {
                     function,
                     payload,
@@ -400,19 +442,43 @@ impl Sources {
         attempts: u32,
         destination: Option<String>,
     ) -> Result<(), OutputError> {
-        let payload = self.event_payloads.remove(&event).unwrap_or_default();
-        let last = self.last_response.remove(&event);
+        let line = destination
+            .is_some()
+            .then(|| self.record_line(now_ns, event, function, condition, attempts));
+        self.event_payloads.remove(&event);
+        self.last_response.remove(&event);
         self.dispatched.remove(&event);
-        let Some(destination) = destination else {
+        let (Some(destination), Some(line)) = (destination, line) else {
             return Ok(());
         };
+        self.destinations
+            .write(DESTINATIONS_DIR, &destination, &line)
+            .map_err(|source| OutputError {
+                destination,
+                source,
+            })
+    }
+
+    /// The invocation record of `event` (one JSON line) with its payload and last response.
+    fn record_line(
+        &self,
+        now_ns: u64,
+        event: u64,
+        function: FunctionId,
+        condition: RecordCondition,
+        attempts: u32,
+    ) -> String {
+        let payload = self.event_payloads.get(&event).cloned().unwrap_or_default();
         let request_id = RequestId::nth(self.seed ^ 0x6173_796e_635f_6576, event);
-        let last = last.as_ref().map(|(status, error, body)| LastResponse {
-            status_code: *status,
-            function_error: *error,
-            payload: body,
-        });
-        let line = event_shapes::invocation_record(
+        let last = self
+            .last_response
+            .get(&event)
+            .map(|(status, error, body)| LastResponse {
+                status_code: *status,
+                function_error: *error,
+                payload: body,
+            });
+        event_shapes::invocation_record(
             self.epoch_ms(now_ns),
             &request_id.to_string(),
             &self.function_names[function],
@@ -420,17 +486,15 @@ impl Sources {
             attempts,
             &payload,
             last.as_ref(),
-        );
-        self.destinations
-            .write(&destination, &line)
-            .map_err(|source| OutputError {
-                destination,
-                source,
-            })
+        )
     }
 
     fn sqs_action(&mut self, now_ns: u64, action: SqsAction, metrics: &mut RunMetrics) {
         match action {
+            SqsAction::InvokeBatch { .. } if self.closed => {
+                // Shutting down: the batch's messages stay in flight and come back at their visibility deadline,
+                // as in SQS when a consumer stops.
+            }
             SqsAction::InvokeBatch {
                 mapping,
                 batch,
@@ -512,31 +576,38 @@ impl Sources {
     }
 }
 
-/// Destination files: one JSON Lines file per destination name under `<out>/destinations/`.
+/// Subdirectory of the run's output for destination records.
+const DESTINATIONS_DIR: &str = "destinations";
+/// Subdirectory of the run's output for events a shutdown left unprocessed.
+pub const UNPROCESSED_DIR: &str = "unprocessed-events";
+
+/// Record files: one JSON Lines file per name under `<out>/<kind>/` (`destinations/`, `unprocessed-events/`).
 struct Destinations {
     dir: Option<PathBuf>,
-    files: BTreeMap<String, std::io::BufWriter<std::fs::File>>,
+    files: BTreeMap<(&'static str, String), std::io::BufWriter<std::fs::File>>,
 }
 
 impl Destinations {
     fn new(out_dir: Option<PathBuf>) -> Self {
         Destinations {
-            dir: out_dir.map(|d| d.join("destinations")),
+            dir: out_dir,
             files: BTreeMap::new(),
         }
     }
 
-    fn write(&mut self, name: &str, line: &str) -> std::io::Result<()> {
+    fn write(&mut self, kind: &'static str, name: &str, line: &str) -> std::io::Result<()> {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
-        if !self.files.contains_key(name) {
-            std::fs::create_dir_all(dir)?;
+        let key = (kind, name.to_string());
+        if !self.files.contains_key(&key) {
+            let dir = dir.join(kind);
+            std::fs::create_dir_all(&dir)?;
             let file = std::fs::File::create(dir.join(format!("{name}.jsonl")))?;
             self.files
-                .insert(name.to_string(), std::io::BufWriter::new(file));
+                .insert(key.clone(), std::io::BufWriter::new(file));
         }
-        if let Some(w) = self.files.get_mut(name) {
+        if let Some(w) = self.files.get_mut(&key) {
             // Whole lines, flushed at once: a reader (or `serve`'s user) never sees half a record.
             writeln!(w, "{line}")?;
             w.flush()?;
@@ -545,9 +616,9 @@ impl Destinations {
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
-        for (name, w) in &mut self.files {
+        for ((kind, name), w) in &mut self.files {
             w.flush().map_err(|source| OutputError {
-                destination: name.clone(),
+                destination: format!("{kind}/{name}"),
                 source,
             })?;
         }

@@ -55,6 +55,26 @@ impl ApiError {
         )
     }
 
+    /// 400 `InvalidRequestContentException` with `message` as it is (a header or a body that is not JSON).
+    pub fn invalid_request(message: String) -> Self {
+        Self::user(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            "message",
+            message,
+        )
+    }
+
+    /// 408: the request body did not arrive within `serve`'s body read timeout.
+    pub fn request_timeout(message: String) -> Self {
+        Self::user(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            "message",
+            message,
+        )
+    }
+
     pub fn invalid_parameter(message: String) -> Self {
         Self::user(
             StatusCode::BAD_REQUEST,

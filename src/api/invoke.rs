@@ -41,32 +41,32 @@ pub async fn invoke(
             .into_response();
         }
     };
-    let limit = if invocation_type == "Event" {
-        ASYNC_PAYLOAD_MAX_BYTES
-    } else {
-        SYNC_PAYLOAD_MAX_BYTES
-    };
-    // Read at most limit + 1 bytes: an oversized body is refused without being buffered whole.
-    let payload = match axum::body::to_bytes(body, limit + 1).await {
-        Ok(b) if b.len() <= limit => b,
-        Ok(_) | Err(_) if invocation_type == "Event" => {
-            return ApiError::too_large(format!(
-                "Request payload is too large for the Event invocation type (limit {limit} bytes)"
-            ))
-            .into_response();
-        }
-        Ok(_) | Err(_) => {
-            return ApiError::too_large(format!(
-                "Request must be smaller than {limit} bytes for the InvokeFunction operation"
-            ))
-            .into_response();
-        }
+    let log_type = header("X-Amz-Log-Type");
+    if !matches!(log_type, "" | "None" | "Tail") {
+        return ApiError::invalid_parameter(format!(
+            "1 validation error detected: Value '{log_type}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
+        ))
+        .into_response();
+    }
+    if let Some(e) = check_client_context(header("X-Amz-Client-Context")) {
+        return e.into_response();
+    }
+    let payload = match read_payload(&headers, body, invocation_type == "Event").await {
+        Ok(payload) => payload,
+        Err(e) => return e.into_response(),
     };
     let payload = if payload.iter().all(u8::is_ascii_whitespace) {
         Bytes::from_static(b"{}")
     } else {
         payload
     };
+    if let Err(e) = std::str::from_utf8(&payload) {
+        return ApiError::invalid_content(format!(
+            "Invalid UTF-8 byte at offset {}",
+            e.valid_up_to()
+        ))
+        .into_response();
+    }
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
         return ApiError::invalid_content(e.to_string()).into_response();
     }
@@ -84,8 +84,20 @@ pub async fn invoke(
         }
         _ => {}
     }
-    let tail = header("X-Amz-Log-Type") == "Tail";
-    match service.invoke(f, payload).await {
+    let tail = log_type == "Tail";
+    // The invocation runs on a task of its own: a client that hangs up, or a connection dropped at shutdown,
+    // never cuts it short (it still ends in exactly one recorded outcome).
+    let invocation = {
+        let service = service.clone();
+        tokio::spawn(async move { service.invoke(f, payload).await })
+    };
+    let result = match invocation.await {
+        Ok(result) => result,
+        Err(e) => Err(NotRun::SystemError(format!(
+            "the invocation's task failed: {e}"
+        ))),
+    };
+    match result {
         Err(NotRun::Throttled { reason, .. }) => {
             ApiError::throttled(reason.as_str()).into_response()
         }
@@ -121,4 +133,83 @@ pub async fn invoke(
             r
         }
     }
+}
+
+/// `X-Amz-Client-Context`: base64 of a JSON object, at most 3,583 bytes encoded (Lambda's limit).
+fn check_client_context(value: &str) -> Option<ApiError> {
+    const MAX_BYTES: usize = 3583;
+    if value.is_empty() {
+        return None;
+    }
+    let valid = value.len() <= MAX_BYTES
+        && base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .ok()
+            .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+            .is_some_and(|v| v.is_object());
+    (!valid).then(|| {
+        ApiError::invalid_request(format!(
+            "Client context must be a valid Base64-encoded JSON object (at most {MAX_BYTES} bytes encoded)."
+        ))
+    })
+}
+
+/// Reads an Invoke body within its limit (6 MB synchronous, 1 MB `Event`), never buffering more than the limit:
+/// a `Content-Length` above it is refused before any body is read. A body cut short or badly chunked is a 400, one
+/// that does not arrive in time a 408.
+async fn read_payload(headers: &HeaderMap, body: Body, event: bool) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let limit = if event {
+        ASYNC_PAYLOAD_MAX_BYTES
+    } else {
+        SYNC_PAYLOAD_MAX_BYTES
+    };
+    let too_large = || {
+        if event {
+            ApiError::too_large(format!(
+                "Request payload is too large for the Event invocation type (limit {limit} bytes)"
+            ))
+        } else {
+            ApiError::too_large(format!(
+                "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            ))
+        }
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            let e: &(dyn std::error::Error + 'static) = &*e;
+            if find::<http_body_util::LengthLimitError>(e).is_some() {
+                Err(too_large())
+            } else if let Some(t) = find::<super::BodyTimeout>(e) {
+                Err(ApiError::request_timeout(t.to_string()))
+            } else {
+                Err(ApiError::invalid_request(format!(
+                    "Could not read the request body: {}",
+                    crate::sandbox::error_chain(e)
+                )))
+            }
+        }
+    }
+}
+
+/// The first error of type `T` in `e`'s source chain.
+fn find<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(t) = e.downcast_ref::<T>() {
+            return Some(t);
+        }
+        next = e.source();
+    }
+    None
 }

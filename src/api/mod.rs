@@ -5,14 +5,14 @@ mod control;
 mod errors;
 mod invoke;
 mod prometheus;
-
-use std::net::SocketAddr;
+mod server;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
 pub use errors::{ApiError, function_arn};
+pub use server::{BodyTimeout, HttpTimeouts};
 
 use crate::live::LiveService;
 
@@ -59,16 +59,16 @@ pub fn router(service: LiveService) -> Router {
         .with_state(service)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` until `shutdown` resolves; then stops accepting, lets every connection finish the
+/// request it is serving, and drops the connections still open when `force` resolves (see [`server`]).
 pub async fn serve(
     service: LiveService,
     listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(service).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    timeouts: HttpTimeouts,
+    shutdown: impl std::future::Future<Output = ()>,
+    force: impl std::future::Future<Output = ()>,
+) {
+    server::serve_router(router(service), listener, timeouts, shutdown, force).await;
 }
 
 /// Splits an Invoke `FunctionName` (name, `name:qualifier`, full or partial ARN) into name and qualifier.

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::{CliError, EngineArgs};
-use crate::live::LiveService;
+use crate::live::{LiveService, Shutdown};
 use crate::scenario::{self, Scenario};
 
 #[derive(clap::Args, Debug)]
@@ -33,10 +34,35 @@ pub(crate) struct ServeArgs {
     /// Directory for precompiled modules.
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
-    /// Directory for async destinations' records (`<DIR>/destinations/<name>.jsonl`)
-    /// [default: lambda-sim-out/<scenario name> when the scenario has destinations].
+    /// Directory for records: async destinations' (`<DIR>/destinations/<name>.jsonl`) and, on shutdown, the async
+    /// events not processed (`<DIR>/unprocessed-events/<function>.jsonl`) [default: lambda-sim-out/<scenario name>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Seconds a client has to send a whole request head (from its first byte); then the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
+    header_timeout: f64,
+    /// Seconds a client has to send a whole request body (after its head); then Invoke answers 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = seconds)]
+    body_timeout: f64,
+    /// Seconds a keep-alive connection may sit with no request before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds)]
+    idle_timeout: f64,
+    /// On SIGTERM or Ctrl-C: seconds to finish what is running before it is cut off. Within this bound the server
+    /// stops accepting, answers the requests it is serving and lets running invocations end; async events still
+    /// queued are not started. At the bound (or at a second signal) every invocation still running is counted as
+    /// `cut_at_shutdown`, every async event not ended is written to `<out>/unprocessed-events/<function>.jsonl` with
+    /// condition `SimulatorShutdown`, the report is printed, and lambda-sim exits.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = seconds)]
+    shutdown_timeout: f64,
+}
+
+/// A number of seconds: finite, from 0 to a day.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(s),
+        Ok(s) => Err(format!("{s} is out of range: give 0 to 86400 seconds")),
+        Err(e) => Err(format!("{text:?} is not a number of seconds: {e}")),
+    }
 }
 
 /// Builds a scenario for `--function` entries with Lambda's defaults.
@@ -96,7 +122,13 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
+    let timeouts = crate::api::HttpTimeouts {
+        header_read: Duration::from_secs_f64(args.header_timeout),
+        body_read: Duration::from_secs_f64(args.body_timeout),
+        idle: Duration::from_secs_f64(args.idle_timeout),
+    };
+    let bound = Duration::from_secs_f64(args.shutdown_timeout);
+    let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| CliError::usage(format!("--listen {}: {e}", args.listen)))?;
@@ -104,46 +136,107 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             .local_addr()
             .map_err(|e| CliError::internal(e.to_string()))?;
         let names: Vec<_> = scenario.functions.iter().map(|f| f.name.clone()).collect();
-        let out = super::out_dir(args.out.as_deref(), &scenario);
-        let service = LiveService::start_with_output(scenario, deployment, out);
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("lambda-sim-out").join(&scenario.simulation.name)
+        });
+        let service = LiveService::start_with_output(scenario, deployment, Some(out));
         eprintln!(
             "lambda-sim: serving {} on http://{addr} (Ctrl-C to stop)",
             names.join(", ")
         );
         tracing::info!(%addr, functions = names.len(), "listening");
-        crate::api::serve(service.clone(), listener, shutdown_signal())
-            .await
-            .map_err(|e| CliError::internal(format!("server error: {e}")))?;
-        // Let in-flight invocations finish, within a bound.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while service.in_flight() > 0 && Instant::now() < deadline {
+        let signals = signal_count();
+        let started = Arc::new(OnceLock::new());
+        let shutdown = {
+            let (signals, started, service) = (signals.clone(), started.clone(), service.clone());
+            async move {
+                signalled(signals, 1).await;
+                let _ = started.set(Instant::now());
+                // Queued async events are not started any more; what runs goes on.
+                service.close_sources();
+            }
+        };
+        let deadline = {
+            let started = started.clone();
+            move || started.get().copied().unwrap_or_else(Instant::now) + bound
+        };
+        let force = {
+            let (signals, deadline) = (signals.clone(), deadline.clone());
+            async move {
+                tokio::select! {
+                    () = signalled(signals, 2) => {}
+                    () = tokio::time::sleep_until(deadline().into()) => {}
+                }
+            }
+        };
+        crate::api::serve(service.clone(), listener, timeouts, shutdown, force).await;
+        // Let running invocations end, within the bound (a second signal stops at once).
+        while service.in_flight() > 0 && Instant::now() < deadline() && *signals.borrow() < 2 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let report = service.finish_run();
+        let mut outstanding = Shutdown::default();
+        let report = service.finish_run_with(&mut outstanding);
+        if outstanding.cut_in_flight > 0 {
+            eprintln!(
+                "lambda-sim: {} invocations still running were cut off (outcome cut_at_shutdown)",
+                outstanding.cut_in_flight
+            );
+        }
+        if outstanding.unprocessed_events > 0 {
+            let dir = outstanding
+                .unprocessed_dir
+                .map_or_else(String::new, |d| format!(": {}/<function>.jsonl", d.display()));
+            eprintln!(
+                "lambda-sim: {} async events were not processed; their records (condition SimulatorShutdown){dir}",
+                outstanding.unprocessed_events
+            );
+        }
         super::write_reports(&report, args.json.as_deref(), args.hlog.as_deref())?;
         print!("{}", report.summary());
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Tasks still running (invocations cut off) are dropped with the runtime; none may hold up the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Counts SIGTERM and SIGINT (Ctrl-C) signals: the first starts the shutdown, the second cuts it short.
+fn signal_count() -> tokio::sync::watch::Receiver<u32> {
+    let (count, receiver) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        loop {
+            #[cfg(unix)]
+            let term = async {
+                match &mut terminate {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let term = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                () = term => {},
             }
-            Err(_) => std::future::pending::<()>().await,
+            count.send_modify(|n| *n += 1);
+            if *count.borrow() == 1 {
+                eprintln!("lambda-sim: shutting down (a second signal stops at once)");
+            } else {
+                eprintln!("lambda-sim: stopping now");
+            }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    });
+    receiver
+}
+
+/// Resolves once `n` signals have arrived.
+async fn signalled(mut signals: tokio::sync::watch::Receiver<u32>, n: u32) {
+    if signals.wait_for(|&count| count >= n).await.is_err() {
+        std::future::pending::<()>().await;
     }
-    eprintln!("lambda-sim: shutting down");
 }

@@ -253,10 +253,35 @@ impl LiveService {
         report
     }
 
-    /// Ends the run: reports every live environment and returns the final report.
+    /// Starts shutting down: event sources invoke nothing more (queued events wait to be written out by
+    /// [`LiveService::finish_run`]); requests already running go on.
+    pub fn close_sources(&self) {
+        self.d.core().sources.close();
+    }
+
+    /// Ends the run and returns the final report. Every request still running is cut off and counted as
+    /// `cut_at_shutdown`, every async event not ended is written out as unprocessed (see [`Shutdown`]), and every
+    /// live environment is reported.
     pub fn finish_run(&self) -> RunReport {
-        crate::lifecycle::core::end(&self.d);
+        self.finish_run_with(&mut Shutdown::default())
+    }
+
+    /// [`LiveService::finish_run`], telling `shutdown` what was cut and written.
+    pub fn finish_run_with(&self, shutdown: &mut Shutdown) -> RunReport {
         let now = self.now_ns();
+        {
+            let mut core = self.d.core();
+            core.sources.close();
+            shutdown.cut_in_flight = core.metrics.cut_in_flight();
+            shutdown.unprocessed_dir = core.sources.unprocessed_dir();
+            match core.sources.write_unprocessed(now) {
+                Ok(n) => shutdown.unprocessed_events = n,
+                Err(e) => {
+                    tracing::error!(error = %crate::sandbox::error_chain(&e), "cannot write an unprocessed event's record");
+                }
+            }
+        }
+        crate::lifecycle::core::end(&self.d);
         let metrics = {
             let mut core = self.d.core();
             if let Err(e) = core.sources.finish() {
@@ -281,6 +306,17 @@ impl LiveService {
             .map(|f| core.model.pool_state(f).busy)
             .sum()
     }
+}
+
+/// What [`LiveService::finish_run_with`] did to the work still outstanding.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    /// Requests still running, counted as `cut_at_shutdown`.
+    pub cut_in_flight: u64,
+    /// Async events not ended, written as invocation records with condition `SimulatorShutdown`.
+    pub unprocessed_events: u64,
+    /// Where those records are (`None`: the run has no output directory, so they are only counted).
+    pub unprocessed_dir: Option<std::path::PathBuf>,
 }
 
 /// How long a real-time run waits, after its traffic, for event sources to finish (retries, queue backlogs);

@@ -142,6 +142,19 @@ impl RunMetrics {
         }
     }
 
+    /// Ends every request that arrived and has no outcome yet as `cut_at_shutdown`: a real-time run or `serve`
+    /// shut down past its bound while they ran. Returns how many.
+    pub fn cut_in_flight(&mut self) -> u64 {
+        let mut cut = 0;
+        for fm in &mut self.functions {
+            let c = &mut fm.counts;
+            let n = c.arrivals.saturating_sub(c.outcomes.total());
+            c.outcomes.cut_at_shutdown += n;
+            cut += n;
+        }
+        cut
+    }
+
     /// The function's configured provisioned concurrency changed to `count` (scheduled action, target tracking
     /// or the control plane); capacity is billed by these changes.
     pub fn provisioned_configured(&mut self, f: FunctionId, t_ns: u64, count: u32) {

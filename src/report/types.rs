@@ -61,6 +61,14 @@ pub struct OutcomeCounts {
     pub crash: u64,
     /// Rejected with a 429 (never ran, never billed).
     pub throttled: u64,
+    /// Still running when a real-time run or `serve` shut down, past its bound: cut off with no result (a
+    /// simulator's outcome, not Lambda's; absent from the JSON when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cut_at_shutdown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl OutcomeCounts {
@@ -93,11 +101,12 @@ impl OutcomeCounts {
 
     /// All outcomes, throttles included: equals arrivals when conservation holds.
     pub fn total(&self) -> u64 {
-        self.invoked() + self.throttled
+        self.invoked() + self.throttled + self.cut_at_shutdown
     }
 
-    /// `(name, count)` in report order: success, function_error, timeout, out_of_memory, crash, throttled.
-    pub fn entries(&self) -> [(&'static str, u64); 6] {
+    /// `(name, count)` in report order: success, function_error, timeout, out_of_memory, crash, throttled,
+    /// cut_at_shutdown.
+    pub fn entries(&self) -> [(&'static str, u64); 7] {
         [
             ("success", self.success),
             ("function_error", self.function_error),
@@ -105,6 +114,7 @@ impl OutcomeCounts {
             ("out_of_memory", self.out_of_memory),
             ("crash", self.crash),
             ("throttled", self.throttled),
+            ("cut_at_shutdown", self.cut_at_shutdown),
         ]
     }
 
@@ -115,6 +125,7 @@ impl OutcomeCounts {
         self.out_of_memory += o.out_of_memory;
         self.crash += o.crash;
         self.throttled += o.throttled;
+        self.cut_at_shutdown += o.cut_at_shutdown;
     }
 }
 

@@ -290,10 +290,12 @@ pub(crate) fn add_to_linker(
         "lambda",
         "event_read",
         |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
-            let n = (len as u32 as usize).min(caller.data().call.event.len());
-            let range = guest_range(&mut caller, "event_read", ptr, n as i32)?;
+            // The whole buffer the guest names must be its memory (the ABI's rule for every range), even when the
+            // event fills only part of it.
+            let range = guest_range(&mut caller, "event_read", ptr, len)?;
+            let n = range.len().min(caller.data().call.event.len());
             let (mem, state) = memory_bytes(&mut caller);
-            mem[range].copy_from_slice(&state.call.event[..n]);
+            mem[range.start..range.start + n].copy_from_slice(&state.call.event[..n]);
             state.call.host_bytes += n as u64;
             Ok(n as i32)
         },

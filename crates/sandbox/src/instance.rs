@@ -657,6 +657,7 @@ impl Sandbox {
         let duration_ns = cpu_ns + wait_ns;
         call.event = Bytes::new();
         let clean_success = matches!(result, Ok(0))
+            && !state.limiter.refused
             && call.error.is_none()
             && call.response_too_large.is_none()
             && duration_ns <= limits.timeout_ns;
@@ -730,25 +731,46 @@ impl Sandbox {
                 ),
             )
         };
+        let trap = result
+            .as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<Trap>().copied());
+        // Stretched real-time CPU that ran past the deadline counts too: Lambda would have stopped the function.
+        if call.timed_out
+            || matches!(trap, Some(Trap::OutOfFuel | Trap::Interrupt))
+            || (result.is_ok() && duration_ns > limits.timeout_ns)
+        {
+            return timeout();
+        }
+        // A refused `memory.grow` is the function hitting its memory size, even if the guest survived the refusal
+        // and returned: Lambda stops the runtime and resets the environment.
+        if state.limiter.refused {
+            return (
+                Outcome::OutOfMemory,
+                ErrorBody::new(
+                    "Runtime.OutOfMemory",
+                    format!("{prefix}Error: Runtime exited with error: out of memory"),
+                ),
+            );
+        }
         match result {
             Err(e) => {
-                let trap = e.downcast_ref::<Trap>().copied();
-                if call.timed_out || matches!(trap, Some(Trap::OutOfFuel | Trap::Interrupt)) {
-                    return timeout();
-                }
-                if state.limiter.refused {
-                    return (
-                        Outcome::OutOfMemory,
-                        ErrorBody::new(
-                            "Runtime.OutOfMemory",
-                            format!("{prefix}Error: Runtime exited with error: out of memory"),
-                        ),
-                    );
-                }
-                let reason = match (&call.misuse, trap) {
-                    (Some(m), _) => m.clone(),
-                    (None, Some(t)) => t.to_string(),
-                    (None, None) => format!("{e}"),
+                let exit = e.downcast_ref::<wasmtime_wasi::I32Exit>().map(|x| x.0);
+                let reason = match (&call.misuse, trap, exit) {
+                    (Some(m), _, _) => m.clone(),
+                    (None, Some(t), _) => t.to_string(),
+                    // `proc_exit(n)`: what Lambda says when a runtime process exits.
+                    (None, None, Some(0)) => {
+                        return (
+                            Outcome::Crash,
+                            ErrorBody::new(
+                                "Runtime.ExitError",
+                                format!("{prefix}Error: Runtime exited without providing a reason"),
+                            ),
+                        );
+                    }
+                    (None, None, Some(n)) => format!("exit status {n}"),
+                    (None, None, None) => format!("{e}"),
                 };
                 // The full error, with the wasm backtrace, goes to the log as a runtime would print it.
                 self.log.write_marker(
@@ -762,8 +784,6 @@ impl Sandbox {
                     ),
                 )
             }
-            // Stretched real-time CPU ran past the deadline: Lambda would have stopped the function.
-            Ok(_) if duration_ns > limits.timeout_ns => timeout(),
             Ok(code) => {
                 if let Some(error) = call.error.take() {
                     (Outcome::FunctionError, error)

@@ -431,6 +431,14 @@ impl AsyncQueues {
         &self.functions[function].counters
     }
 
+    /// Every event that has not ended, in id order: `(event, function, attempts that ran)` — what a shutdown
+    /// writes out as unprocessed.
+    pub fn unended(&self) -> impl Iterator<Item = (u64, usize, u32)> + '_ {
+        self.events
+            .iter()
+            .map(|(&id, e)| (id, e.function, e.attempts))
+    }
+
     /// When a live event was enqueued (for the queue-delay histogram); `None` once it ended.
     pub fn enqueued_ns(&self, event: u64) -> Option<u64> {
         self.events.get(&event).map(|e| e.enqueued_ns)
