@@ -72,9 +72,7 @@ pub fn run_realtime(scenario: &Scenario) -> Result<RunReport, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    Ok(runtime
-        .block_on(live::run_realtime(scenario.clone(), deployment, None))
-        .map_err(sim::SimError::from)?)
+    Ok(runtime.block_on(live::run_realtime(scenario.clone(), deployment, None))?)
 }
 
 #[doc(hidden)]

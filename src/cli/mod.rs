@@ -98,6 +98,16 @@ pub(crate) fn out_dir(
     }
 }
 
+/// `--memory-budget-mb`: the range `[simulation] memory_budget_mb` allows.
+pub(crate) fn memory_budget_mb(text: &str) -> Result<u64, String> {
+    let (min, max) = crate::scenario::MEMORY_BUDGET_MB;
+    match text.parse::<i64>() {
+        Ok(mb) if (min..=max).contains(&mb) => Ok(mb as u64),
+        Ok(mb) => Err(format!("{mb} is outside the allowed range {min}–{max} MB")),
+        Err(e) => Err(format!("{text:?} is not a whole number of MB: {e}")),
+    }
+}
+
 /// Writes `--json` and `--hlog` files of a report.
 pub(crate) fn write_reports(
     report: &crate::report::RunReport,

@@ -34,6 +34,10 @@ pub(crate) struct RunArgs {
     /// Override the scenario's mode.
     #[arg(long, value_enum)]
     mode: Option<ModeArg>,
+    /// Host memory the run's live execution environments may hold, MB; a run that would need more stops with an
+    /// error naming the function [default: the scenario's memory_budget_mb, or half the machine's memory].
+    #[arg(long, value_name = "MB", value_parser = super::memory_budget_mb)]
+    memory_budget_mb: Option<u64>,
     /// Print no summary (files are still written).
     #[arg(long, short)]
     quiet: bool,
@@ -100,6 +104,18 @@ fn extras(s: &scenario::Scenario) -> String {
     out
 }
 
+/// How a run's failure exits: a scenario or a memory budget the run needs more than is a configuration error (2),
+/// anything else lambda-sim's own (3).
+fn sim_error(e: &crate::sim::SimError) -> CliError {
+    use crate::lifecycle::RunError;
+    use crate::sim::SimError;
+    match e {
+        SimError::Scenario(e) => CliError::usage(e.to_string()),
+        SimError::Run(RunError::MemoryBudget(e)) => CliError::usage(e.to_string()),
+        e => CliError::internal_of(e),
+    }
+}
+
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     let file = scenario::load_file(&args.scenario).map_err(|e| CliError::usage(e.to_string()))?;
     if !file.variants.is_empty() {
@@ -108,6 +124,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     let mut scenario = file.base;
     if let Some(seed) = args.seed {
         scenario.simulation.seed = seed;
+    }
+    if let Some(mb) = args.memory_budget_mb {
+        scenario.simulation.memory_budget_mb = Some(mb);
     }
     match args.mode {
         Some(ModeArg::Virtual) => scenario.simulation.mode = Mode::Virtual,
@@ -141,7 +160,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::internal(format!("cannot start the async runtime: {e}")))?;
         runtime
             .block_on(crate::live::run_realtime(scenario, deployment, out.clone()))
-            .map_err(|e| CliError::usage(e.to_string()))?
+            .map_err(|e| sim_error(&e))?
     } else {
         run_virtual(
             &scenario,
@@ -151,10 +170,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
                 out_dir: out.clone(),
             },
         )
-        .map_err(|e| match e {
-            crate::sim::SimError::Scenario(e) => CliError::usage(e.to_string()),
-            e => CliError::internal_of(&e),
-        })?
+        .map_err(|e| sim_error(&e))?
     };
     if let (Some(dir), false) = (&out, args.quiet) {
         eprintln!(

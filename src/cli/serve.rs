@@ -19,6 +19,10 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:9001")]
     listen: String,
+    /// Host memory the live execution environments may hold, MB; a cold start that would need more gets a 500
+    /// naming the function [default: the scenario's memory_budget_mb, or half the machine's memory].
+    #[arg(long, value_name = "MB", value_parser = super::memory_budget_mb)]
+    memory_budget_mb: Option<u64>,
     /// Memory size of `--function` functions, MB.
     #[arg(long, default_value_t = 128)]
     memory: u64,
@@ -105,6 +109,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             ));
         }
     };
+    let mut scenario = scenario;
+    if let Some(mb) = args.memory_budget_mb {
+        scenario.simulation.memory_budget_mb = Some(mb);
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -39,6 +39,35 @@ pub enum GuestError {
     },
 }
 
+/// Checks, without building anything, that `path` is code [`resolve`] can use: a `.wasm`/`.wat`/`.py`/`.js`
+/// file (or a file that starts as a WebAssembly binary does), a guest crate, or a Python or JavaScript handler
+/// directory. `validate` calls it, so a wrong `code` is reported with its position in the scenario.
+pub fn check(path: &Path) -> Result<(), GuestError> {
+    let shown = path.display().to_string();
+    if path.is_file() {
+        let known = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "wat" | "py")
+        ) || js::is_js_file(path);
+        let mut magic = [0u8; 4];
+        let binary = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok_and(|()| magic == *b"\0asm");
+        return if known || binary {
+            Ok(())
+        } else {
+            Err(GuestError::NotCode { path: shown })
+        };
+    }
+    if !path.exists() {
+        return Err(GuestError::NotFound { path: shown });
+    }
+    if path.join("Cargo.toml").is_file() || python::is_python_dir(path) || js::is_js_dir(path) {
+        return Ok(());
+    }
+    Err(GuestError::NotCode { path: shown })
+}
+
 /// Returns the WebAssembly file (module or component) for `path`, building it first if `path` is source code.
 pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
     let shown = path.display().to_string();

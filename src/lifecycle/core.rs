@@ -25,6 +25,9 @@ pub enum RunError {
     /// A run output (destination records) could not be written.
     #[error("cannot write run output")]
     Output(#[from] OutputError),
+    /// A new environment would take the run past its memory budget.
+    #[error(transparent)]
+    MemoryBudget(#[from] super::memory::MemoryBudgetExceeded),
     /// A guest call suspended on something that is not a service call, which virtual time cannot wait for.
     #[error("a handler of function {function:?} is suspended with nothing to resume it")]
     Stuck { function: String },

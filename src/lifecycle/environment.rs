@@ -7,7 +7,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 
-use super::Driver;
+use super::memory::Reservation;
+use super::{Driver, RunError};
 use crate::model::{EnvironmentStart, FunctionId, SandboxId};
 use crate::sandbox::{
     CallLimits, CallReport, InitializationType, Invocation, Sandbox, SandboxConfig, SandboxError,
@@ -20,6 +21,8 @@ pub struct Environment {
     pub sandbox: Sandbox,
     /// Where its service calls go (handlers that call services only).
     channel: Option<ServiceChannel>,
+    /// Its share of the run's memory budget.
+    memory: Reservation,
 }
 
 impl Environment {
@@ -29,13 +32,15 @@ impl Environment {
         f: FunctionId,
         id: SandboxId,
         kind: InitializationType,
-    ) -> Result<Box<Environment>, SandboxError> {
+    ) -> Result<Box<Environment>, RunError> {
+        let memory = d.run().memory.reserve(f)?;
         let (config, channel) = config(d, f, id, kind);
         let code = &d.run().deployment.codes[f];
         Ok(Box::new(Environment {
             id,
             sandbox: Sandbox::new(code, &config)?,
             channel,
+            memory,
         }))
     }
 
@@ -46,13 +51,17 @@ impl Environment {
         f: FunctionId,
         id: SandboxId,
         snapshot: &crate::sandbox::Snapshot,
-    ) -> Result<Box<Environment>, SandboxError> {
+    ) -> Result<Box<Environment>, RunError> {
+        let memory = d.run().memory.reserve(f)?;
         let (config, channel) = config(d, f, id, InitializationType::SnapStart);
-        Ok(Box::new(Environment {
+        let mut env = Box::new(Environment {
             id,
             sandbox: Sandbox::restore(snapshot.code(), &config).await?,
             channel,
-        }))
+            memory,
+        });
+        env.memory.grew_to(env.sandbox.peak_memory_bytes());
+        Ok(env)
     }
 
     /// The Init phase within `limits`.
@@ -61,11 +70,14 @@ impl Environment {
         d: &D,
         limits: CallLimits,
     ) -> Result<CallReport, SandboxError> {
-        if !self.sandbox.can_suspend() {
-            return complete_now(self.sandbox.init(limits)).unwrap_or(Err(SandboxError::Suspended));
-        }
-        let call = self.sandbox.init(limits);
-        Box::pin(run_guest(d, self.id, self.channel.as_ref(), call)).await
+        let report = if !self.sandbox.can_suspend() {
+            complete_now(self.sandbox.init(limits)).unwrap_or(Err(SandboxError::Suspended))
+        } else {
+            let call = self.sandbox.init(limits);
+            Box::pin(run_guest(d, self.id, self.channel.as_ref(), call)).await
+        };
+        self.memory.grew_to(self.sandbox.peak_memory_bytes());
+        report
     }
 
     /// One invocation within `limits` (with a suppressed init first if init has not run).
@@ -77,12 +89,15 @@ impl Environment {
     ) -> Result<CallReport, SandboxError> {
         // A call that cannot suspend (virtual time, no services) runs to its end right here; only one that can is
         // awaited, boxed, so the caller's future (the simulator's hottest allocation) stays small.
-        if !self.sandbox.can_suspend() {
+        let report = if !self.sandbox.can_suspend() {
             let call = self.sandbox.invoke(invocation, limits);
-            return complete_now(call).unwrap_or(Err(SandboxError::Suspended));
-        }
-        let call = self.sandbox.invoke(invocation, limits);
-        Box::pin(run_guest(d, self.id, self.channel.as_ref(), call)).await
+            complete_now(call).unwrap_or(Err(SandboxError::Suspended))
+        } else {
+            let call = self.sandbox.invoke(invocation, limits);
+            Box::pin(run_guest(d, self.id, self.channel.as_ref(), call)).await
+        };
+        self.memory.grew_to(self.sandbox.peak_memory_bytes());
+        report
     }
 }
 
@@ -179,7 +194,7 @@ pub async fn cold_start<D: Driver>(
     ready: EnvironmentStart,
     invocation: &Invocation,
     init_start_ns: u64,
-) -> Result<ColdStart, SandboxError> {
+) -> Result<ColdStart, RunError> {
     let run = d.run().clone();
     let timeout_ns = run.scenario.functions[f].timeout_ns;
     let start = d.guest_starts_at(init_start_ns).await;

@@ -16,10 +16,12 @@
 //! - [`provision`]: environments made off any request's path (provisioned concurrency, pre-warms).
 //! - [`services`]: simulated downstream services: the model decides a call, the lifecycle waits for its answer.
 //! - [`events`]: async queues and SQS mappings feeding requests in and hearing how they ended.
+//! - [`memory`]: the run's memory budget, which every live environment holds a share of.
 
 pub mod core;
 pub mod environment;
 pub mod events;
+pub mod memory;
 pub mod provision;
 pub mod request;
 pub mod services;
@@ -42,13 +44,29 @@ use crate::sandbox::{ClockMode, InitializationType};
 use crate::scenario::Scenario;
 use crate::sources::{Origin, SourceTimer};
 
-/// What a run executes: the scenario and its deployed code. Shared, never changed during the run.
+/// What a run executes: the scenario and its deployed code, and the memory budget its environments share.
 pub struct Run {
     pub scenario: Scenario,
     pub deployment: Deployment,
+    pub memory: Arc<memory::MemoryBudget>,
 }
 
 impl Run {
+    /// A run of `scenario` with its deployed code; its memory budget is the scenario's, or the default share of the
+    /// machine's memory.
+    pub fn new(scenario: Scenario, deployment: Deployment) -> Self {
+        let limit = scenario
+            .simulation
+            .memory_budget_mb
+            .map_or_else(memory::default_budget_bytes, |mb| mb << 20);
+        let names = scenario.functions.iter().map(|f| f.name.clone()).collect();
+        Run {
+            memory: Arc::new(memory::MemoryBudget::new(limit, names)),
+            scenario,
+            deployment,
+        }
+    }
+
     /// Whether `f`'s handlers call services in this run: the run has services and `f`'s module imports
     /// `lambda.service_call`. Their guest calls can suspend.
     pub fn calls_services(&self, f: FunctionId) -> bool {

@@ -3,7 +3,7 @@
 //! reported ready to the model when its init ends.
 
 use super::core::apply_actions;
-use super::{Driver, Environment};
+use super::{Driver, Environment, RunError};
 use crate::model::{EnvironmentStart, FunctionId, SandboxId};
 use crate::sandbox::{CallLimits, InitializationType};
 
@@ -27,7 +27,7 @@ pub async fn provision<D: Driver>(
                 Ok(snapshot) => Environment::restore(d, f, id, snapshot)
                     .await
                     .map(|env| (Some(env), 0)),
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             };
             (Some(restore_ns), made)
         }
@@ -38,10 +38,13 @@ pub async fn provision<D: Driver>(
                         timeout_ns: limit_ns,
                         start_ns: at,
                     };
-                    env.init(d, limits).await.map(|report| {
-                        let ready = env.sandbox.is_initialized().then_some(env);
-                        (ready, report.duration_ns)
-                    })
+                    env.init(d, limits)
+                        .await
+                        .map(|report| {
+                            let ready = env.sandbox.is_initialized().then_some(env);
+                            (ready, report.duration_ns)
+                        })
+                        .map_err(RunError::from)
                 }
                 Err(e) => Err(e),
             };
@@ -51,8 +54,9 @@ pub async fn provision<D: Driver>(
     let (env, init_ns) = match made {
         Ok(made) => made,
         Err(e) => {
-            // lambda-sim's failure (no sandbox slot): the allocation fails, and the driver hears of it.
-            d.system_error(e.into());
+            // lambda-sim's failure (no sandbox slot, the memory budget): the allocation fails, and the driver hears
+            // of it.
+            d.system_error(e);
             (None, 0)
         }
     };

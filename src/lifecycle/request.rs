@@ -309,8 +309,7 @@ async fn cold<D: Driver>(
     };
     let cold = match cold_start(d, f, id, ready, &invocation, arrival + overhead_ns).await {
         Ok(cold) => cold,
-        Err(e) => {
-            let error = e.into();
+        Err(error) => {
             return system_error(d, f, id, arrival, StartKind::Cold, overhead_ns, error, ping);
         }
     };

@@ -30,6 +30,8 @@ struct Shared {
     core: Mutex<Core>,
     services: Option<Mutex<ServicesCore>>,
     names: BTreeMap<String, FunctionId>,
+    /// The first error that stops a run (the memory budget); `serve` goes on, answering 500s.
+    failure: Mutex<Option<RunError>>,
 }
 
 /// The real-time [`Driver`]. Cheap to clone.
@@ -128,6 +130,9 @@ impl Driver for LiveDriver {
 
     fn system_error(&self, error: RunError) {
         tracing::error!(error = %crate::sandbox::error_chain(&error), "lambda-sim failed");
+        if matches!(error, RunError::MemoryBudget(_)) {
+            lock(&self.0.failure).get_or_insert(error);
+        }
     }
 }
 
@@ -170,14 +175,12 @@ impl LiveService {
         // The scenario parser has checked every service spec the model would refuse.
         let services = ServicesCore::new(&scenario).ok().flatten().map(Mutex::new);
         let d = LiveDriver(Arc::new(Shared {
-            run: Arc::new(Run {
-                scenario,
-                deployment,
-            }),
+            run: Arc::new(Run::new(scenario, deployment)),
             started: Instant::now(),
             core: Mutex::new(core),
             services,
             names,
+            failure: Mutex::new(None),
         }));
         crate::lifecycle::core::start(&d);
         LiveService { d }
@@ -299,6 +302,11 @@ impl LiveService {
         report
     }
 
+    /// The error that stops this run, if one happened (the memory budget), taken once.
+    pub fn take_failure(&self) -> Option<RunError> {
+        lock(&self.d.0.failure).take()
+    }
+
     /// Invocations running right now.
     pub fn in_flight(&self) -> u32 {
         let core = self.d.core();
@@ -323,19 +331,28 @@ pub struct Shutdown {
 /// what is still queued then is reported as pending.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(15 * 60);
 
+/// Most synchronous requests a real-time replay keeps running at once (each is a task; more would only queue in
+/// memory: no Lambda account runs this many at once).
+const MAX_IN_FLIGHT: usize = 100_000;
+
 /// Replays a scenario's traffic in real time against the live driver (no HTTP) and returns the report. Async
 /// destinations' records go under `out_dir`.
 pub async fn run_realtime(
     scenario: Scenario,
     deployment: Deployment,
     out_dir: Option<std::path::PathBuf>,
-) -> Result<RunReport, crate::scenario::ScenarioError> {
+) -> Result<RunReport, crate::sim::SimError> {
     use crate::scenario::{InvocationType, Target};
     use crate::traffic::TrafficGenerator;
     let traffic = Arc::new(Mutex::new(TrafficGenerator::new(&scenario)?));
     let service = LiveService::start_with_output(scenario, deployment, out_dir);
     let mut tasks = tokio::task::JoinSet::new();
+    let mut failure = None;
     loop {
+        if let Some(e) = service.take_failure() {
+            failure = Some(e); // no more arrivals: what runs finishes, then the run reports the error
+            break;
+        }
         // Closed-loop users add arrivals as responses come back: wait for either the next arrival or a response.
         let next = traffic
             .lock()
@@ -375,6 +392,12 @@ pub async fn run_realtime(
             }
             (Target::Function(f), InvocationType::RequestResponse) => f,
         };
+        // Ended requests are joined as they go (a JoinSet keeps each result until then), and at most
+        // `MAX_IN_FLIGHT` run at once: arrivals faster than the host can start them wait, rather than pile up.
+        while tasks.try_join_next().is_some() {}
+        if tasks.len() >= MAX_IN_FLIGHT {
+            tasks.join_next().await;
+        }
         let (service, traffic) = (service.clone(), traffic.clone());
         tasks.spawn(async move {
             // The outcome is in the run's metrics; nobody reads the response.
@@ -390,7 +413,10 @@ pub async fn run_realtime(
             }
         });
     }
-    // Event sources keep going after the traffic: retries, queue backlogs.
+    // Event sources keep going after the traffic: retries, queue backlogs (not after a failure).
+    if failure.is_some() {
+        service.close_sources();
+    }
     let deadline = Instant::now() + DRAIN_LIMIT;
     while !service.sources_idle() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -398,14 +424,18 @@ pub async fn run_realtime(
     while service.in_flight() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    while tasks.join_next().await.is_some() {}
     let report = service.finish_run();
+    if let Some(e) = failure.or_else(|| service.take_failure()) {
+        return Err(e.into());
+    }
     // A replayed file that changed or broke after it was checked at load: the run is short of arrivals.
     if let Some(e) = traffic
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .replay_error()
     {
-        return Err(e.clone());
+        return Err(e.clone().into());
     }
     Ok(report)
 }

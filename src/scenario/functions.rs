@@ -271,6 +271,9 @@ pub(super) fn code_path(
             ),
         ));
     }
+    // A directory or file that is not code (`code = "/tmp"`) is refused here, with its position, not at deploy.
+    crate::guest::check(&resolved)
+        .map_err(|e| src.err(&v.span(), format!("{what}: code = {given:?}: {e}")))?;
     Ok(resolved)
 }
 

@@ -9,7 +9,7 @@
 //! kinds of table, all rejecting unknown keys:
 //!
 //! - `[simulation]`: `duration` (required), `name` (default: the file stem), `seed` (1), `mode` (`virtual` |
-//!   `realtime`), `ns_per_fuel` (0, 1000].
+//!   `realtime`), `ns_per_fuel` (0, 1000], `memory_budget_mb` [64, 16777216] (default: half the machine's memory).
 //! - `[account]`: `concurrency_limit` (1000), `unreserved_minimum` (min(100, limit)), `scaling` (`per-function` |
 //!   `legacy`), `legacy_burst` (500 | 1000 | 3000, legacy only), `keep_alive_memory_mb` (128–10,240,000,000 MB;
 //!   required by and only used for `greedy-dual` keep-alive).
@@ -100,6 +100,9 @@ pub struct Simulation {
     pub mode: Mode,
     /// Virtual CPU cost of one unit of fuel at one vCPU, picoseconds (`ns_per_fuel` in the file).
     pub ps_per_fuel: u64,
+    /// Host memory the run's live environments may hold, MB (`None`: half the machine's; see
+    /// `crate::lifecycle::memory`).
+    pub memory_budget_mb: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,6 +347,7 @@ mod tests;
 
 pub use load::{load, load_file, parse, parse_file, resolve_path};
 pub use phases::MAX_USERS;
+pub use settings::MEMORY_BUDGET_MB;
 pub(crate) use trace::trace_error;
 pub use trace::{TraceFormat, TraceFunction, TraceSpec};
 pub use values::MAX_RATE;
@@ -373,6 +377,7 @@ impl Scenario {
                 seed,
                 mode,
                 ps_per_fuel,
+                memory_budget_mb: None,
             },
             account: Account {
                 concurrency_limit: defaults::CONCURRENCY_LIMIT,

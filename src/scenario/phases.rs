@@ -20,6 +20,10 @@ use super::{
     Target, TrafficPhase, defaults, resolve_path,
 };
 
+/// Most requests one spike may send: a billion (a day of 10,000 requests/s is under that); arrivals are drawn one at a
+/// time, so the bound is on run time, not memory.
+pub const MAX_SPIKE_COUNT: i64 = 1_000_000_000;
+
 /// Most closed-loop users one phase may have (each holds a slot in the traffic generator).
 pub const MAX_USERS: i64 = 1_000_000;
 
@@ -239,7 +243,7 @@ fn pattern(
                 count_v,
                 &format!("{what}: count"),
                 1,
-                i64::MAX,
+                MAX_SPIKE_COUNT,
                 "requests",
             )? as u64;
             let window_ns = match &r.window {

@@ -35,6 +35,7 @@ pub(super) struct RawSimulation {
     pub seed: Option<Spanned<i64>>,
     pub mode: Option<Spanned<ModeName>>,
     pub ns_per_fuel: Option<Spanned<f64>>,
+    pub memory_budget_mb: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

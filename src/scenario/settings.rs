@@ -11,6 +11,9 @@ use super::values::{int_in, positive_duration_ns};
 use super::{Account, Mode, ScalingModel, ScenarioError, Simulation};
 use crate::cpu::DEFAULT_PS_PER_FUEL;
 
+/// The range `memory_budget_mb` may take, MB: from 64 MB to 16 TiB.
+pub const MEMORY_BUDGET_MB: (i64, i64) = (64, 1 << 24);
+
 pub(super) fn simulation(
     src: &Source,
     path: &Path,
@@ -84,12 +87,25 @@ pub(super) fn simulation(
         }
     };
 
+    let memory_budget_mb = match &raw.memory_budget_mb {
+        None => None,
+        Some(v) => Some(int_in(
+            src,
+            v,
+            "simulation: memory_budget_mb",
+            MEMORY_BUDGET_MB.0,
+            MEMORY_BUDGET_MB.1,
+            "MB",
+        )? as u64),
+    };
+
     Ok(Simulation {
         name,
         duration_ns,
         seed,
         mode,
         ps_per_fuel,
+        memory_budget_mb,
     })
 }
 

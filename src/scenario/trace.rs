@@ -347,6 +347,7 @@ pub(super) fn prepare(
                 seed: None,
                 mode: None,
                 ns_per_fuel: None,
+                memory_budget_mb: None,
             },
         )
     });

@@ -89,10 +89,7 @@ impl Sim {
         );
         let services = ServicesCore::new(scenario)?;
         let traffic = TrafficGenerator::new(scenario)?;
-        let run = Arc::new(Run {
-            scenario: scenario.clone(),
-            deployment: deployment.clone(),
-        });
+        let run = Arc::new(Run::new(scenario.clone(), deployment.clone()));
         Ok(Sim {
             d: SimDriver::new(run, core, services, traffic),
             end_ns: scenario.simulation.duration_ns,

@@ -344,7 +344,13 @@ fn traffic_errors() {
     assert_err(
         &with_traffic("function = \"api\"\npattern = \"spike\"\ncount = 0"),
         "0\n",
-        "traffic[0]: count = 0 is outside the allowed range 1–9223372036854775807 requests",
+        "traffic[0]: count = 0 is outside the allowed range 1–1000000000 requests",
+    );
+    // A count no scenario needs is refused at validate, not left to eat memory or run for ever.
+    assert_err(
+        &with_traffic("function = \"api\"\npattern = \"spike\"\ncount = 9223372036854775807"),
+        "9223372036854775807\n",
+        "traffic[0]: count = 9223372036854775807 is outside the allowed range 1–1000000000 requests",
     );
     assert_err(
         &with_traffic(
