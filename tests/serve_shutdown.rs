@@ -82,19 +82,42 @@ fn unprocessed(out: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn sigterm_finishes_running_events_and_writes_the_backlog_out() {
+/// `serve` of `scenario` writing its JSON report and records into a temporary directory, with this shutdown bound.
+struct Run {
+    server: Server,
+    json: std::path::PathBuf,
+    out: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn serve_with_outputs(scenario: &str, shutdown_timeout: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let (json, out) = (dir.path().join("r.json"), dir.path().join("out"));
-    let mut server = serve(&[
-        "tests/fixtures/serve-backlog.toml",
+    let server = serve(&[
+        scenario,
         "--json",
         json.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
         "--shutdown-timeout",
-        "20",
+        shutdown_timeout,
     ]);
+    Run {
+        server,
+        json,
+        out,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn sigterm_finishes_running_events_and_writes_the_backlog_out() {
+    let Run {
+        mut server,
+        json,
+        out,
+        _dir,
+    } = serve_with_outputs("tests/fixtures/serve-backlog.toml", "20");
     send_events(&server.addr, 60, 1500);
     std::thread::sleep(Duration::from_millis(300));
     signal(&server, "-TERM");
@@ -136,17 +159,12 @@ fn sigterm_finishes_running_events_and_writes_the_backlog_out() {
 
 #[test]
 fn at_the_bound_running_invocations_are_cut_with_an_outcome() {
-    let dir = tempfile::tempdir().unwrap();
-    let (json, out) = (dir.path().join("r.json"), dir.path().join("out"));
-    let mut server = serve(&[
-        "tests/fixtures/serve-backlog.toml",
-        "--json",
-        json.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--shutdown-timeout",
-        "1",
-    ]);
+    let Run {
+        mut server,
+        json,
+        out,
+        _dir,
+    } = serve_with_outputs("tests/fixtures/serve-backlog.toml", "1");
     send_events(&server.addr, 20, 8000);
     std::thread::sleep(Duration::from_millis(300));
     signal(&server, "-TERM");
@@ -165,17 +183,12 @@ fn at_the_bound_running_invocations_are_cut_with_an_outcome() {
 
 #[test]
 fn a_second_signal_stops_at_once_and_still_accounts_for_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let (json, out) = (dir.path().join("r.json"), dir.path().join("out"));
-    let mut server = serve(&[
-        "tests/fixtures/serve-backlog.toml",
-        "--json",
-        json.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--shutdown-timeout",
-        "600",
-    ]);
+    let Run {
+        mut server,
+        json,
+        out,
+        _dir,
+    } = serve_with_outputs("tests/fixtures/serve-backlog.toml", "600");
     send_events(&server.addr, 10, 8000);
     // A synchronous call in flight too.
     let addr = server.addr.clone();
@@ -363,4 +376,151 @@ fn malformed_invoke_requests_get_the_exception_lambda_uses() {
     );
     assert_eq!(status, 200);
     assert!(!head.contains("x-amz-log-result"), "{head}");
+}
+
+/// Resident memory of a process, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Keep-alive synchronous invokes of `hello` until `stop`; returns (200s, anything else).
+fn steady_client(addr: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> (u64, u64) {
+    use std::io::{BufRead, BufReader};
+    let stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let (mut ok, mut other) = (0, 0);
+    let body = br#"{"name":"soak"}"#;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) && ok + other < 200_000 {
+        // One write per request: head and body in two would wait on Nagle and delayed ACKs.
+        let mut request = format!(
+            "POST /2015-03-31/functions/hello/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        writer.write_all(&request).unwrap();
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut response = vec![0; length];
+        reader.read_exact(&mut response).unwrap();
+        if status.starts_with("HTTP/1.1 200") && response == br#"{"message":"Hello, soak!"}"# {
+            ok += 1;
+        } else {
+            other += 1;
+        }
+    }
+    (ok, other)
+}
+
+#[test]
+fn soak_then_shutdown_with_everything_in_flight() {
+    let Run {
+        mut server,
+        json,
+        out,
+        _dir,
+    } = serve_with_outputs("tests/fixtures/serve-soak.toml", "10");
+    let pid = server.child.id();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, stop) = (server.addr.clone(), stop.clone());
+            std::thread::spawn(move || steady_client(addr, stop))
+        })
+        .collect();
+    // Steady load: memory after warm-up stays flat.
+    std::thread::sleep(Duration::from_secs(2));
+    let warm = rss_kib(pid);
+    let mut peak = warm;
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_secs(1));
+        peak = peak.max(rss_kib(pid));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut other) = (0, 0);
+    for c in clients {
+        let (o, x) = c.join().unwrap();
+        ok += o;
+        other += x;
+    }
+    eprintln!(
+        "steady load: {ok} requests answered; serve's resident memory {warm} KiB → peak {peak} KiB"
+    );
+    assert!(ok > 100, "{ok} answered");
+    assert_eq!(other, 0, "no unintended errors under steady load");
+    assert!(
+        peak < warm + 32 * 1024,
+        "memory grew under steady load: {warm} KiB → {peak} KiB"
+    );
+
+    // Then: an async backlog, synchronous calls and half-open connections in flight when the signal comes.
+    send_events(&server.addr, 40, 3000);
+    let syncs: Vec<_> = (0..2)
+        .map(|_| {
+            let addr = server.addr.clone();
+            std::thread::spawn(move || {
+                request(
+                    &addr,
+                    "POST",
+                    "/2015-03-31/functions/hello/invocations",
+                    &[],
+                    b"{}",
+                )
+            })
+        })
+        .collect();
+    let half_open: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(&server.addr).unwrap();
+            s.write_all(b"POST /2015-03-31/functions/hello/invocations HTTP/1.1\r\nContent-Length: 10\r\n\r\n{").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&server, "-TERM");
+    let stdout = wait_exit(&mut server, Duration::from_secs(60));
+    for s in syncs {
+        let (status, _, _) = s.join().unwrap();
+        assert!(
+            status == 200 || status == 0,
+            "a sync call in flight is answered or its connection closed: {status}"
+        );
+    }
+    drop(half_open);
+    let v = report(&json);
+    assert_eq!(v["conservation"]["ok"], true, "{stdout}");
+    let hello = &v["functions"]["hello"]["outcomes"];
+    assert_eq!(
+        hello["success"].as_u64().unwrap(),
+        v["functions"]["hello"]["arrivals"].as_u64().unwrap(),
+        "{hello}"
+    );
+    let io = &v["functions"]["io"]["async_events"];
+    assert_eq!(io["enqueued"], 40);
+    let pending = io["pending_at_end"].as_u64().unwrap();
+    assert_eq!(unprocessed(&out).len() as u64, pending, "{io}");
+    assert!(
+        pending >= 30,
+        "the backlog was not started after the signal: {io}"
+    );
 }

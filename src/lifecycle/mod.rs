@@ -74,6 +74,22 @@ impl Run {
     }
 }
 
+/// Why a run — in virtual or real time — could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// lambda-sim itself failed during the run.
+    #[error("the run stopped")]
+    Run(#[from] RunError),
+    /// The simulated services could not be set up.
+    #[error("cannot set up the simulated services")]
+    Services(#[from] crate::model::services::ServiceConfigError),
+    /// A request run on its own (`Sim::invoke`) was throttled.
+    #[error("the invocation was throttled: {}", .0.as_str())]
+    Throttled(crate::model::ThrottleReason),
+}
+
 /// A timer of the run: the platform model's, the event sources', or the services model's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunTimer {

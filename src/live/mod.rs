@@ -341,7 +341,7 @@ pub async fn run_realtime(
     scenario: Scenario,
     deployment: Deployment,
     out_dir: Option<std::path::PathBuf>,
-) -> Result<RunReport, crate::sim::SimError> {
+) -> Result<RunReport, crate::lifecycle::SimError> {
     use crate::scenario::{InvocationType, Target};
     use crate::traffic::TrafficGenerator;
     let traffic = Arc::new(Mutex::new(TrafficGenerator::new(&scenario)?));

@@ -21,25 +21,12 @@ use crate::lifecycle::{
 use crate::metrics::RunMetrics;
 use crate::model::FunctionId;
 use crate::report::RunReport;
-use crate::scenario::{InvocationType, Scenario, ScenarioError, Target};
+use crate::scenario::{InvocationType, Scenario, Target};
 use crate::traffic::{TrafficGenerator, UserId};
 use driver::SimDriver;
 
-/// Why a run could not complete.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
-    /// lambda-sim itself failed during the run.
-    #[error("the run stopped")]
-    Run(#[from] RunError),
-    /// The simulated services could not be set up.
-    #[error("cannot set up the simulated services")]
-    Services(#[from] crate::model::services::ServiceConfigError),
-    /// A request run on its own (`Sim::invoke`) was throttled.
-    #[error("the invocation was throttled: {}", .0.as_str())]
-    Throttled(crate::model::ThrottleReason),
-}
+/// Why a run could not complete (shared with the real-time driver).
+pub use crate::lifecycle::SimError;
 
 /// Options that do not change results.
 #[derive(Debug, Clone, Default)]
