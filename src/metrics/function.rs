@@ -8,12 +8,13 @@ use hdrhistogram::Histogram;
 use super::cost::{Usage, function_cost_with};
 use super::histograms::{LatencySeries, ns_to_us};
 use super::intervals::Intervals;
+use super::occupancy::OccupancyMeter;
 use super::timeline::Timeline;
 use super::{InvocationSample, StartKind};
 use crate::model::{DestroyReason, ThrottleCause, ThrottleReason};
 use crate::report::{
-    Conservation, Cost, FunctionConfig, FunctionReport, GbSeconds, OutcomeCounts, PingCounts,
-    SandboxCounts, ThrottleCounts, TimelineBucket,
+    Conservation, Cost, FunctionConfig, FunctionReport, GbSeconds, Occupancy, OutcomeCounts,
+    PingCounts, SandboxCounts, ThrottleCounts, TimelineBucket,
 };
 
 /// Plain counters, summable across functions.
@@ -48,6 +49,8 @@ pub(crate) struct FunctionMetrics {
     pub(crate) config: FunctionConfig,
     pub(crate) counts: Counts,
     pub(crate) peak_concurrency: u32,
+    /// Time-averaged busy, idle and initializing environments.
+    pub(crate) occupancy: OccupancyMeter,
     pub(crate) usage: Usage,
     pub(crate) latency: LatencySeries,
     pub(crate) timeline: Timeline,
@@ -72,6 +75,7 @@ impl FunctionMetrics {
             config,
             counts: Counts::default(),
             peak_concurrency: 0,
+            occupancy: OccupancyMeter::new(),
             usage: Usage::default(),
             latency: if intervals {
                 LatencySeries::new()
@@ -186,6 +190,7 @@ pub(crate) struct ReportParts {
     pub(crate) config: Option<FunctionConfig>,
     pub(crate) counts: Counts,
     pub(crate) peak_concurrency: u32,
+    pub(crate) occupancy: Occupancy,
     pub(crate) latency: LatencySeries,
     pub(crate) gb_s: GbSeconds,
     pub(crate) cost: Cost,
@@ -205,6 +210,7 @@ impl FunctionMetrics {
             config: Some(self.config),
             counts: self.counts,
             peak_concurrency: self.peak_concurrency,
+            occupancy: self.occupancy.report(end_ns),
             latency: self.latency,
             gb_s,
             cost,
@@ -231,6 +237,7 @@ impl ReportParts {
             pings: c.pings,
             async_events: None,
             peak_concurrency: self.peak_concurrency,
+            occupancy: self.occupancy,
             sandboxes: c.sandboxes,
             latency: self.latency.summary(),
             histograms: self.latency.into_histograms(),

@@ -5,13 +5,14 @@
 //!
 //! Files, one concept each: `run` ([`RunMetrics`], the driver-facing API and `finish`), `function` (one
 //! function's accumulators), `histograms` (HdrHistogram series), `timeline` (per-second buckets), `intervals`
-//! (hlog interval histograms), `cost` (prices and billing rules).
+//! (hlog interval histograms), `occupancy` (time-averaged environments), `cost` (prices and billing rules).
 
 mod cost;
 mod events;
 mod function;
 mod histograms;
 mod intervals;
+mod occupancy;
 mod run;
 #[cfg(test)]
 mod run_tests;

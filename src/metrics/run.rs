@@ -24,6 +24,7 @@ use super::events::{EventFailure, EventMetrics};
 use super::function::{Counts, FunctionMetrics, ReportParts};
 use super::histograms::LatencySeries;
 use super::intervals::{Intervals, MAX_INTERVALS, sum_slots};
+use super::occupancy::OccupancyMeter;
 use super::timeline::Timeline;
 use super::{InvocationSample, StartKind};
 use crate::model::{DestroyReason, FunctionId, ThrottleCause, ThrottleReason};
@@ -46,6 +47,8 @@ pub struct RunMetrics {
     /// Σ of every function's latest pool state.
     total_state: PoolState,
     total_peak: u32,
+    /// The total's time-averaged environments.
+    total_occupancy: OccupancyMeter,
     events: EventMetrics,
 }
 
@@ -99,6 +102,7 @@ impl RunMetrics {
             total_latency: (!detail).then(LatencySeries::new),
             total_state: PoolState::default(),
             total_peak: 0,
+            total_occupancy: OccupancyMeter::new(),
             run,
         }
     }
@@ -276,22 +280,12 @@ impl RunMetrics {
         let fm = &mut self.functions[f];
         let prev = fm.timeline.state();
         fm.timeline.set_state(t_ns, state);
+        fm.occupancy.set(t_ns, state);
         fm.peak_concurrency = fm.peak_concurrency.max(state.busy);
-        let total = &mut self.total_state;
-        total.busy = total
-            .busy
-            .saturating_sub(prev.busy)
-            .saturating_add(state.busy);
-        total.idle = total
-            .idle
-            .saturating_sub(prev.idle)
-            .saturating_add(state.idle);
-        total.initializing = total
-            .initializing
-            .saturating_sub(prev.initializing)
-            .saturating_add(state.initializing);
-        self.total_peak = self.total_peak.max(total.busy);
-        self.total_timeline.set_state(t_ns, *total);
+        self.total_state.replace(&prev, &state);
+        self.total_peak = self.total_peak.max(self.total_state.busy);
+        self.total_timeline.set_state(t_ns, self.total_state);
+        self.total_occupancy.set(t_ns, self.total_state);
     }
 
     /// The report of a run that ended at `end_ns` (the last invocation finished). Timelines run to the bucket
@@ -382,6 +376,7 @@ impl RunMetrics {
             config: None,
             counts,
             peak_concurrency: self.total_peak,
+            occupancy: self.total_occupancy.report(end_ns),
             latency: total_latency.unwrap_or(latency),
             gb_s,
             cost,

@@ -206,6 +206,7 @@ fn total_concurrency_is_simultaneous_not_summed() {
         busy,
         idle,
         initializing: 0,
+        ..PoolState::default()
     };
     m.pool_state(0, 100, st(5, 0));
     m.pool_state(0, 200, st(0, 5));
@@ -218,6 +219,7 @@ fn total_concurrency_is_simultaneous_not_summed() {
             busy: 2,
             idle: 3,
             initializing: 1,
+            ..PoolState::default()
         },
     );
     let r = m.finish(3 * S);
@@ -251,6 +253,7 @@ fn timelines_fill_gaps_and_end_with_the_run() {
             busy: 0,
             idle: 0,
             initializing: 1,
+            ..PoolState::default()
         },
     );
     m.pool_state(
@@ -260,6 +263,7 @@ fn timelines_fill_gaps_and_end_with_the_run() {
             busy: 1,
             idle: 0,
             initializing: 0,
+            ..PoolState::default()
         },
     );
     m.pool_state(
@@ -269,6 +273,7 @@ fn timelines_fill_gaps_and_end_with_the_run() {
             busy: 0,
             idle: 1,
             initializing: 0,
+            ..PoolState::default()
         },
     );
     // Long gap, then the environment is reclaimed in second 6.
@@ -281,6 +286,7 @@ fn timelines_fill_gaps_and_end_with_the_run() {
             busy: 0,
             idle: 2,
             initializing: 0,
+            ..PoolState::default()
         },
     );
     m.pool_state(1, 10 * S, PoolState::default());

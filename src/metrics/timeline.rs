@@ -223,6 +223,7 @@ mod tests {
             busy,
             idle,
             initializing,
+            ..PoolState::default()
         }
     }
 

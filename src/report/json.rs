@@ -19,6 +19,9 @@
 //!       "cold_starts", "warm_starts", "provisioned_starts",
 //!       "pings": { "sent", "cold_starts", "warm_starts", "throttled", "failed" },
 //!       "cold_start_pct", "peak_concurrency",
+//!       "environments": { "mean_busy", "mean_busy_provisioned", "mean_idle", "mean_idle_provisioned",
+//!                         "mean_initializing", "mean_alive", "mean_alive_provisioned", "utilisation",
+//!                         "busy_distribution": [[from, to, share], …] },   (time averages; P(n busy))
 //!       "provisioned_changes": [ { "at_s", "count" }, … ],
 //!       "sandboxes": { "created", "created_provisioned",
 //!                      "destroyed": { "keep_alive", "evicted", "max_lifetime", "reset",
@@ -268,6 +271,41 @@ struct ProvisionedChangeJson {
     count: u32,
 }
 
+/// `environments`: time-averaged counts (6 decimals) and P(n busy) as `[from, to, share]` triples.
+#[derive(Serialize)]
+struct EnvironmentsJson {
+    mean_busy: f64,
+    mean_busy_provisioned: f64,
+    mean_idle: f64,
+    mean_idle_provisioned: f64,
+    mean_initializing: f64,
+    mean_alive: f64,
+    mean_alive_provisioned: f64,
+    utilisation: f64,
+    busy_distribution: Vec<(u32, u32, f64)>,
+}
+
+impl EnvironmentsJson {
+    fn new(o: &crate::report::Occupancy) -> Self {
+        let r6 = |x: f64| (x * 1e6).round() / 1e6;
+        EnvironmentsJson {
+            mean_busy: r6(o.mean_busy),
+            mean_busy_provisioned: r6(o.mean_busy_provisioned),
+            mean_idle: r6(o.mean_idle),
+            mean_idle_provisioned: r6(o.mean_idle_provisioned),
+            mean_initializing: r6(o.mean_initializing),
+            mean_alive: r6(o.mean_alive),
+            mean_alive_provisioned: r6(o.mean_alive_provisioned),
+            utilisation: r6(o.utilisation),
+            busy_distribution: o
+                .busy_distribution
+                .iter()
+                .map(|b| (b.from, b.to, r6(b.share)))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct FunctionJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -283,6 +321,7 @@ struct FunctionJson<'a> {
     pings: &'a PingCounts,
     cold_start_pct: f64,
     peak_concurrency: u32,
+    environments: EnvironmentsJson,
     provisioned_changes: Vec<ProvisionedChangeJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     async_events: Option<AsyncJson<'a>>,
@@ -323,6 +362,7 @@ impl<'a> FunctionJson<'a> {
             pings: &f.pings,
             cold_start_pct: round3(f.cold_start_ratio() * 100.0),
             peak_concurrency: f.peak_concurrency,
+            environments: EnvironmentsJson::new(&f.occupancy),
             provisioned_changes: f
                 .provisioned_changes
                 .iter()

@@ -57,6 +57,9 @@ pub struct FunctionReport {
     pub async_events: Option<AsyncReport>,
     /// Highest number of busy environments at any moment (for the total: of all functions at once).
     pub peak_concurrency: u32,
+    /// Mean busy, idle and alive environments over the run (exact time integrals), utilisation, and the
+    /// time-weighted distribution of the number busy.
+    pub occupancy: Occupancy,
     pub sandboxes: SandboxCounts,
     pub latency: LatencySummary,
     pub histograms: HistogramSet,

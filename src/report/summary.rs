@@ -142,6 +142,16 @@ fn num(x: f64) -> String {
     }
 }
 
+/// A mean that may be far below 1: three decimals from 1 up, four significant digits below (0.00001834).
+fn mean(x: f64) -> String {
+    if x >= 1.0 || x <= 0.0 || !x.is_finite() {
+        return num(x);
+    }
+    let decimals = (3 - x.log10().floor() as i32).clamp(3, 12) as usize;
+    let s = format!("{x:.decimals$}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn function_title(f: &FunctionReport) -> String {
     let Some(c) = &f.config else {
         return f.name.clone();
@@ -326,6 +336,29 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
     l.push(format!("warm {}", f.warm_starts), ", ");
     l.push(format!("provisioned {}", f.provisioned_starts), ", ");
     l.push(format!("peak concurrency {}", f.peak_concurrency), "; ");
+    out.push_str(&l.finish());
+
+    let o = &f.occupancy;
+    let mut l = Lines::new("environments", LABEL + 2);
+    l.push(format!("mean busy {}", mean(o.mean_busy)), "");
+    if o.mean_alive_provisioned > 0.0 {
+        l.push(
+            format!("(provisioned {})", mean(o.mean_busy_provisioned)),
+            " ",
+        );
+    }
+    l.push(format!("idle {}", mean(o.mean_idle)), ", ");
+    l.push(format!("alive {}", mean(o.mean_alive)), ", ");
+    if o.mean_alive_provisioned > 0.0 {
+        l.push(
+            format!("(provisioned {})", mean(o.mean_alive_provisioned)),
+            " ",
+        );
+    }
+    l.push(
+        format!("utilisation {}%", mean(o.utilisation * 100.0)),
+        "; ",
+    );
     out.push_str(&l.finish());
 
     let p = &f.pings;
@@ -532,4 +565,15 @@ fn queue(out: &mut String, q: &super::QueueReport) {
         "latency ms", "count", "p50", "p90", "p99", "p99.9", "max", "mean"
     );
     percentile_row(out, "sent→deleted", &q.message_latency_ms);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn small_means_keep_four_significant_digits() {
+        assert_eq!(super::mean(0.0), "0");
+        assert_eq!(super::mean(2.25651), "2.257");
+        assert_eq!(super::mean(0.0691), "0.0691");
+        assert_eq!(super::mean(0.000018342), "0.00001834");
+    }
 }

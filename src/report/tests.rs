@@ -91,6 +91,7 @@ fn build() -> RunReport {
                 busy: 1 + (i % 3) as u32,
                 idle: 2,
                 initializing: 0,
+                ..PoolState::default()
             },
         );
         m.invocation(
@@ -133,6 +134,7 @@ fn build() -> RunReport {
                 busy: 1,
                 idle: 1,
                 initializing: 0,
+                ..PoolState::default()
             },
         );
         m.invocation(

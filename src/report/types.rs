@@ -51,6 +51,33 @@ pub struct FunctionConfig {
     pub snapshot: bool,
 }
 
+/// Environments averaged over time: exact integrals over the run divided by its length (SimFaaS's "average
+/// server count" figures). `alive` = busy + idle + initializing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Occupancy {
+    pub mean_busy: f64,
+    pub mean_idle: f64,
+    pub mean_initializing: f64,
+    pub mean_alive: f64,
+    /// Of the above, provisioned-concurrency environments (on-demand = all − provisioned).
+    pub mean_busy_provisioned: f64,
+    pub mean_idle_provisioned: f64,
+    pub mean_alive_provisioned: f64,
+    /// mean busy ÷ mean alive (0 when nothing was alive).
+    pub utilisation: f64,
+    /// P(n busy): the share of the run's time with `from..=to` busy environments (single counts up to 255; wider
+    /// bins above, so that there are at most 256), in order; bins never visited are left out.
+    pub busy_distribution: Vec<BusyShare>,
+}
+
+/// One bin of [`Occupancy::busy_distribution`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BusyShare {
+    pub from: u32,
+    pub to: u32,
+    pub share: f64,
+}
+
 /// How arrivals ended. Every arrival ends in exactly one of these.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct OutcomeCounts {

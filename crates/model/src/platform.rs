@@ -623,6 +623,9 @@ impl Platform {
             busy: s.busy_on_demand + s.busy_provisioned,
             idle: s.idle_on_demand.live + s.idle_provisioned.live,
             initializing: s.initializing_provisioned + s.prewarming,
+            busy_provisioned: s.busy_provisioned,
+            idle_provisioned: s.idle_provisioned.live,
+            initializing_provisioned: s.initializing_provisioned,
         }
     }
 

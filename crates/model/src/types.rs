@@ -96,4 +96,33 @@ pub struct PoolState {
     pub idle: u32,
     /// Environments being created or initialized.
     pub initializing: u32,
+    /// Of `busy`, `idle` and `initializing`: the provisioned-concurrency environments.
+    pub busy_provisioned: u32,
+    pub idle_provisioned: u32,
+    pub initializing_provisioned: u32,
+}
+
+impl PoolState {
+    /// `self` with `old`'s counts replaced by `new`'s (a sum of pools, one of which changed).
+    pub fn replace(&mut self, old: &PoolState, new: &PoolState) {
+        let swap = |sum: u32, o: u32, n: u32| sum.saturating_sub(o).saturating_add(n);
+        self.busy = swap(self.busy, old.busy, new.busy);
+        self.idle = swap(self.idle, old.idle, new.idle);
+        self.initializing = swap(self.initializing, old.initializing, new.initializing);
+        self.busy_provisioned = swap(
+            self.busy_provisioned,
+            old.busy_provisioned,
+            new.busy_provisioned,
+        );
+        self.idle_provisioned = swap(
+            self.idle_provisioned,
+            old.idle_provisioned,
+            new.idle_provisioned,
+        );
+        self.initializing_provisioned = swap(
+            self.initializing_provisioned,
+            old.initializing_provisioned,
+            new.initializing_provisioned,
+        );
+    }
 }

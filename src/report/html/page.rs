@@ -51,6 +51,7 @@ pub(super) fn render(input: &HtmlInput) -> String {
         }
     }
     out.push_str("</section>\n");
+    super::environments::environments(&mut out, &input.variants);
 
     if let Some(points) = &input.sweep {
         sweep(&mut out, points);

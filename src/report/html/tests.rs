@@ -59,6 +59,7 @@ fn run(name: &str, seconds: u64) -> RunReport {
                 busy: 1 + (i % 4) as u32,
                 idle: 2,
                 initializing: 0,
+                ..PoolState::default()
             },
         );
         m.invocation(
