@@ -7,6 +7,10 @@ mod common;
 use common::*;
 
 fn spike_scenario(dir: &std::path::Path, mode: &str) -> std::path::PathBuf {
+    spike_scenario_of(dir, mode, "request_response")
+}
+
+fn spike_scenario_of(dir: &std::path::Path, mode: &str, invocation: &str) -> std::path::PathBuf {
     let path = dir.join("spike.toml");
     let hello = root().join("functions/hello");
     std::fs::write(
@@ -14,7 +18,7 @@ fn spike_scenario(dir: &std::path::Path, mode: &str) -> std::path::PathBuf {
         format!(
             "[simulation]\nname = \"spike\"\nduration = \"10s\"\nmode = \"{mode}\"\nmemory_budget_mb = 64\n\n\
              [[function]]\nname = \"api\"\ncode = {hello:?}\n\n\
-             [[traffic]]\nfunction = \"api\"\npattern = \"spike\"\ncount = 100000\nwindow = \"10ms\"\n"
+             [[traffic]]\nfunction = \"api\"\ninvocation = \"{invocation}\"\npattern = \"spike\"\ncount = 100000\nwindow = \"10ms\"\n"
         ),
     )
     .unwrap();
@@ -66,6 +70,16 @@ fn a_spike_past_the_memory_budget_stops_the_real_time_run_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = spike_scenario(dir.path(), "realtime");
     check_budget_error(&lambda_sim(&["run", path.to_str().unwrap(), "-q"]));
+}
+
+#[test]
+fn an_async_backlog_past_the_budget_stops_the_real_time_run_without_draining_it() {
+    // The events still queued when the budget stops the run are not waited for (the drain limit is 15 minutes).
+    let dir = tempfile::tempdir().unwrap();
+    let path = spike_scenario_of(dir.path(), "realtime", "event");
+    let started = std::time::Instant::now();
+    check_budget_error(&lambda_sim(&["run", path.to_str().unwrap(), "-q"]));
+    eprintln!("stopped after {:?}", started.elapsed());
 }
 
 #[test]

@@ -413,18 +413,21 @@ pub async fn run_realtime(
             }
         });
     }
-    // Event sources keep going after the traffic: retries, queue backlogs (not after a failure).
+    // Event sources keep going after the traffic: retries, queue backlogs (not after a failure: then what runs
+    // ends and the rest is written out as unprocessed).
+    let deadline = Instant::now() + DRAIN_LIMIT;
     if failure.is_some() {
         service.close_sources();
-    }
-    let deadline = Instant::now() + DRAIN_LIMIT;
-    while !service.sources_idle() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    } else {
+        while !service.sources_idle() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     while service.in_flight() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    while tasks.join_next().await.is_some() {}
+    // Past the drain limit, what still runs is cut off (`finish_run` counts it).
+    tasks.abort_all();
     let report = service.finish_run();
     if let Some(e) = failure.or_else(|| service.take_failure()) {
         return Err(e.into());
