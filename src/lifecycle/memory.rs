@@ -27,8 +27,8 @@ pub const DEFAULT_SHARE: f64 = 0.5;
 #[error(
     "memory budget exceeded: another execution environment of function {function:?} (about {need_mb} MB) would take \
      the run past its budget of {budget_mb} MB — {function:?} has {live} live environments, all functions {live_total} \
-     using about {in_use_mb} MB. Lower the concurrency (reserved_concurrency, the account's concurrency_limit) or raise \
-     the budget ([simulation] memory_budget_mb, --memory-budget-mb)"
+     using about {in_use_mb} MB. Lower the concurrency (reserved or provisioned concurrency, the account's \
+     concurrency_limit) or raise the budget ([simulation] memory_budget_mb, --memory-budget-mb)"
 )]
 pub struct MemoryBudgetExceeded {
     pub function: String,
