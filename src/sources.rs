@@ -349,7 +349,6 @@ impl Sources {
                     source,
                 })?;
         }
-        self.destinations.flush()?;
         Ok(unended.len() as u64)
     }
 

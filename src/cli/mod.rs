@@ -91,11 +91,14 @@ pub(crate) fn out_dir(
     });
     match explicit {
         Some(dir) => Some(dir.to_path_buf()),
-        None if has_destinations => {
-            Some(PathBuf::from("lambda-sim-out").join(&scenario.simulation.name))
-        }
+        None if has_destinations => Some(default_out_dir(scenario)),
         None => None,
     }
+}
+
+/// `lambda-sim-out/<scenario name>`: where a run's records go when no `--out` is given.
+pub(crate) fn default_out_dir(scenario: &crate::scenario::Scenario) -> PathBuf {
+    PathBuf::from("lambda-sim-out").join(&scenario.simulation.name)
 }
 
 /// `--memory-budget-mb`: the range `[simulation] memory_budget_mb` allows.

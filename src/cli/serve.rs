@@ -95,7 +95,7 @@ fn toml_str(s: &str) -> String {
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
-    let scenario = match (&args.scenario, args.functions.is_empty()) {
+    let mut scenario = match (&args.scenario, args.functions.is_empty()) {
         (Some(path), true) => scenario::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         (None, false) => scenario_from_functions(&args)?,
         (Some(_), false) => {
@@ -109,7 +109,6 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             ));
         }
     };
-    let mut scenario = scenario;
     if let Some(mb) = args.memory_budget_mb {
         scenario.simulation.memory_budget_mb = Some(mb);
     }
@@ -144,9 +143,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             .local_addr()
             .map_err(|e| CliError::internal(e.to_string()))?;
         let names: Vec<_> = scenario.functions.iter().map(|f| f.name.clone()).collect();
-        let out = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("lambda-sim-out").join(&scenario.simulation.name)
-        });
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| super::default_out_dir(&scenario));
         let service = LiveService::start_with_output(scenario, deployment, Some(out));
         eprintln!(
             "lambda-sim: serving {} on http://{addr} (Ctrl-C to stop)",

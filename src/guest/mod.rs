@@ -39,56 +39,66 @@ pub enum GuestError {
     },
 }
 
+/// What kind of code a `code` path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeKind {
+    /// A `.wasm`/`.wat` file, or a file that starts as a WebAssembly binary does: used as it is.
+    Wasm,
+    PythonFile,
+    JsFile,
+    RustCrate,
+    PythonDir,
+    JsDir,
+}
+
+/// Tells what `path` holds without building anything.
+fn kind(path: &Path) -> Result<CodeKind, GuestError> {
+    let shown = || path.display().to_string();
+    if path.is_file() {
+        return match path.extension().and_then(|e| e.to_str()) {
+            Some("py") => Ok(CodeKind::PythonFile),
+            _ if js::is_js_file(path) => Ok(CodeKind::JsFile),
+            Some("wasm" | "wat") => Ok(CodeKind::Wasm),
+            _ => {
+                let mut magic = [0u8; 4];
+                let binary = std::fs::File::open(path)
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                    .is_ok_and(|()| magic == *b"\0asm");
+                if binary {
+                    Ok(CodeKind::Wasm)
+                } else {
+                    Err(GuestError::NotCode { path: shown() })
+                }
+            }
+        };
+    }
+    if !path.exists() {
+        return Err(GuestError::NotFound { path: shown() });
+    }
+    if path.join("Cargo.toml").is_file() {
+        Ok(CodeKind::RustCrate)
+    } else if python::is_python_dir(path) {
+        Ok(CodeKind::PythonDir)
+    } else if js::is_js_dir(path) {
+        Ok(CodeKind::JsDir)
+    } else {
+        Err(GuestError::NotCode { path: shown() })
+    }
+}
+
 /// Checks, without building anything, that `path` is code [`resolve`] can use: a `.wasm`/`.wat`/`.py`/`.js`
 /// file (or a file that starts as a WebAssembly binary does), a guest crate, or a Python or JavaScript handler
 /// directory. `validate` calls it, so a wrong `code` is reported with its position in the scenario.
 pub fn check(path: &Path) -> Result<(), GuestError> {
-    let shown = path.display().to_string();
-    if path.is_file() {
-        let known = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("wasm" | "wat" | "py")
-        ) || js::is_js_file(path);
-        let mut magic = [0u8; 4];
-        let binary = std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-            .is_ok_and(|()| magic == *b"\0asm");
-        return if known || binary {
-            Ok(())
-        } else {
-            Err(GuestError::NotCode { path: shown })
-        };
-    }
-    if !path.exists() {
-        return Err(GuestError::NotFound { path: shown });
-    }
-    if path.join("Cargo.toml").is_file() || python::is_python_dir(path) || js::is_js_dir(path) {
-        return Ok(());
-    }
-    Err(GuestError::NotCode { path: shown })
+    kind(path).map(|_| ())
 }
 
 /// Returns the WebAssembly file (module or component) for `path`, building it first if `path` is source code.
 pub fn resolve(path: &Path) -> Result<PathBuf, GuestError> {
-    let shown = path.display().to_string();
-    if path.is_file() {
-        return match path.extension().and_then(|e| e.to_str()) {
-            Some("py") => python::build(path),
-            _ if js::is_js_file(path) => js::build(path),
-            _ => Ok(path.to_path_buf()),
-        };
+    match kind(path)? {
+        CodeKind::Wasm => Ok(path.to_path_buf()),
+        CodeKind::PythonFile | CodeKind::PythonDir => python::build(path),
+        CodeKind::JsFile | CodeKind::JsDir => js::build(path),
+        CodeKind::RustCrate => rust::build(path),
     }
-    if !path.exists() {
-        return Err(GuestError::NotFound { path: shown });
-    }
-    if path.join("Cargo.toml").is_file() {
-        return rust::build(path);
-    }
-    if python::is_python_dir(path) {
-        return python::build(path);
-    }
-    if js::is_js_dir(path) {
-        return js::build(path);
-    }
-    Err(GuestError::NotCode { path: shown })
 }
