@@ -98,7 +98,7 @@ fn spike_beyond_reserved_concurrency_is_throttled_by_reason() {
             .reason(ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded),
         0
     );
-    assert_eq!(search.peak_concurrency, 40, "account 50 − reserved 10");
+    assert_eq!(search.peak_concurrency, 100, "account 110 − reserved 10");
 }
 
 #[test]

@@ -64,10 +64,7 @@ pub async fn metrics(State(service): State<LiveService>) -> Response {
     let _ = writeln!(out, "# HELP lambda_sim_throttles_total 429s by Reason.");
     let _ = writeln!(out, "# TYPE lambda_sim_throttles_total counter");
     for f in report.functions() {
-        for reason in [
-            ThrottleReason::ConcurrentInvocationLimitExceeded,
-            ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
-        ] {
+        for reason in ThrottleReason::ALL {
             let _ = writeln!(
                 out,
                 "lambda_sim_throttles_total{{function=\"{}\",reason=\"{}\"}} {}",

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::request::{Keep, RequestOutcome, Routed, route, run};
 use super::{Driver, RunTimer, Task};
-use crate::model::FunctionId;
+use crate::model::{FunctionId, InvokeMode};
 use crate::sources::{Origin, Work};
 
 /// An `Event` invocation of `f` arrived: it is queued at once (the caller's 202); attempts and retries follow.
@@ -48,7 +48,7 @@ pub fn apply_source_work<D: Driver>(d: &D, now: u64) {
                 origin,
             })) => {
                 // Routed now; only a request that runs becomes a task.
-                let routed = route(d, function, false);
+                let routed = route(d, function, false, InvokeMode::Asynchronous);
                 match routed.throttled() {
                     Some(outcome) => source_result(d, origin, &outcome),
                     None => d.spawn(Task::SourceRequest {

@@ -10,7 +10,8 @@ use super::{Driver, RunError};
 use crate::logfmt;
 use crate::metrics::{InvocationSample, StartKind};
 use crate::model::{
-    EnvironmentStart, FunctionId, Outcome, RequestId, SandboxId, ThrottleCause, ThrottleReason,
+    EnvironmentStart, FunctionId, InvokeMode, Outcome, RequestId, SandboxId, ThrottleCause,
+    ThrottleReason,
 };
 use crate::sandbox::{CallLimits, CallReport, Invocation};
 
@@ -103,7 +104,7 @@ pub async fn request<D: Driver>(
     payload: Bytes,
     ping: bool,
 ) -> Result<Box<InvocationRecord>, NotRun> {
-    let routed = route(d, f, ping);
+    let routed = route(d, f, ping, InvokeMode::Synchronous);
     match run(d, routed, payload, Keep::Record).await {
         RequestOutcome::Ran(record) => Ok(record),
         RequestOutcome::Throttled { reason, cause } => Err(NotRun::Throttled { reason, cause }),
@@ -150,8 +151,9 @@ impl Routed {
 }
 
 /// A request for function `f` arrives now: the model routes it (throttle, warm or cold), and its decisions are
-/// carried out. Nothing waits here, so a driver can route at once and run only what needs running.
-pub fn route<D: Driver>(d: &D, f: FunctionId, ping: bool) -> Routed {
+/// carried out. Nothing waits here, so a driver can route at once and run only what needs running. `mode` says
+/// whether a client waits for it (synchronous requests count against the request-rate limit).
+pub fn route<D: Driver>(d: &D, f: FunctionId, ping: bool, mode: InvokeMode) -> Routed {
     let arrival = d.now();
     let (token, actions) = {
         let mut core = d.core();
@@ -161,7 +163,7 @@ pub fn route<D: Driver>(d: &D, f: FunctionId, ping: bool) -> Routed {
             core.metrics.arrival(f, arrival);
         }
         let token = core.next_token();
-        core.model.invoke(arrival, f, token);
+        core.model.invoke(arrival, f, token, mode);
         core.touched(f);
         (token, core.take_actions())
     };

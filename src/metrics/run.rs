@@ -62,6 +62,9 @@ impl RunMetrics {
             seed: sim.seed,
             mode: sim.mode,
             duration_ns: sim.duration_ns,
+            not_lambda: scenario
+                .not_lambda
+                .describe(scenario.account.concurrency_limit),
         };
         let functions = scenario
             .functions
@@ -393,6 +396,7 @@ impl RunMetrics {
             mode: self.run.mode,
             duration_ns: self.run.duration_ns,
             end_ns,
+            not_lambda: self.run.not_lambda,
             timeline_bucket_ns,
             hlog_interval_ns: iwidth,
             functions: parts

@@ -33,6 +33,7 @@ fn metrics(functions: Vec<FunctionConfig>, duration_ns: u64) -> RunMetrics {
         seed: 7,
         mode: Mode::Virtual,
         duration_ns,
+        not_lambda: Vec::new(),
     };
     RunMetrics::with_config(run, functions)
 }

@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! { "lambda_sim_version", "scenario", "seed", "mode": "virtual"|"realtime", "duration_s", "end_s",
+//!   "not_lambda": [ "<switch> (Lambda …)", … ]   (only when the scenario has a `[not_lambda]` switch),
 //!   "conservation": { "arrivals", "outcomes_total", "ok" },                      // all functions
 //!   "functions": { "<fn>": {
 //!       "config": { "memory_mb", "architecture", "reserved_concurrency" (null if none),
@@ -14,8 +15,9 @@
 //!       "outcomes": { "success", "function_error", "timeout", "out_of_memory", "crash", "throttled",
 //!                     "cut_at_shutdown" (only when not 0: real time, still running at shutdown) },
 //!       "errors": { "<errorType>": count, … }   (failed invocations by errorType, in name order),
-//!       "throttles": { "ConcurrentInvocationLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded" },
-//!       "throttle_causes": { "concurrency", "scaling_rate" },
+//!       "throttles": { "ConcurrentInvocationLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded",
+//!                      "FunctionInvocationRateLimitExceeded", "ReservedFunctionInvocationRateLimitExceeded" },
+//!       "throttle_causes": { "concurrency", "scaling_rate", "request_rate" },
 //!       "cold_starts", "warm_starts", "provisioned_starts",
 //!       "pings": { "sent", "cold_starts", "warm_starts", "throttled", "failed" },
 //!       "cold_start_pct", "peak_concurrency",
@@ -134,6 +136,8 @@ struct ReportJson<'a> {
     mode: &'static str,
     duration_s: f64,
     end_s: f64,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    not_lambda: &'a [String],
     conservation: Conservation,
     functions: Ordered<&'a str, FunctionJson<'a>>,
     total: FunctionJson<'a>,
@@ -155,6 +159,7 @@ impl<'a> ReportJson<'a> {
             mode: r.mode_str(),
             duration_s: seconds(r.duration_ns),
             end_s: seconds(r.end_ns),
+            not_lambda: &r.not_lambda,
             conservation: Conservation {
                 arrivals: t.arrivals,
                 outcomes_total: t.outcomes.total(),
@@ -336,7 +341,6 @@ struct FunctionJson<'a> {
 
 impl<'a> FunctionJson<'a> {
     fn new(f: &'a FunctionReport) -> Self {
-        use ThrottleReason::*;
         let (g, c, h) = (&f.gb_s, &f.cost, &f.histograms);
         FunctionJson {
             config: f.config.as_ref().map(ConfigJson::new),
@@ -344,15 +348,12 @@ impl<'a> FunctionJson<'a> {
             outcomes: &f.outcomes,
             errors: &f.errors,
             throttles: Ordered(
-                [
-                    ConcurrentInvocationLimitExceeded,
-                    ReservedFunctionConcurrentInvocationLimitExceeded,
-                ]
-                .map(|r| (r.as_str(), f.throttles.reason(r)))
-                .to_vec(),
+                ThrottleReason::ALL
+                    .map(|r| (r.as_str(), f.throttles.reason(r)))
+                    .to_vec(),
             ),
             throttle_causes: Ordered(
-                [ThrottleCause::Concurrency, ThrottleCause::ScalingRate]
+                ThrottleCause::ALL
                     .map(|c| (c.as_str(), f.throttles.cause(c)))
                     .to_vec(),
             ),

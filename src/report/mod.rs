@@ -100,6 +100,8 @@ pub struct RunReport {
     pub duration_ns: u64,
     /// When the run ended (the last invocation finished): cost and timelines run to here.
     pub end_ns: u64,
+    /// Rules of Lambda the scenario leaves on purpose (`[not_lambda]`), one line each; empty on Lambda's rules.
+    pub not_lambda: Vec<String>,
     /// Width of a timeline bucket: 1 s, doubled as often as needed to keep ≤ 100,000 buckets.
     pub timeline_bucket_ns: u64,
     /// Width of an hlog interval: 1 s, doubled as often as needed to keep ≤ 128 intervals.

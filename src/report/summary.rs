@@ -56,6 +56,9 @@ pub(super) fn summary(r: &RunReport) -> String {
         " · ",
     );
     out.push_str(&head.finish());
+    for line in &r.not_lambda {
+        let _ = writeln!(out, "not Lambda: {line}");
+    }
     // A run of many functions (a replayed trace) shows its busiest ones and the total; JSON has every function.
     let shown: Vec<&FunctionReport> = if r.functions.len() > MAX_FUNCTIONS_SHOWN {
         let mut busiest: Vec<&FunctionReport> = r.functions.iter().collect();
@@ -303,7 +306,7 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
     }
 
     let t = &f.throttles;
-    let _ = writeln!(
+    let _ = write!(
         out,
         "  {:<LABEL$}{}: concurrency {}, scaling rate {}",
         "throttles",
@@ -311,10 +314,20 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         t.cause_concurrency,
         t.cause_scaling_rate
     );
-    for r in [
-        ThrottleReason::ConcurrentInvocationLimitExceeded,
-        ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
-    ] {
+    // The request-rate limit rarely binds: its cause and Reasons show only when it did.
+    if t.cause_request_rate > 0 {
+        let _ = write!(out, ", request rate {}", t.cause_request_rate);
+    }
+    out.push('\n');
+    for r in ThrottleReason::ALL {
+        let rate_limit = matches!(
+            r,
+            ThrottleReason::FunctionInvocationRateLimitExceeded
+                | ThrottleReason::ReservedFunctionInvocationRateLimitExceeded
+        );
+        if rate_limit && t.reason(r) == 0 {
+            continue;
+        }
         let _ = writeln!(
             out,
             "  {:<LABEL$}  {:<50}{:>10}",

@@ -50,6 +50,7 @@ fn build() -> RunReport {
         seed: 42,
         mode: Mode::Virtual,
         duration_ns: 20 * S,
+        not_lambda: Vec::new(),
     };
     let mut m = RunMetrics::with_config(run, configs());
     let mut x: u64 = 12345;
@@ -398,6 +399,7 @@ fn summary_flags_broken_conservation() {
         seed: 1,
         mode: Mode::Realtime,
         duration_ns: S,
+        not_lambda: Vec::new(),
     };
     let mut m = RunMetrics::with_config(run, configs());
     m.arrival(0, 0);
@@ -441,6 +443,7 @@ fn many_functions_summary_shows_the_busiest_ten_and_the_total() {
         seed: 1,
         mode: Mode::Virtual,
         duration_ns: 10 * S,
+        not_lambda: Vec::new(),
     };
     let configs: Vec<FunctionConfig> = (0..40)
         .map(|i| FunctionConfig {

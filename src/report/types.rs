@@ -33,6 +33,8 @@ pub struct RunInfo {
     pub mode: Mode,
     /// The scenario's duration: arrivals stop here (in-flight invocations finish after it).
     pub duration_ns: u64,
+    /// Rules of Lambda the scenario leaves on purpose (`[not_lambda]`), one line each; empty on Lambda's rules.
+    pub not_lambda: Vec<String>,
 }
 
 /// A function's configuration, echoed in the report (and used for cost).
@@ -163,10 +165,16 @@ pub struct ThrottleCounts {
     pub concurrent_invocation_limit: u64,
     /// `Reason: ReservedFunctionConcurrentInvocationLimitExceeded`
     pub reserved_function_concurrent_invocation_limit: u64,
+    /// `Reason: FunctionInvocationRateLimitExceeded`
+    pub function_invocation_rate_limit: u64,
+    /// `Reason: ReservedFunctionInvocationRateLimitExceeded`
+    pub reserved_function_invocation_rate_limit: u64,
     /// Caused by a concurrency cap (account, unreserved pool, reserved concurrency).
     pub cause_concurrency: u64,
     /// Caused by the scaling rate (no new environment could be created yet).
     pub cause_scaling_rate: u64,
+    /// Caused by the request-rate limit of synchronous requests.
+    pub cause_request_rate: u64,
 }
 
 impl ThrottleCounts {
@@ -176,6 +184,12 @@ impl ThrottleCounts {
             ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
                 self.reserved_function_concurrent_invocation_limit
             }
+            ThrottleReason::FunctionInvocationRateLimitExceeded => {
+                self.function_invocation_rate_limit
+            }
+            ThrottleReason::ReservedFunctionInvocationRateLimitExceeded => {
+                self.reserved_function_invocation_rate_limit
+            }
         }
     }
 
@@ -183,11 +197,15 @@ impl ThrottleCounts {
         match c {
             ThrottleCause::Concurrency => self.cause_concurrency,
             ThrottleCause::ScalingRate => self.cause_scaling_rate,
+            ThrottleCause::RequestRate => self.cause_request_rate,
         }
     }
 
     pub fn total(&self) -> u64 {
-        self.concurrent_invocation_limit + self.reserved_function_concurrent_invocation_limit
+        self.concurrent_invocation_limit
+            + self.reserved_function_concurrent_invocation_limit
+            + self.function_invocation_rate_limit
+            + self.reserved_function_invocation_rate_limit
     }
 
     pub(crate) fn record(&mut self, r: ThrottleReason, c: ThrottleCause) {
@@ -198,10 +216,17 @@ impl ThrottleCounts {
             ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
                 self.reserved_function_concurrent_invocation_limit += 1
             }
+            ThrottleReason::FunctionInvocationRateLimitExceeded => {
+                self.function_invocation_rate_limit += 1
+            }
+            ThrottleReason::ReservedFunctionInvocationRateLimitExceeded => {
+                self.reserved_function_invocation_rate_limit += 1
+            }
         }
         match c {
             ThrottleCause::Concurrency => self.cause_concurrency += 1,
             ThrottleCause::ScalingRate => self.cause_scaling_rate += 1,
+            ThrottleCause::RequestRate => self.cause_request_rate += 1,
         }
     }
 
@@ -209,8 +234,11 @@ impl ThrottleCounts {
         self.concurrent_invocation_limit += o.concurrent_invocation_limit;
         self.reserved_function_concurrent_invocation_limit +=
             o.reserved_function_concurrent_invocation_limit;
+        self.function_invocation_rate_limit += o.function_invocation_rate_limit;
+        self.reserved_function_invocation_rate_limit += o.reserved_function_invocation_rate_limit;
         self.cause_concurrency += o.cause_concurrency;
         self.cause_scaling_rate += o.cause_scaling_rate;
+        self.cause_request_rate += o.cause_request_rate;
     }
 }
 

@@ -15,6 +15,16 @@ pub const MAX_CONCURRENCY_LIMIT: u32 = 1_000_000;
 /// (the observed floor is min(100, limit)).
 pub const UNRESERVED_MINIMUM: u32 = 100;
 
+/// Lambda's unreserved minimum on an account with this concurrency limit: min(100, limit). AWS's error text shows
+/// `[100]` on default accounts, `[50]` and `[10]` on accounts limited to 50 and 10 (docs/lambda.md §1).
+pub fn lambda_unreserved_minimum(concurrency_limit: u32) -> u32 {
+    UNRESERVED_MINIMUM.min(concurrency_limit)
+}
+
+/// Synchronous requests per second each execution environment accounts for: "Each instance of your execution
+/// environment can serve up to 10 requests per second" (docs/lambda.md §1).
+pub const REQUESTS_PER_ENVIRONMENT: u32 = 10;
+
 /// Current scaling model (since Nov 2023): each function may add 1,000 environments every 10 s.
 pub const PER_FUNCTION_ENVIRONMENTS: u32 = 1000;
 pub const PER_FUNCTION_WINDOW_NS: u64 = 10 * NS_PER_S;

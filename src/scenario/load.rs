@@ -62,7 +62,8 @@ pub(super) fn build(
     // Before [simulation]: a trace gives it its default duration.
     let trace = super::trace::prepare(src, path, &mut raw)?;
     let simulation = settings::simulation(src, path, raw.simulation.as_ref())?;
-    let account = settings::account(src, raw.account.as_ref())?;
+    let (account, not_lambda) =
+        settings::account(src, raw.account.as_ref(), raw.not_lambda.as_ref())?;
     let mut functions = functions::functions(src, path, &raw.functions, &account, trace.is_some())?;
     let trace = trace
         .map(|t| super::trace::build_functions(src, path, t, &account, &mut functions))
@@ -93,6 +94,7 @@ pub(super) fn build(
         path: path.to_path_buf(),
         simulation,
         account,
+        not_lambda,
         functions,
         traffic,
         queues,

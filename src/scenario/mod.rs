@@ -5,14 +5,16 @@
 //! field, the value and the allowed range (see [`ScenarioError`]).
 //!
 //! Entry points: [`load`] / [`parse`] (the scenario as written), [`load_file`] / [`parse_file`] (with its
-//! `[[variant]]`s), [`resolve_path`] (paths written in a scenario). Defaults are in [`defaults`]. The file has seven
+//! `[[variant]]`s), [`resolve_path`] (paths written in a scenario). Defaults are in [`defaults`]. The file has eight
 //! kinds of table, all rejecting unknown keys:
 //!
 //! - `[simulation]`: `duration` (required), `name` (default: the file stem), `seed` (1), `mode` (`virtual` |
 //!   `realtime`), `ns_per_fuel` (0, 1000], `memory_budget_mb` [64, 16777216] (default: half the machine's memory).
-//! - `[account]`: `concurrency_limit` (1000), `unreserved_minimum` (min(100, limit)), `scaling` (`per-function` |
-//!   `legacy`), `legacy_burst` (500 | 1000 | 3000, legacy only), `keep_alive_memory_mb` (128–10,240,000,000 MB;
-//!   required by and only used for `greedy-dual` keep-alive).
+//! - `[account]`: `concurrency_limit` (1000), `unreserved_minimum` (only Lambda's min(100, limit)), `scaling`
+//!   (`per-function` | `legacy`), `legacy_burst` (500 | 1000 | 3000, legacy only), `keep_alive_memory_mb`
+//!   (128–10,240,000,000 MB; required by and only used for `greedy-dual` keep-alive).
+//! - `[not_lambda]` (experiments that leave Lambda's rules, named in every report): `unreserved_minimum`
+//!   (0–limit), `request_rate_limit` (true; `false` lifts the 10 synchronous requests per second per environment).
 //! - `[[function]]`: `name`, `code` (required), `memory_mb`, `timeout`, `reserved_concurrency`,
 //!   `provisioned_concurrency`, `provisioned_allocation_delay`, `keep_alive` (`{ policy = "lambda" }` (default),
 //!   `{ policy = "none" }`, `{ policy = "fixed", duration }`, `{ policy = "hybrid", fallback = "10m",
@@ -64,6 +66,8 @@ pub struct Scenario {
     pub path: PathBuf,
     pub simulation: Simulation,
     pub account: Account,
+    /// Rules of Lambda the scenario leaves on purpose (`[not_lambda]`); default: none.
+    pub not_lambda: NotLambda,
     /// Functions in file order; a function's index here is its `FunctionId` everywhere else.
     pub functions: Vec<FunctionSpec>,
     /// Traffic phases in file order, then one per warmer.
@@ -333,6 +337,7 @@ mod functions;
 mod load;
 mod mitigations;
 mod node;
+mod not_lambda;
 mod phases;
 mod raw;
 mod services;
@@ -346,6 +351,7 @@ mod variants;
 mod tests;
 
 pub use load::{load, load_file, parse, parse_file, resolve_path};
+pub use not_lambda::NotLambda;
 pub use phases::MAX_USERS;
 pub use settings::MEMORY_BUDGET_MB;
 pub(crate) use trace::trace_error;
@@ -382,12 +388,14 @@ impl Scenario {
             account: Account {
                 concurrency_limit: defaults::CONCURRENCY_LIMIT,
                 unreserved_minimum: defaults::UNRESERVED_MINIMUM,
+                requests_per_environment: Some(defaults::REQUESTS_PER_ENVIRONMENT),
                 scaling: ScalingModel::PerFunction {
                     environments: defaults::PER_FUNCTION_ENVIRONMENTS,
                     window_ns: defaults::PER_FUNCTION_WINDOW_NS,
                 },
                 keep_alive_memory_mb: None,
             },
+            not_lambda: NotLambda::default(),
             functions: vec![FunctionSpec {
                 name,
                 code,

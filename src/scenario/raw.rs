@@ -14,6 +14,7 @@ use super::node::TomlNode;
 pub(super) struct RawScenario {
     pub simulation: Option<Spanned<RawSimulation>>,
     pub account: Option<Spanned<RawAccount>>,
+    pub not_lambda: Option<Spanned<RawNotLambda>>,
     #[serde(default, rename = "function")]
     pub functions: Vec<Spanned<RawFunction>>,
     #[serde(default)]
@@ -53,6 +54,13 @@ pub(super) struct RawAccount {
     pub scaling: Option<Spanned<ScalingName>>,
     pub legacy_burst: Option<Spanned<i64>>,
     pub keep_alive_memory_mb: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotLambda {
+    pub unreserved_minimum: Option<Spanned<i64>>,
+    pub request_rate_limit: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

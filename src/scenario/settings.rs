@@ -6,7 +6,8 @@ use toml::Spanned;
 
 use super::defaults::*;
 use super::error::Source;
-use super::raw::{ModeName, RawAccount, RawSimulation, ScalingName};
+use super::not_lambda::NotLambda;
+use super::raw::{ModeName, RawAccount, RawNotLambda, RawSimulation, ScalingName};
 use super::values::{int_in, positive_duration_ns};
 use super::{Account, Mode, ScalingModel, ScenarioError, Simulation};
 use crate::cpu::DEFAULT_PS_PER_FUEL;
@@ -112,14 +113,20 @@ pub(super) fn simulation(
 pub(super) fn account(
     src: &Source,
     raw: Option<&Spanned<RawAccount>>,
-) -> Result<Account, ScenarioError> {
+    raw_not_lambda: Option<&Spanned<RawNotLambda>>,
+) -> Result<(Account, NotLambda), ScenarioError> {
     let Some(raw) = raw.map(Spanned::get_ref) else {
-        return Ok(Account {
+        let not_lambda = super::not_lambda::not_lambda(src, raw_not_lambda, CONCURRENCY_LIMIT)?;
+        let account = Account {
             concurrency_limit: CONCURRENCY_LIMIT,
-            unreserved_minimum: UNRESERVED_MINIMUM.min(CONCURRENCY_LIMIT),
+            unreserved_minimum: not_lambda
+                .unreserved_minimum
+                .unwrap_or(lambda_unreserved_minimum(CONCURRENCY_LIMIT)),
+            requests_per_environment: not_lambda.requests_per_environment(),
             scaling: default_scaling(),
             keep_alive_memory_mb: None,
-        });
+        };
+        return Ok((account, not_lambda));
     };
 
     let concurrency_limit = match &raw.concurrency_limit {
@@ -133,26 +140,25 @@ pub(super) fn account(
             "",
         )? as u32,
     };
+    let not_lambda = super::not_lambda::not_lambda(src, raw_not_lambda, concurrency_limit)?;
 
-    let unreserved_minimum = match &raw.unreserved_minimum {
-        None => UNRESERVED_MINIMUM.min(concurrency_limit),
-        Some(v) => {
-            let x = *v.get_ref();
-            if x < 0 {
-                return Err(src.err(
-                    &v.span(),
-                    format!("account: unreserved_minimum = {x} must be ≥ 0"),
-                ));
-            }
-            if x > i64::from(concurrency_limit) {
-                return Err(src.err(
-                    &v.span(),
-                    format!("account: unreserved_minimum = {x} exceeds concurrency_limit = {concurrency_limit}"),
-                ));
-            }
-            x as u32
+    // Lambda fixes the unreserved minimum; `[account]` may only restate it. Another value is an experiment, set
+    // where the scenario says it leaves Lambda's rules.
+    let lambda_minimum = lambda_unreserved_minimum(concurrency_limit);
+    if let Some(v) = &raw.unreserved_minimum {
+        let x = *v.get_ref();
+        if x != i64::from(lambda_minimum) {
+            return Err(src.err(
+                &v.span(),
+                format!(
+                    "account: unreserved_minimum = {x}, but Lambda fixes it at min(100, concurrency_limit) = \
+                     {lambda_minimum}; to experiment with another value, set it under [not_lambda] \
+                     (unreserved_minimum = {x})"
+                ),
+            ));
         }
-    };
+    }
+    let unreserved_minimum = not_lambda.unreserved_minimum.unwrap_or(lambda_minimum);
 
     let legacy = matches!(
         raw.scaling.as_ref().map(|s| *s.get_ref()),
@@ -200,12 +206,14 @@ pub(super) fn account(
         )? as u64),
     };
 
-    Ok(Account {
+    let account = Account {
         concurrency_limit,
         unreserved_minimum,
+        requests_per_environment: not_lambda.requests_per_environment(),
         scaling,
         keep_alive_memory_mb,
-    })
+    };
+    Ok((account, not_lambda))
 }
 
 fn default_scaling() -> ScalingModel {

@@ -7,7 +7,7 @@
 //! written. A variant may contain:
 //!
 //! - `name` (required, unique), `description`;
-//! - `account.<key> = …` — any `[account]` key;
+//! - `account.<key> = …` — any `[account]` key; `not_lambda.<key> = …` — any `[not_lambda]` key;
 //! - `function.<name>.<key> = …` — any key of the `[[function]]` called `<name>` except `name`;
 //! - `traffic.<index>.<key> = …` — any key of the 0-based `[[traffic]]` block `<index>` except `function` and
 //!   `queue`;
@@ -130,10 +130,15 @@ fn variant(
     for (key, value) in table {
         match key.get_ref().as_ref() {
             "name" | "description" => {}
-            "account" => {
-                let over = expect_table(src, &what, "account", value)?;
-                let base = top_table(merged.get_mut(), "account");
-                list_overrides("account", &over, &mut overrides);
+            top @ ("account" | "not_lambda") => {
+                let top = if top == "account" {
+                    "account"
+                } else {
+                    "not_lambda"
+                };
+                let over = expect_table(src, &what, top, value)?;
+                let base = top_table(merged.get_mut(), top);
+                list_overrides(top, &over, &mut overrides);
                 merge(base, over);
             }
             "function" => {
@@ -246,7 +251,7 @@ fn variant(
             other => {
                 return Err(src.err(
                     &key.span(),
-                    format!("{what}: unknown key `{other}`; a variant may set name, description, account.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key>, event_source.<index>.<key>, service.<name>.<key> and trace.<key>"),
+                    format!("{what}: unknown key `{other}`; a variant may set name, description, account.<key>, not_lambda.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key>, event_source.<index>.<key>, service.<name>.<key> and trace.<key>"),
                 ));
             }
         }

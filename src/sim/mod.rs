@@ -19,7 +19,7 @@ use crate::lifecycle::{
     Core, Driver, InvocationRecord, NotRun, Run, RunError, ServicesCore, events, request,
 };
 use crate::metrics::RunMetrics;
-use crate::model::FunctionId;
+use crate::model::{FunctionId, InvokeMode};
 use crate::report::RunReport;
 use crate::scenario::{InvocationType, Scenario, Target};
 use crate::traffic::{TrafficGenerator, UserId};
@@ -169,7 +169,7 @@ impl Sim {
             }
             (Target::Function(f), InvocationType::RequestResponse) => {
                 // Routed now: a throttled request needs no task (its 429 is immediate).
-                let routed = request::route(&self.d, f, arrival.ping);
+                let routed = request::route(&self.d, f, arrival.ping, InvokeMode::Synchronous);
                 if routed.throttled().is_some() {
                     if let Some(user) = arrival.user {
                         self.d.0.traffic.borrow_mut().on_response(user, now);

@@ -141,7 +141,7 @@ def test_changing_reserved_concurrency_changes_throttling(client):
     assert len(slow_burst(client, 6)) == 1
     with pytest.raises(client.exceptions.InvalidParameterValueException) as e:
         client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=45)
-    assert "below its minimum value of [10]" in str(e.value)
+    assert "below its minimum value of [100]" in str(e.value)
     client.delete_function_concurrency(FunctionName="slow")
     assert "ReservedConcurrentExecutions" not in client.get_function_concurrency(FunctionName="slow")
     client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=2)
@@ -173,5 +173,5 @@ def test_control_plane_shapes(client):
     names = {c["FunctionName"] for c in client.list_functions()["Functions"]}
     assert names == {"hello", "slow", "spin", "flaky", "pyhello", "pyraises", "jshello"}
     limits = client.get_account_settings()["AccountLimit"]
-    assert limits["ConcurrentExecutions"] == 50
-    assert limits["UnreservedConcurrentExecutions"] == 48
+    assert limits["ConcurrentExecutions"] == 110
+    assert limits["UnreservedConcurrentExecutions"] == 108

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::{Account, Distribution, ScalingModel};
-use crate::{Action, DestroyReason, FunctionRules, Platform, SandboxId, Timer};
+use crate::{Action, DestroyReason, FunctionRules, InvokeMode, Platform, SandboxId, Timer};
 
 const S: u64 = 1_000_000_000;
 const MIN: u64 = 60 * S;
@@ -119,6 +119,7 @@ fn account(keep_alive_memory_mb: Option<u64>) -> Account {
     Account {
         concurrency_limit: 1000,
         unreserved_minimum: 100,
+        requests_per_environment: Some(10),
         scaling: ScalingModel::PerFunction {
             environments: 1000,
             window_ns: 10 * S,
@@ -231,7 +232,7 @@ impl Driver {
         while let Some(((t, _), ev)) = self.events.pop_first() {
             now = t;
             match ev {
-                Ev::Arrival(f) => self.p.invoke(t, f, 0),
+                Ev::Arrival(f) => self.p.invoke(t, f, 0, InvokeMode::Synchronous),
                 Ev::Done(sandbox) => {
                     if let Some(f) = self.p.function_of(sandbox) {
                         self.p.init_observed(f, INIT_NS);
@@ -378,7 +379,7 @@ fn gd_platform(budget_mb: u64, memory_mb: &[u64]) -> Platform {
 
 /// Runs one request of `f` at `t` to completion (cold or warm) and returns its sandbox.
 fn serve(p: &mut Platform, t: u64, f: FunctionId, init_ns: u64) -> (SandboxId, Vec<Action>) {
-    p.invoke(t, f, 0);
+    p.invoke(t, f, 0, InvokeMode::Synchronous);
     let actions: Vec<Action> = std::iter::from_fn(|| p.poll_action()).collect();
     let sandbox = actions
         .iter()
@@ -460,8 +461,8 @@ fn greedy_dual_keeps_expensive_and_small_environments() {
 #[test]
 fn greedy_dual_creates_over_the_budget_when_nothing_is_idle_and_counts_it() {
     let mut p = gd_platform(128, &[128]);
-    p.invoke(0, 0, 1);
-    p.invoke(0, 0, 2); // the first is still running: nothing to evict
+    p.invoke(0, 0, 1, InvokeMode::Synchronous);
+    p.invoke(0, 0, 2, InvokeMode::Synchronous); // the first is still running: nothing to evict
     let colds = std::iter::from_fn(|| p.poll_action())
         .filter(|a| matches!(a, Action::ColdStart { .. }))
         .count();

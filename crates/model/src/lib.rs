@@ -34,6 +34,6 @@ pub use platform::{
     Action, ConfigError, EnvironmentStart, FunctionRules, Platform, ProvisionedStatus,
     RequestToken, Timer,
 };
-pub use scaling::TokenBucket;
+pub use scaling::{RequestRate, TokenBucket};
 pub use spec::{Account, Distribution, KeepAlivePolicy, ScalingModel, TargetTracking};
 pub use types::*;

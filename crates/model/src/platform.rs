@@ -14,8 +14,8 @@ pub use control::{ConfigError, ProvisionedStatus};
 
 use super::keepalive::KeepAlive;
 use super::pool::{Env, EnvState, IdleDeque, Slab};
-use super::scaling::TokenBucket;
-use super::{DestroyReason, FunctionId, SandboxId, ThrottleCause, ThrottleReason};
+use super::scaling::{RequestRate, TokenBucket};
+use super::{DestroyReason, FunctionId, InvokeMode, SandboxId, ThrottleCause, ThrottleReason};
 use crate::{Account, KeepAlivePolicy, PoolState, ScalingModel};
 
 /// A driver's handle on a request, passed back in the action that decides it.
@@ -158,6 +158,8 @@ struct FunctionState {
     prewarming: u32,
     idle_on_demand: IdleDeque,
     idle_provisioned: IdleDeque,
+    /// Synchronous requests admitted under the request-rate limit.
+    request_rate: RequestRate,
 }
 
 /// The platform.
@@ -268,6 +270,37 @@ impl Platform {
         }
     }
 
+    /// Whether a synchronous request is within the function's request-rate limit: each execution environment it
+    /// may have serves 10 requests per second, so the limit is 10 × its reserved concurrency, or 10 × the
+    /// unreserved pool for a function without one (docs/lambda.md §1 says why this reading). A function that may
+    /// have no environment at all is left to the concurrency check, which names that limit.
+    fn request_rate_check(&mut self, f: FunctionId, now_ns: u64) -> Result<(), ThrottleReason> {
+        let Some(per_environment) = self.account.requests_per_environment else {
+            return Ok(());
+        };
+        let (environments, reason) = match self.rules[f].reserved {
+            Some(cap) => (
+                cap,
+                ThrottleReason::ReservedFunctionInvocationRateLimitExceeded,
+            ),
+            None => (
+                self.account
+                    .concurrency_limit
+                    .saturating_sub(self.reserved_total),
+                ThrottleReason::FunctionInvocationRateLimitExceeded,
+            ),
+        };
+        if environments == 0 {
+            return Ok(());
+        }
+        let per_second = u64::from(per_environment) * u64::from(environments);
+        if self.state[f].request_rate.try_take(now_ns, per_second) {
+            Ok(())
+        } else {
+            Err(reason)
+        }
+    }
+
     fn add_used(&mut self, f: FunctionId, delta: i64) {
         if self.rules[f].reserved.is_none() {
             self.unreserved_used = (i64::from(self.unreserved_used) + delta).max(0) as u32;
@@ -286,12 +319,24 @@ impl Platform {
         (ms * 1_000_000.0) as u64 + self.rules[f].download_ns
     }
 
-    /// A request for function `f` arrived.
-    pub fn invoke(&mut self, now_ns: u64, f: FunctionId, request: RequestToken) {
+    /// A request for function `f` arrived; `mode` says whether it counts against the request-rate limit.
+    pub fn invoke(&mut self, now_ns: u64, f: FunctionId, request: RequestToken, mode: InvokeMode) {
         self.observe_utilization(f, now_ns);
         self.count_invocation(f);
         let running = self.state[f].busy_on_demand + self.state[f].busy_provisioned > 0;
         self.keep.arrival(f, now_ns, running);
+        // The request rate first: it bounds every synchronous request, provisioned or not.
+        if mode == InvokeMode::Synchronous
+            && let Err(reason) = self.request_rate_check(f, now_ns)
+        {
+            self.out.push_back(Action::Throttle {
+                request,
+                function: f,
+                reason,
+                cause: ThrottleCause::RequestRate,
+            });
+            return;
+        }
         // Provisioned environments first: they are already paid for and counted.
         if let Some(sandbox) = self.state[f].idle_provisioned.pop_mru(&self.envs) {
             self.mark_busy(sandbox, now_ns);

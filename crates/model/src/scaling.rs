@@ -60,6 +60,42 @@ impl TokenBucket {
     }
 }
 
+/// A limit of `per_second` requests per second whose value may change between calls (reserved concurrency was
+/// changed): a bucket holding one second's worth, full at the first request, refilled continuously. A lower limit
+/// caps the level at once; a higher one grows it only by refill.
+///
+/// Fixed point: the level is kept in request·nanoseconds, so a request costs 10⁹ and a nanosecond refills
+/// `per_second`.
+#[derive(Debug, Clone, Default)]
+pub struct RequestRate {
+    level: u128,
+    last_ns: Option<u64>,
+}
+
+impl RequestRate {
+    const REQUEST: u128 = 1_000_000_000;
+
+    /// Admits one request now if the limit allows it.
+    pub fn try_take(&mut self, now_ns: u64, per_second: u64) -> bool {
+        let max = u128::from(per_second) * Self::REQUEST;
+        match self.last_ns {
+            None => self.level = max,
+            Some(last) if now_ns > last => {
+                self.level += u128::from(now_ns - last) * u128::from(per_second);
+            }
+            Some(_) => {}
+        }
+        self.last_ns = Some(self.last_ns.map_or(now_ns, |l| l.max(now_ns)));
+        self.level = self.level.min(max);
+        if self.level >= Self::REQUEST {
+            self.level -= Self::REQUEST;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +112,28 @@ mod tests {
         assert_eq!((0..5000).filter(|_| b.try_take(S)).count(), 100);
         // Unused rate does not accrue beyond the capacity.
         assert_eq!(b.available(1000 * S), 1000);
+    }
+
+    #[test]
+    fn request_rate_allows_a_second_s_worth_then_the_rate() {
+        let mut r = RequestRate::default();
+        assert_eq!((0..1000).filter(|_| r.try_take(0, 100)).count(), 100);
+        // 10 ms refill one request at 100/s.
+        assert_eq!((0..1000).filter(|_| r.try_take(10_000_000, 100)).count(), 1);
+        assert!(!r.try_take(15_000_000, 100));
+        // Steady 100/s: one every 10 ms is always admitted.
+        for i in 1..=500u64 {
+            assert!(r.try_take(10_000_000 + i * 10_000_000, 100), "request {i}");
+        }
+        // A lower limit caps the level at once.
+        assert_eq!((0..1000).filter(|_| r.try_take(20 * S, 5)).count(), 5);
+        // A higher one refills at its rate: 0.1 s at 1000/s is 100.
+        assert_eq!(
+            (0..1000)
+                .filter(|_| r.try_take(20 * S + S / 10, 1000))
+                .count(),
+            100
+        );
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub struct Account {
     /// Concurrency always left to functions without reserved concurrency (default 100).
     pub unreserved_minimum: u32,
     pub scaling: ScalingModel,
+    /// Synchronous requests per second one execution environment accounts for (Lambda: 10); `None` lifts the
+    /// request-rate limit (an experiment that leaves Lambda's rules).
+    pub requests_per_environment: Option<u32>,
     /// Memory budget of idle-or-busy on-demand environments of greedy-dual keep-alive functions, MB (required when
     /// a function uses that policy; unused otherwise).
     pub keep_alive_memory_mb: Option<u64>,

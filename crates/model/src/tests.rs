@@ -9,6 +9,7 @@ fn account(limit: u32) -> Account {
     Account {
         concurrency_limit: limit,
         unreserved_minimum: 100.min(limit),
+        requests_per_environment: Some(10),
         scaling: ScalingModel::PerFunction {
             environments: 1000,
             window_ns: 10 * S,
@@ -41,7 +42,7 @@ fn drain(p: &mut Platform) -> Vec<Action> {
 /// Invokes `n` requests at `t` and returns the actions.
 fn burst(p: &mut Platform, t: u64, f: FunctionId, n: u64) -> Vec<Action> {
     for r in 0..n {
-        p.invoke(t, f, r);
+        p.invoke(t, f, r, InvokeMode::Synchronous);
     }
     drain(p)
 }
@@ -596,3 +597,5 @@ fn the_model_decides_how_each_environment_gets_ready() {
         assert_eq!(limits, vec![limit_s * S], "timeout {timeout_s} s");
     }
 }
+
+mod request_rate;

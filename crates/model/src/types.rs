@@ -14,9 +14,22 @@ pub enum ThrottleReason {
     ConcurrentInvocationLimitExceeded,
     /// The function's reserved concurrency is its cap.
     ReservedFunctionConcurrentInvocationLimitExceeded,
+    /// Synchronous requests per second of a function without reserved concurrency: at most 10 per execution
+    /// environment it may have (the unreserved pool).
+    FunctionInvocationRateLimitExceeded,
+    /// Synchronous requests per second of a function with reserved concurrency: at most 10 × its reservation.
+    ReservedFunctionInvocationRateLimitExceeded,
 }
 
 impl ThrottleReason {
+    /// Every Reason lambda-sim gives, in the order reports list them.
+    pub const ALL: [ThrottleReason; 4] = [
+        ThrottleReason::ConcurrentInvocationLimitExceeded,
+        ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
+        ThrottleReason::FunctionInvocationRateLimitExceeded,
+        ThrottleReason::ReservedFunctionInvocationRateLimitExceeded,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ThrottleReason::ConcurrentInvocationLimitExceeded => {
@@ -25,8 +38,24 @@ impl ThrottleReason {
             ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
                 "ReservedFunctionConcurrentInvocationLimitExceeded"
             }
+            ThrottleReason::FunctionInvocationRateLimitExceeded => {
+                "FunctionInvocationRateLimitExceeded"
+            }
+            ThrottleReason::ReservedFunctionInvocationRateLimitExceeded => {
+                "ReservedFunctionInvocationRateLimitExceeded"
+            }
         }
     }
+}
+
+/// How a request reaches the platform: only synchronous requests count against the request-rate limit ("Async:
+/// unlimited RPS"); Lambda's own async queue and event-source pollers invoke within concurrency alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvokeMode {
+    /// A client's `RequestResponse` invocation (or a warmer's ping).
+    Synchronous,
+    /// Lambda invoking for an `Event` it queued or a message an event source mapping polled.
+    Asynchronous,
 }
 
 /// Which limit produced a throttle (reports split them; the `Reason` alone cannot tell a scaling-rate throttle).
@@ -36,13 +65,23 @@ pub enum ThrottleCause {
     Concurrency,
     /// The scaling rate: no new execution environment could be created yet.
     ScalingRate,
+    /// The request-rate limit of synchronous invocations (10 per second per execution environment).
+    RequestRate,
 }
 
 impl ThrottleCause {
+    /// Every cause, in the order reports list them.
+    pub const ALL: [ThrottleCause; 3] = [
+        ThrottleCause::Concurrency,
+        ThrottleCause::ScalingRate,
+        ThrottleCause::RequestRate,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ThrottleCause::Concurrency => "concurrency",
             ThrottleCause::ScalingRate => "scaling_rate",
+            ThrottleCause::RequestRate => "request_rate",
         }
     }
 }

@@ -38,6 +38,14 @@ pub(super) fn render(input: &HtmlInput) -> String {
     );
     for (name, r) in &input.variants {
         let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&run_line(name, r)));
+        for line in &r.not_lambda {
+            let _ = writeln!(
+                out,
+                "<p class=\"meta\">{}: not Lambda: {}</p>",
+                escape(name),
+                escape(line)
+            );
+        }
     }
 
     match &input.table {

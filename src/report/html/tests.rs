@@ -23,6 +23,7 @@ fn run(name: &str, seconds: u64) -> RunReport {
         seed: 7,
         mode: Mode::Virtual,
         duration_ns: seconds * S,
+        not_lambda: Vec::new(),
     };
     let config = FunctionConfig {
         name: "api".into(),

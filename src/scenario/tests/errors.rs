@@ -231,11 +231,26 @@ fn account_errors() {
         "0\n",
         "account: concurrency_limit = 0 is outside the allowed range 1–1000000",
     );
+    // Lambda fixes the unreserved minimum at min(100, limit): another value only under [not_lambda].
     assert_err(
-        &format!("{HEADER}[account]\nunreserved_minimum = 1001\n"),
-        "1001",
-        "account: unreserved_minimum = 1001 exceeds concurrency_limit = 1000",
+        &format!("{HEADER}[account]\nunreserved_minimum = 0\n"),
+        "0\n",
+        "account: unreserved_minimum = 0, but Lambda fixes it at min(100, concurrency_limit) = 100; to experiment \
+         with another value, set it under [not_lambda] (unreserved_minimum = 0)",
     );
+    assert_err(
+        &format!("{HEADER}[account]\nconcurrency_limit = 50\nunreserved_minimum = 10\n"),
+        "10\n",
+        "account: unreserved_minimum = 10, but Lambda fixes it at min(100, concurrency_limit) = 50; to experiment \
+         with another value, set it under [not_lambda] (unreserved_minimum = 10)",
+    );
+    assert_err(
+        &format!("{HEADER}[not_lambda]\nunreserved_minimum = 1001\n"),
+        "1001",
+        "not_lambda: unreserved_minimum = 1001 is outside the allowed range 0–1000 (0 to the account's \
+         concurrency_limit)",
+    );
+
     assert_err(
         &format!("{HEADER}[account]\nscaling = \"legacy\"\nlegacy_burst = 2000\n"),
         "2000",

@@ -69,9 +69,12 @@ ns_per_fuel = 0.25
 
 [account]
 concurrency_limit = 500
-unreserved_minimum = 50
+unreserved_minimum = 100
 scaling = "legacy"
 legacy_burst = 1000
+
+[not_lambda]
+unreserved_minimum = 50
 
 [[function]]
 name = "api"
@@ -150,6 +153,11 @@ duration = "1h"
     assert_eq!(s.simulation.ps_per_fuel, 250);
     assert_eq!(s.account.concurrency_limit, 500);
     assert_eq!(s.account.unreserved_minimum, 50);
+    assert_eq!(s.not_lambda.unreserved_minimum, Some(50));
+    assert_eq!(
+        s.not_lambda.describe(500),
+        ["unreserved_minimum = 50 (Lambda keeps 100)"]
+    );
     assert_eq!(
         s.account.scaling,
         ScalingModel::Legacy {

@@ -184,7 +184,7 @@ fn variant_mistakes_name_the_variant_and_the_key() {
         (
             "[[variant]]\nname = \"a\"\nfunctions.api.memory_mb = 512\n",
             "functions.api",
-            "variant \"a\": unknown key `functions`; a variant may set name, description, account.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key>, event_source.<index>.<key>, service.<name>.<key> and trace.<key>",
+            "variant \"a\": unknown key `functions`; a variant may set name, description, account.<key>, not_lambda.<key>, function.<name>.<key>, traffic.<index>.<key>, queue.<name>.<key>, event_source.<index>.<key>, service.<name>.<key> and trace.<key>",
         ),
         (
             "[[variant]]\nname = \"a\"\nfunction.api.name = \"b\"\n",

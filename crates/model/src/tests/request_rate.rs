@@ -1,0 +1,143 @@
+//! The request-rate limit: 10 synchronous requests per second per execution environment a function may have.
+
+use super::*;
+
+fn ok_count(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::ColdStart { .. } | Action::RunWarm { .. }))
+        .count()
+}
+
+#[test]
+fn a_reserved_function_serves_at_most_10_requests_per_second_per_reserved_environment() {
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            reserved: Some(5),
+            ..rules()
+        }],
+        1,
+    );
+    // One request every 10 ms (100/s) finishing at once: concurrency 1, but 2× the limit of 10 × 5 = 50/s.
+    let mut admitted = 0;
+    let mut throttled = Vec::new();
+    for i in 0..1000u64 {
+        let t = i * 10_000_000;
+        p.invoke(t, 0, i, InvokeMode::Synchronous);
+        for a in drain(&mut p) {
+            match a {
+                Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } => {
+                    admitted += 1;
+                    p.invocation_finished(t, sandbox, false);
+                    drain(&mut p);
+                }
+                Action::Throttle { reason, cause, .. } => throttled.push((reason, cause)),
+                _ => {}
+            }
+        }
+    }
+    // 10 s: the first second's worth (50) plus 50/s for the 9.99 s after it.
+    assert_eq!(admitted, 50 + 499, "{throttled:?}");
+    assert_eq!(throttled.len(), 1000 - admitted);
+    assert!(throttled.iter().all(|&r| r
+        == (
+            ThrottleReason::ReservedFunctionInvocationRateLimitExceeded,
+            ThrottleCause::RequestRate
+        )));
+}
+
+#[test]
+fn an_unreserved_function_is_limited_by_10_times_the_unreserved_pool() {
+    // Account 100, nothing reserved: the pool is 100 environments, so 1,000 requests at one instant pass the rate
+    // limit (the first 100 run, 900 find no concurrency left) and the 1,001st does not.
+    let mut p = Platform::new(account(100), vec![rules()], 1);
+    let actions = burst(&mut p, 0, 0, 1001);
+    let t = throttles(&actions);
+    assert_eq!(ok_count(&actions), 100);
+    assert_eq!(
+        t.iter()
+            .filter(|r| r.1 == ThrottleCause::Concurrency)
+            .count(),
+        900
+    );
+    assert_eq!(
+        t.iter()
+            .filter(|r| r.1 == ThrottleCause::RequestRate)
+            .count(),
+        1
+    );
+    assert_eq!(
+        t.last(),
+        Some(&(
+            ThrottleReason::FunctionInvocationRateLimitExceeded,
+            ThrottleCause::RequestRate
+        ))
+    );
+}
+
+#[test]
+fn asynchronous_invocations_and_a_lifted_limit_are_not_rate_limited() {
+    let reserved = FunctionRules {
+        reserved: Some(1),
+        ..rules()
+    };
+    for (mode, limit) in [
+        (InvokeMode::Asynchronous, Some(10)),
+        (InvokeMode::Synchronous, None),
+    ] {
+        let mut p = Platform::new(
+            Account {
+                requests_per_environment: limit,
+                ..account(1000)
+            },
+            vec![reserved.clone()],
+            1,
+        );
+        let mut admitted = 0;
+        for i in 0..100u64 {
+            let t = i * 1_000_000;
+            p.invoke(t, 0, i, mode);
+            for a in drain(&mut p) {
+                if let Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } = a {
+                    admitted += 1;
+                    p.invocation_finished(t, sandbox, false);
+                    drain(&mut p);
+                }
+            }
+        }
+        assert_eq!(admitted, 100, "{mode:?} {limit:?}");
+    }
+}
+
+#[test]
+fn changing_reserved_concurrency_changes_the_rate_limit() {
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            reserved: Some(1),
+            ..rules()
+        }],
+        1,
+    );
+    let run = |p: &mut Platform, from: u64, n: u64| {
+        let mut admitted = 0;
+        for i in 0..n {
+            let t = from + i * 1_000_000;
+            p.invoke(t, 0, from + i, InvokeMode::Synchronous);
+            for a in drain(p) {
+                if let Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } = a {
+                    admitted += 1;
+                    p.invocation_finished(t, sandbox, false);
+                    drain(p);
+                }
+            }
+        }
+        admitted
+    };
+    // 100 requests in 100 ms at a limit of 10/s: the bucket's 10, plus 1 refilled.
+    assert_eq!(run(&mut p, 0, 100), 10);
+    p.set_reserved(0, Some(100)).unwrap();
+    // From 10 s on the bucket refills at 1,000/s towards 1,000: 100 requests in 100 ms all pass.
+    assert_eq!(run(&mut p, 10 * S, 100), 100);
+}
