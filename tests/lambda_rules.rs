@@ -205,3 +205,42 @@ fn one_function_may_reserve_all_but_lambdas_minimum_unless_the_scenario_leaves_l
             .contains("\"unreserved_minimum = 0 (Lambda keeps 10)\"")
     );
 }
+
+/// A spike far beyond the scaling rate from zero (1 s requests, 30,000 a second for 12 s, account 100,000):
+/// environments created by the end of each second.
+fn environments_by_second(refill: &str) -> Vec<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    let io = root().join("functions/io");
+    let text = format!(
+        "[simulation]\nduration = \"12s\"\n\n[account]\nconcurrency_limit = 100000\n{refill}\n\
+         [[function]]\nname = \"burst\"\ncode = {io:?}\n\n\
+         [[traffic]]\nfunction = \"burst\"\npattern = \"constant\"\nrate = 30000\n\
+         payload = '{{\"calls\":1,\"latency_ms\":1000}}'\n\n\
+         [not_lambda]\nrequest_rate_limit = false\n"
+    );
+    let r = virtual_run(&write(dir.path(), "burst.toml", &text));
+    let f = r.function("burst").unwrap();
+    f.timeline[..12]
+        .iter()
+        .scan(0, |created, b| {
+            *created += b.cold_starts;
+            Some(*created)
+        })
+        .collect()
+}
+
+#[test]
+fn the_scaling_rate_refills_continuously_by_default_and_stepwise_on_request() {
+    // AWS: "refill … continuously over time, rather than in one single refill of 1,000 units every 10 seconds":
+    // 1,000 at once, then 100 a second (the last arrival of a second comes 33 µs before its end: one short).
+    let continuous = environments_by_second("");
+    assert_eq!(continuous[0], 1099, "{continuous:?}");
+    assert_eq!(continuous[4], 1499, "{continuous:?}");
+    assert_eq!(continuous[9], 1999, "{continuous:?}");
+    assert_eq!(continuous[10], 2099, "{continuous:?}");
+    // The literal reading: 1,000 more at each 10 s mark.
+    let stepwise = environments_by_second("scaling_refill = \"stepwise\"\n");
+    assert_eq!(stepwise[0], 1000, "{stepwise:?}");
+    assert_eq!(stepwise[9], 1000, "{stepwise:?}");
+    assert_eq!(stepwise[10], 2000, "{stepwise:?}");
+}

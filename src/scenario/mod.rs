@@ -11,7 +11,8 @@
 //! - `[simulation]`: `duration` (required), `name` (default: the file stem), `seed` (1), `mode` (`virtual` |
 //!   `realtime`), `ns_per_fuel` (0, 1000], `memory_budget_mb` [64, 16777216] (default: half the machine's memory).
 //! - `[account]`: `concurrency_limit` (1000), `unreserved_minimum` (only Lambda's min(100, limit)), `scaling`
-//!   (`per-function` | `legacy`), `legacy_burst` (500 | 1000 | 3000, legacy only), `keep_alive_memory_mb`
+//!   (`per-function` | `legacy`), `scaling_refill` (`continuous` | `stepwise`), `legacy_burst` (500 | 1000 |
+//!   3000, legacy only), `keep_alive_memory_mb`
 //!   (128–10,240,000,000 MB; required by and only used for `greedy-dual` keep-alive).
 //! - `[not_lambda]` (experiments that leave Lambda's rules, named in every report): `unreserved_minimum`
 //!   (0–limit), `request_rate_limit` (true; `false` lifts the 10 synchronous requests per second per environment).
@@ -56,7 +57,7 @@
 use std::path::PathBuf;
 
 pub use crate::model::spec::{
-    Account, Distribution, KeepAlivePolicy, ScalingModel, TargetTracking,
+    Account, Distribution, KeepAlivePolicy, ScalingModel, ScalingRefill, TargetTracking,
 };
 
 /// A parsed, validated scenario.
@@ -389,6 +390,7 @@ impl Scenario {
                 concurrency_limit: defaults::CONCURRENCY_LIMIT,
                 unreserved_minimum: defaults::UNRESERVED_MINIMUM,
                 requests_per_environment: Some(defaults::REQUESTS_PER_ENVIRONMENT),
+                scaling_refill: ScalingRefill::Continuous,
                 scaling: ScalingModel::PerFunction {
                     environments: defaults::PER_FUNCTION_ENVIRONMENTS,
                     window_ns: defaults::PER_FUNCTION_WINDOW_NS,

@@ -53,6 +53,7 @@ pub(super) struct RawAccount {
     pub unreserved_minimum: Option<Spanned<i64>>,
     pub scaling: Option<Spanned<ScalingName>>,
     pub legacy_burst: Option<Spanned<i64>>,
+    pub scaling_refill: Option<Spanned<RefillName>>,
     pub keep_alive_memory_mb: Option<Spanned<i64>>,
 }
 
@@ -61,6 +62,13 @@ pub(super) struct RawAccount {
 pub(super) struct RawNotLambda {
     pub unreserved_minimum: Option<Spanned<i64>>,
     pub request_rate_limit: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RefillName {
+    Continuous,
+    Stepwise,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

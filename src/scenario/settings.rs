@@ -7,9 +7,9 @@ use toml::Spanned;
 use super::defaults::*;
 use super::error::Source;
 use super::not_lambda::NotLambda;
-use super::raw::{ModeName, RawAccount, RawNotLambda, RawSimulation, ScalingName};
+use super::raw::{ModeName, RawAccount, RawNotLambda, RawSimulation, RefillName, ScalingName};
 use super::values::{int_in, positive_duration_ns};
-use super::{Account, Mode, ScalingModel, ScenarioError, Simulation};
+use super::{Account, Mode, ScalingModel, ScalingRefill, ScenarioError, Simulation};
 use crate::cpu::DEFAULT_PS_PER_FUEL;
 
 /// The range `memory_budget_mb` may take, MB: from 64 MB to 16 TiB.
@@ -124,6 +124,7 @@ pub(super) fn account(
                 .unwrap_or(lambda_unreserved_minimum(CONCURRENCY_LIMIT)),
             requests_per_environment: not_lambda.requests_per_environment(),
             scaling: default_scaling(),
+            scaling_refill: ScalingRefill::Continuous,
             keep_alive_memory_mb: None,
         };
         return Ok((account, not_lambda));
@@ -194,6 +195,11 @@ pub(super) fn account(
         default_scaling()
     };
 
+    let scaling_refill = match raw.scaling_refill.as_ref().map(|r| *r.get_ref()) {
+        None | Some(RefillName::Continuous) => ScalingRefill::Continuous,
+        Some(RefillName::Stepwise) => ScalingRefill::Stepwise,
+    };
+
     let keep_alive_memory_mb = match &raw.keep_alive_memory_mb {
         None => None,
         Some(v) => Some(int_in(
@@ -211,6 +217,7 @@ pub(super) fn account(
         unreserved_minimum,
         requests_per_environment: not_lambda.requests_per_environment(),
         scaling,
+        scaling_refill,
         keep_alive_memory_mb,
     };
     Ok((account, not_lambda))

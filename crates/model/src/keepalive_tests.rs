@@ -120,6 +120,7 @@ fn account(keep_alive_memory_mb: Option<u64>) -> Account {
         concurrency_limit: 1000,
         unreserved_minimum: 100,
         requests_per_environment: Some(10),
+        scaling_refill: crate::ScalingRefill::Continuous,
         scaling: ScalingModel::PerFunction {
             environments: 1000,
             window_ns: 10 * S,

@@ -35,5 +35,7 @@ pub use platform::{
     RequestToken, Timer,
 };
 pub use scaling::{RequestRate, TokenBucket};
-pub use spec::{Account, Distribution, KeepAlivePolicy, ScalingModel, TargetTracking};
+pub use spec::{
+    Account, Distribution, KeepAlivePolicy, ScalingModel, ScalingRefill, TargetTracking,
+};
 pub use types::*;

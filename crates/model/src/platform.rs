@@ -192,13 +192,25 @@ impl Platform {
             } => (
                 rules
                     .iter()
-                    .map(|_| TokenBucket::new(environments, environments, window_ns))
+                    .map(|_| {
+                        TokenBucket::new(
+                            environments,
+                            environments,
+                            window_ns,
+                            account.scaling_refill,
+                        )
+                    })
                     .collect(),
                 None,
             ),
             ScalingModel::Legacy { burst, per_minute } => (
                 Vec::new(),
-                Some(TokenBucket::new(burst, per_minute, 60_000_000_000)),
+                Some(TokenBucket::new(
+                    burst,
+                    per_minute,
+                    60_000_000_000,
+                    account.scaling_refill,
+                )),
             ),
         };
         let reserved_total = rules.iter().filter_map(|r| r.reserved).sum();

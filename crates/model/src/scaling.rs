@@ -6,9 +6,13 @@
 //!   refilled at 500 per minute. AWS described it as a burst followed by +500 concurrency per minute; a bucket of new
 //!   environments is lambda-sim's reading of it.
 //!
+//! AWS says the per-function rate is refilled continuously ("rather than in one single refill of 1,000 units every
+//! 10 seconds"); the stepwise refill, the literal reading of "1,000 every 10 seconds", is an option.
+//!
 //! Fixed point: a bucket's level is kept in token × window-nanoseconds, so refill is an integer multiply.
 
-/// A token bucket of `capacity` tokens refilled at `capacity` per `window_ns`... or any `refill` per window.
+/// A token bucket of `capacity` tokens that regains `refill_per_window` every `window_ns`, continuously or in one
+/// step at each window's end.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
     /// Current level, in token·window_ns units.
@@ -19,11 +23,17 @@ pub struct TokenBucket {
     refill_per_window: u128,
     window_ns: u128,
     last_ns: u64,
+    refill: ScalingRefill,
 }
 
 impl TokenBucket {
     /// A full bucket of `capacity` tokens that regains `refill_per_window` tokens every `window_ns`.
-    pub fn new(capacity: u32, refill_per_window: u32, window_ns: u64) -> Self {
+    pub fn new(
+        capacity: u32,
+        refill_per_window: u32,
+        window_ns: u64,
+        refill: ScalingRefill,
+    ) -> Self {
         let window_ns = u128::from(window_ns.max(1));
         TokenBucket {
             level: u128::from(capacity) * window_ns,
@@ -31,15 +41,25 @@ impl TokenBucket {
             refill_per_window: u128::from(refill_per_window),
             window_ns,
             last_ns: 0,
+            refill,
         }
     }
 
     fn refill(&mut self, now_ns: u64) {
-        if now_ns > self.last_ns {
-            let elapsed = u128::from(now_ns - self.last_ns);
-            self.level = (self.level + elapsed * self.refill_per_window).min(self.max);
-            self.last_ns = now_ns;
+        if now_ns <= self.last_ns {
+            return;
         }
+        let elapsed = match self.refill {
+            ScalingRefill::Continuous => u128::from(now_ns - self.last_ns),
+            // Whole windows ended since the last refill, counted from t = 0.
+            ScalingRefill::Stepwise => {
+                let windows =
+                    u128::from(now_ns) / self.window_ns - u128::from(self.last_ns) / self.window_ns;
+                windows * self.window_ns
+            }
+        };
+        self.level = (self.level + elapsed * self.refill_per_window).min(self.max);
+        self.last_ns = now_ns;
     }
 
     /// Takes one token if there is one.
@@ -59,6 +79,8 @@ impl TokenBucket {
         u64::try_from(self.level / self.window_ns).unwrap_or(u64::MAX)
     }
 }
+
+use crate::ScalingRefill;
 
 /// A limit of `per_second` requests per second whose value may change between calls (reserved concurrency was
 /// changed): a bucket holding one second's worth, full at the first request, refilled continuously. A lower limit
@@ -102,9 +124,23 @@ mod tests {
 
     const S: u64 = 1_000_000_000;
 
+    use crate::ScalingRefill::{Continuous, Stepwise};
+
+    #[test]
+    fn stepwise_refill_adds_a_whole_window_at_each_window_end() {
+        let mut b = TokenBucket::new(1000, 1000, 10 * S, Stepwise);
+        assert_eq!((0..5000).filter(|_| b.try_take(0)).count(), 1000);
+        assert_eq!((0..5000).filter(|_| b.try_take(9 * S)).count(), 0);
+        assert_eq!((0..5000).filter(|_| b.try_take(10 * S)).count(), 1000);
+        assert_eq!((0..5000).filter(|_| b.try_take(15 * S)).count(), 0);
+        // Windows counted from t = 0, not from the last take; unused windows do not accrue beyond capacity.
+        assert_eq!((0..5000).filter(|_| b.try_take(20 * S)).count(), 1000);
+        assert_eq!(b.available(100 * S), 1000);
+    }
+
     #[test]
     fn per_function_rate_is_1000_per_10_seconds() {
-        let mut b = TokenBucket::new(1000, 1000, 10 * S);
+        let mut b = TokenBucket::new(1000, 1000, 10 * S, Continuous);
         let taken = (0..5000).filter(|_| b.try_take(0)).count();
         assert_eq!(taken, 1000, "the full bucket");
         assert!(!b.try_take(0));
@@ -138,7 +174,7 @@ mod tests {
 
     #[test]
     fn legacy_burst_then_500_per_minute() {
-        let mut b = TokenBucket::new(3000, 500, 60 * S);
+        let mut b = TokenBucket::new(3000, 500, 60 * S, Continuous);
         assert_eq!((0..10_000).filter(|_| b.try_take(0)).count(), 3000);
         assert_eq!((0..10_000).filter(|_| b.try_take(60 * S)).count(), 500);
         assert_eq!((0..10_000).filter(|_| b.try_take(90 * S)).count(), 250);

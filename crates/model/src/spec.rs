@@ -12,6 +12,8 @@ pub struct Account {
     /// Concurrency always left to functions without reserved concurrency (default 100).
     pub unreserved_minimum: u32,
     pub scaling: ScalingModel,
+    /// How the scaling rate's budget comes back.
+    pub scaling_refill: ScalingRefill,
     /// Synchronous requests per second one execution environment accounts for (Lambda: 10); `None` lifts the
     /// request-rate limit (an experiment that leaves Lambda's rules).
     pub requests_per_environment: Option<u32>,
@@ -28,6 +30,18 @@ pub enum ScalingModel {
     PerFunction { environments: u32, window_ns: u64 },
     /// Until Nov 2023: an account-wide initial burst (500, 1000 or 3000 by Region), then `per_minute` (500) more.
     Legacy { burst: u32, per_minute: u32 },
+}
+
+/// How a scaling-rate budget is refilled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScalingRefill {
+    /// Bit by bit, all the time: AWS: "Lambda makes a best attempt to refill your concurrency scaling rate
+    /// continuously over time, rather than in one single refill of 1,000 units every 10 seconds."
+    #[default]
+    Continuous,
+    /// The whole window's worth at once, at each window's end counted from the start of the run (the literal
+    /// reading of "1,000 execution environments every 10 seconds").
+    Stepwise,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,7 @@ fn account(limit: u32) -> Account {
         concurrency_limit: limit,
         unreserved_minimum: 100.min(limit),
         requests_per_environment: Some(10),
+        scaling_refill: crate::ScalingRefill::Continuous,
         scaling: ScalingModel::PerFunction {
             environments: 1000,
             window_ns: 10 * S,

@@ -6,7 +6,7 @@ use super::{HEADER, PATH, ok};
 use crate::limits::NS_PER_S;
 use crate::scenario::{
     Architecture, Distribution, KeepAlivePolicy, Mode, Pattern, PayloadSpec, PayloadTemplate,
-    ScalingModel, defaults, load, parse, resolve_path,
+    ScalingModel, ScalingRefill, defaults, load, parse, resolve_path,
 };
 
 const MIN: u64 = 60 * NS_PER_S;
@@ -72,6 +72,7 @@ concurrency_limit = 500
 unreserved_minimum = 100
 scaling = "legacy"
 legacy_burst = 1000
+scaling_refill = "stepwise"
 
 [not_lambda]
 unreserved_minimum = 50
@@ -154,6 +155,7 @@ duration = "1h"
     assert_eq!(s.account.concurrency_limit, 500);
     assert_eq!(s.account.unreserved_minimum, 50);
     assert_eq!(s.not_lambda.unreserved_minimum, Some(50));
+    assert_eq!(s.account.scaling_refill, ScalingRefill::Stepwise);
     assert_eq!(
         s.not_lambda.describe(500),
         ["unreserved_minimum = 50 (Lambda keeps 100)"]
