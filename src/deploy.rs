@@ -42,6 +42,15 @@ pub enum DeployError {
     },
     #[error("cannot set up the sandboxes")]
     Engine(#[source] SandboxError),
+    /// A runtime preset on a handler whose interpreter runs inside the sandbox: its start-up would count twice.
+    #[error(
+        "function \"{function}\": runtime = \"{runtime}\" models a runtime's start-up, but this handler's \
+         interpreter runs inside the sandbox, where its start-up is measured; remove `runtime` (or set \"none\")"
+    )]
+    RuntimeInSandbox {
+        function: String,
+        runtime: &'static str,
+    },
 }
 
 /// The engine and compiled code of a scenario's functions, in scenario order.
@@ -117,6 +126,14 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
                 (wasm, code)
             }
         };
+        if let (crate::scenario::RuntimeChoice::Preset(runtime), true) =
+            (f.runtime, code.info().interpreter_in_sandbox())
+        {
+            return Err(DeployError::RuntimeInSandbox {
+                function: function(),
+                runtime: runtime.name(),
+            });
+        }
         codes.push(code);
         snapshots.push(if f.snapshot {
             Some(snapshot(&engine, cache, scenario, f, &wasm)?)

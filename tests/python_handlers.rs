@@ -202,3 +202,47 @@ fn a_syntax_error_is_reported_when_the_component_is_built_and_when_it_is_invoked
     );
     assert_eq!(body["errorType"], "Runtime.UserCodeSyntaxError", "{stdout}");
 }
+
+#[test]
+fn a_python_handler_pays_its_interpreters_measured_start_up_not_a_runtime_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = root().join("functions/python-hello");
+    let scenario = |extra: &str| {
+        let path = dir.path().join("py.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[simulation]\nduration = \"1h\"\n\n[[function]]\nname = \"py\"\ncode = {code:?}\n\
+                 keep_alive = {{ policy = \"none\" }}\n{extra}\n\n\
+                 [[traffic]]\nfunction = \"py\"\npattern = \"constant\"\nrate = 0.002\n"
+            ),
+        )
+        .unwrap();
+        lambda_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // The interpreter runs inside the sandbox: its start-up is the measured init, and no preset is added.
+    let s = scenario("");
+    let deployment = lambda_sim::deploy::deploy(&s, &test_cache()).unwrap();
+    let report = run_virtual(&s, &deployment, &RunOptions::default()).unwrap();
+    let l = &report.function("py").unwrap().latency;
+    let parts = l.cold_start.unwrap();
+    assert!(l.init.count > 0);
+    assert_eq!(parts.runtime.max, 0.0, "{parts:?}");
+    // Asking for a preset on top would count the start-up twice: refused, naming the function.
+    let e = lambda_sim::deploy::deploy(&scenario("runtime = \"python3.12\""), &test_cache())
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(
+            &e,
+            lambda_sim::deploy::DeployError::RuntimeInSandbox { function, runtime: "python3.12" }
+                if function == "py"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("interpreter runs inside the sandbox"),
+        "{e}"
+    );
+}

@@ -182,8 +182,14 @@ pub fn platform(
         .iter()
         .zip(deployment.codes.iter().zip(&deployment.snapshots))
         .map(|(f, (code, snapshot))| {
-            let mut rules = function_rules(f, code.info().download_bytes());
+            let info = code.info();
+            let mut rules = function_rules(f, info.download_bytes());
             rules.snapshot_restore_ns = snapshot.as_ref().map(|s| s.restore_ns());
+            if let Some(runtime) = f.runtime.resolve(info.interpreter_in_sandbox()) {
+                let arch = f.architecture.into();
+                rules.runtime_startup = Some(runtime.startup(arch));
+                rules.snapstart_restore = runtime.snapstart_restore(arch, f.memory_mb);
+            }
             rules
         })
         .collect();
@@ -195,7 +201,6 @@ fn function_rules(
     spec: &crate::scenario::FunctionSpec,
     wasm_bytes: u64,
 ) -> crate::model::FunctionRules {
-    let bw = spec.cold_start.download_bytes_per_s.max(1);
     crate::model::FunctionRules {
         reserved: spec.reserved_concurrency,
         provisioned: spec.provisioned_concurrency,
@@ -204,12 +209,13 @@ fn function_rules(
         max_lifetime_ns: spec.max_lifetime_ns,
         memory_mb: spec.memory_mb,
         placement_ms: spec.cold_start.placement_ms.clone(),
-        download_ns: u64::try_from(u128::from(wasm_bytes) * 1_000_000_000 / u128::from(bw))
-            .unwrap_or(u64::MAX),
+        download_ns: spec.cold_start.download_ns(wasm_bytes),
         schedule: spec.provisioned_schedule.clone(),
         autoscaling: spec.provisioned_autoscaling,
         timeout_ns: spec.timeout_ns,
         snapshot_restore_ns: None,
+        runtime_startup: None,
+        snapstart_restore: None,
     }
 }
 
@@ -273,7 +279,7 @@ pub fn apply_actions<D: Driver>(
                 sandbox,
                 function,
                 overhead_ns,
-                init_limit_ns,
+                start,
             } => {
                 {
                     let mut core = d.core();
@@ -285,9 +291,7 @@ pub fn apply_actions<D: Driver>(
                     function,
                     overhead_ns,
                     kind: InitializationType::ProvisionedConcurrency,
-                    start: EnvironmentStart::Init {
-                        limit_ns: init_limit_ns,
-                    },
+                    start,
                 });
             }
             Action::Prewarm {

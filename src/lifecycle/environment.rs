@@ -64,12 +64,26 @@ impl Environment {
         Ok(env)
     }
 
-    /// The Init phase within `limits`.
+    /// The Init phase within `limits`: the runtime's start-up (`runtime_ns`, modelled), then the function's init
+    /// code. Both are Init Duration and both count against the Init limit, as on Lambda.
     pub async fn init<D: Driver>(
         &mut self,
         d: &D,
         limits: CallLimits,
+        runtime_ns: u64,
     ) -> Result<CallReport, SandboxError> {
+        let phase_start = limits.start_ns;
+        let code_start = if runtime_ns == 0 {
+            phase_start
+        } else {
+            d.guest_starts_at(phase_start.saturating_add(runtime_ns))
+                .await
+        };
+        let runtime_ns = code_start - phase_start;
+        let limits = CallLimits {
+            timeout_ns: limits.timeout_ns.saturating_sub(runtime_ns),
+            start_ns: code_start,
+        };
         let report = if !self.sandbox.can_suspend() {
             complete_now(self.sandbox.init(limits)).unwrap_or(Err(SandboxError::Suspended))
         } else {
@@ -77,7 +91,10 @@ impl Environment {
             Box::pin(run_guest(d, self.id, self.channel.as_ref(), call)).await
         };
         self.memory.grew_to(self.sandbox.peak_memory_bytes());
-        report
+        report.map(|mut r| {
+            r.duration_ns += runtime_ns;
+            r
+        })
     }
 
     /// One invocation within `limits` (with a suppressed init first if init has not run).
@@ -204,13 +221,16 @@ pub async fn cold_start<D: Driver>(
             let env = Environment::restore(d, f, id, snapshot(&run, f)?).await?;
             (env, None, None, Some(restore_ns), start + restore_ns)
         }
-        EnvironmentStart::Init { limit_ns } => {
+        EnvironmentStart::Init {
+            limit_ns,
+            runtime_ns,
+        } => {
             let mut env = Environment::new(d, f, id, InitializationType::OnDemand)?;
             let limits = CallLimits {
                 timeout_ns: limit_ns,
                 start_ns: start,
             };
-            let init = env.init(d, limits).await?;
+            let init = env.init(d, limits, runtime_ns).await?;
             let at = start + init.duration_ns;
             if env.sandbox.is_initialized() {
                 (env, Some(Box::new(init)), None, None, at)

@@ -72,6 +72,13 @@ impl Run {
     pub fn calls_services(&self, f: FunctionId) -> bool {
         !self.scenario.services.is_empty() && self.deployment.codes[f].info().calls_services
     }
+
+    /// How long a cold start of `f` spends downloading its deployment package.
+    pub fn download_ns(&self, f: FunctionId) -> u64 {
+        self.scenario.functions[f]
+            .cold_start
+            .download_ns(self.deployment.codes[f].info().download_bytes())
+    }
 }
 
 /// Why a run — in virtual or real time — could not complete.

@@ -31,14 +31,17 @@ pub async fn provision<D: Driver>(
             };
             (Some(restore_ns), made)
         }
-        EnvironmentStart::Init { limit_ns } => {
+        EnvironmentStart::Init {
+            limit_ns,
+            runtime_ns,
+        } => {
             let made = match Environment::new(d, f, id, kind) {
                 Ok(mut env) => {
                     let limits = CallLimits {
                         timeout_ns: limit_ns,
                         start_ns: at,
                     };
-                    env.init(d, limits)
+                    env.init(d, limits, runtime_ns)
                         .await
                         .map(|report| {
                             let ready = env.sandbox.is_initialized().then_some(env);

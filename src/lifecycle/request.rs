@@ -8,7 +8,7 @@ use super::core::{Route, Routing, apply_actions};
 use super::environment::cold_start;
 use super::{Driver, RunError};
 use crate::logfmt;
-use crate::metrics::{InvocationSample, StartKind};
+use crate::metrics::{ColdStartParts, InvocationSample, StartKind};
 use crate::model::{
     EnvironmentStart, FunctionId, InvokeMode, Outcome, RequestId, SandboxId, ThrottleCause,
     ThrottleReason,
@@ -268,7 +268,16 @@ async fn warm<D: Driver>(
     };
     let Some(mut env) = env else {
         let error = RunError::Sandbox(crate::sandbox::SandboxError::Destroyed);
-        return system_error(d, f, id, arrival, start, 0, error, ping);
+        return system_error(
+            d,
+            f,
+            id,
+            arrival,
+            start,
+            ColdStartParts::default(),
+            error,
+            ping,
+        );
     };
     let invoke_start = d.now();
     let limits = CallLimits {
@@ -277,7 +286,18 @@ async fn warm<D: Driver>(
     };
     let report = match env.invoke(d, &invocation, limits).await {
         Ok(report) => report,
-        Err(e) => return system_error(d, f, id, arrival, start, 0, e.into(), ping),
+        Err(e) => {
+            return system_error(
+                d,
+                f,
+                id,
+                arrival,
+                start,
+                ColdStartParts::default(),
+                e.into(),
+                ping,
+            );
+        }
     };
     let reset = env.sandbox.is_destroyed();
     if !reset {
@@ -291,7 +311,14 @@ async fn warm<D: Driver>(
         restore_ns: None,
         report,
     };
-    Started::Running(Ending::new(start_, id, reset, record, invoke_start, 0))
+    Started::Running(Ending::new(
+        start_,
+        id,
+        reset,
+        record,
+        invoke_start,
+        ColdStartParts::default(),
+    ))
 }
 
 async fn cold<D: Driver>(
@@ -309,10 +336,21 @@ async fn cold<D: Driver>(
         request_id: d.core().next_request_id(),
         event: payload,
     };
+    // The model drew placement and download as one overhead; the download is the package at the function's
+    // bandwidth, so placement is the rest.
+    let download_ns = d.run().download_ns(f).min(overhead_ns);
+    let parts = ColdStartParts {
+        placement_ns: overhead_ns - download_ns,
+        download_ns,
+        runtime_ns: match ready {
+            EnvironmentStart::Init { runtime_ns, .. } => runtime_ns,
+            EnvironmentStart::Restore { .. } => 0,
+        },
+    };
     let cold = match cold_start(d, f, id, ready, &invocation, arrival + overhead_ns).await {
         Ok(cold) => cold,
         Err(error) => {
-            return system_error(d, f, id, arrival, StartKind::Cold, overhead_ns, error, ping);
+            return system_error(d, f, id, arrival, StartKind::Cold, parts, error, ping);
         }
     };
     let reset = cold.environment.is_none();
@@ -333,7 +371,7 @@ async fn cold<D: Driver>(
         reset,
         record,
         cold.invoke_start_ns,
-        overhead_ns,
+        parts,
     ))
 }
 
@@ -357,7 +395,7 @@ impl Ending {
         reset: bool,
         record: InvocationRecord,
         invoke_start: u64,
-        overhead_ns: u64,
+        parts: ColdStartParts,
     ) -> Self {
         let init_ns = record.init.as_ref().map(|r| r.duration_ns);
         let end_ns = invoke_start + record.report.duration_ns;
@@ -365,7 +403,7 @@ impl Ending {
             start.arrival,
             end_ns,
             record.start,
-            overhead_ns,
+            parts,
             init_ns,
             &record.report,
         );
@@ -462,7 +500,7 @@ fn system_error<D: Driver>(
     id: SandboxId,
     arrival: u64,
     start: StartKind,
-    overhead_ns: u64,
+    parts: ColdStartParts,
     error: RunError,
     ping: bool,
 ) -> Started {
@@ -470,7 +508,7 @@ fn system_error<D: Driver>(
     tracing::error!(error = %message, "lambda-sim could not run an invocation");
     let now = d.now();
     let report = CallReport::system_error(&message);
-    let sample = InvocationSample::from_report(arrival, now, start, overhead_ns, None, &report);
+    let sample = InvocationSample::from_report(arrival, now, start, parts, None, &report);
     release(d, f, id, now, &sample, true, ping);
     d.system_error(error);
     Started::Done(RequestOutcome::SystemError(message))

@@ -10,6 +10,7 @@
 
 use hdrhistogram::Histogram;
 
+use super::cold_start::ColdStartSeries;
 use super::{InvocationSample, StartKind};
 pub use crate::report::SIGFIG;
 use crate::report::{HistogramSet, LatencySummary, Percentiles};
@@ -187,14 +188,21 @@ pub(crate) struct LatencySeries {
     pub(crate) billed: Series,
     /// Restore Duration of cold starts restored from a snapshot.
     pub(crate) restore: Series,
+    /// Cold starts taken apart; `None` for the functions of a run of many (the total keeps them).
+    pub(crate) cold_parts: Option<Box<ColdStartSeries>>,
 }
 
 impl LatencySeries {
+    /// Full precision, cold starts taken apart.
     pub(crate) fn new() -> Self {
-        Self::with_sigfig(SIGFIG)
+        LatencySeries {
+            cold_parts: Some(Box::new(ColdStartSeries::new())),
+            ..Self::with_sigfig(SIGFIG)
+        }
     }
 
-    /// Series whose histograms keep `sigfig` significant digits.
+    /// Series whose histograms keep `sigfig` significant digits, without cold-start pieces (a function of a run of
+    /// many: five more histograms each would multiply its memory).
     pub(crate) fn with_sigfig(sigfig: u8) -> Self {
         let nanos = || Series::with(new_histogram_with(MAX_LATENCY_US, sigfig), Unit::Nanos);
         LatencySeries {
@@ -204,6 +212,7 @@ impl LatencySeries {
             init: nanos(),
             billed: Series::with(new_histogram_with(MAX_BILLED_MS, sigfig), Unit::Millis),
             restore: nanos(),
+            cold_parts: None,
         }
     }
 
@@ -223,6 +232,9 @@ impl LatencySeries {
             self.restore.record(restore);
         }
         self.billed.record(s.billed_ms);
+        if let Some(parts) = &mut self.cold_parts {
+            parts.record(s);
+        }
         latency
     }
 
@@ -233,6 +245,9 @@ impl LatencySeries {
         self.init.merge(&o.init);
         self.billed.merge(&o.billed);
         self.restore.merge(&o.restore);
+        if let (Some(mine), Some(theirs)) = (&mut self.cold_parts, &o.cold_parts) {
+            mine.merge(theirs);
+        }
     }
 
     pub(crate) fn summary(&self) -> LatencySummary {
@@ -243,6 +258,7 @@ impl LatencySeries {
             init: self.init.percentiles(),
             billed: self.billed.percentiles(),
             restore: self.restore.percentiles(),
+            cold_start: self.cold_parts.as_ref().map(|c| c.summary()),
         }
     }
 
@@ -275,7 +291,7 @@ mod tests {
             arrival_ns: 5 * MS,
             end_ns: 5 * MS + latency_ns,
             start,
-            overhead_ns: 0,
+            parts: Default::default(),
             init_ns,
             restore_ns: None,
             duration_ns: latency_ns,

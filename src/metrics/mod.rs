@@ -7,6 +7,7 @@
 //! function's accumulators), `histograms` (HdrHistogram series), `timeline` (per-second buckets), `intervals`
 //! (hlog interval histograms), `occupancy` (time-averaged environments), `cost` (prices and billing rules).
 
+mod cold_start;
 mod cost;
 mod events;
 mod function;
@@ -19,6 +20,7 @@ mod run_tests;
 mod services;
 mod timeline;
 
+pub use cold_start::ColdStartParts;
 pub use cost::{
     ARM64_PRICES, PC_BILLING_INCREMENT_NS, Prices, SNAPSHOT_CACHE_GB_S, SNAPSHOT_CACHE_MIN_NS,
     SNAPSHOT_RESTORE_GB, X86_64_PRICES, provisioned_capacity_seconds, snapshot_cache_seconds,
@@ -52,8 +54,9 @@ pub struct InvocationSample {
     /// When the response was ready: end-to-end latency = end − arrival.
     pub end_ns: u64,
     pub start: StartKind,
-    /// Modelled cold-start overheads (placement + code download) on the request path; 0 when warm.
-    pub overhead_ns: u64,
+    /// A cold start's modelled pieces before the guest's code (placement, download, runtime start-up); zero when
+    /// warm.
+    pub parts: ColdStartParts,
     /// The Init Duration, for cold starts whose init ran before the invocation.
     pub init_ns: Option<u64>,
     /// The Restore Duration, for cold starts restored from a snapshot (no init on the request path).
@@ -74,7 +77,7 @@ impl InvocationSample {
         arrival_ns: u64,
         end_ns: u64,
         start: StartKind,
-        overhead_ns: u64,
+        parts: ColdStartParts,
         init_ns: Option<u64>,
         report: &crate::sandbox::CallReport,
     ) -> Self {
@@ -82,7 +85,7 @@ impl InvocationSample {
             arrival_ns,
             end_ns,
             start,
-            overhead_ns,
+            parts,
             init_ns,
             restore_ns: None,
             duration_ns: report.duration_ns,

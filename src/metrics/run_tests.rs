@@ -49,7 +49,7 @@ fn sample(
         arrival_ns,
         end_ns: arrival_ns + latency_ns,
         start,
-        overhead_ns: 0,
+        parts: Default::default(),
         init_ns: (start == StartKind::Cold).then_some(latency_ns / 2),
         restore_ns: None,
         duration_ns: latency_ns,

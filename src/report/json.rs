@@ -30,7 +30,9 @@
 //!                                     "deprovisioned", "end_of_run" },
 //!                      "destroyed_provisioned", "provisioned_inits", "prewarms" },
 //!       "latency_ms": { "all"|"cold"|"warm"|"init"|"restore": { "p50", "p90", "p99", "p999", "max", "mean",
-//!                                                             "count" } },
+//!                                                             "count" },
+//!                       "cold_start": { "placement"|"download"|"runtime"|"function_init"|"invocation": { … } } },
+//!                       (cold_start: not per function in a run of many functions; the total has it)
 //!       "billed_duration_ms": { "p50", …, "count" },
 //!       "gb_s": { "on_demand", "provisioned_invocations", "provisioned_init", "provisioned_capacity",
 //!                 "idle_on_demand", "idle_provisioned", "snapshot_cache", "snapshot_restored_gb" },
@@ -195,7 +197,7 @@ impl<'a> ReportJson<'a> {
     }
 }
 
-const LEGEND: [(&str, &str); 6] = [
+const LEGEND: [(&str, &str); 7] = [
     (
         "latency_ms",
         "end-to-end (arrival to response) in ms; warm includes provisioned; percentiles from HdrHistogram \
@@ -204,6 +206,12 @@ const LEGEND: [(&str, &str); 6] = [
     (
         "init",
         "Init Duration of cold starts whose init ran on the request path",
+    ),
+    (
+        "cold_start",
+        "cold starts taken apart: placement + download (modelled) + init (runtime start-up + the function's \
+         init code) or restore + invocation (its REPORT Duration); each over the cold starts; not per function \
+         in a run of more functions than the report details",
     ),
     (
         "restore",
@@ -268,6 +276,8 @@ struct LatencyJson<'a> {
     warm: &'a Percentiles,
     init: &'a Percentiles,
     restore: &'a Percentiles,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cold_start: Option<&'a super::ColdStartSummary>,
 }
 
 #[derive(Serialize)]
@@ -391,6 +401,7 @@ impl<'a> FunctionJson<'a> {
                 warm: &f.latency.warm,
                 init: &f.latency.init,
                 restore: &f.latency.restore,
+                cold_start: f.latency.cold_start.as_ref(),
             },
             billed_duration_ms: &f.latency.billed,
             gb_s: Ordered(vec![

@@ -7,8 +7,13 @@
 //!   latency ms       count         p50         p90         p99       p99.9         max        mean
 //!   all                990      14.951      23.103      24.911     340.590     340.590      16.574
 //!   cold                 5     335.359     340.590     340.590     340.590     340.590     333.853
+//!     placement          5      90.000      90.000      90.000      90.000      90.000      90.000
+//!     download           5       2.090       2.090       2.090       2.090       2.090       2.090
+//!     init               5     200.000     200.000     200.000     200.000     200.000     200.000
+//!     · runtime          5      15.700      15.700      15.700      15.700      15.700      15.700
+//!     · code             5     184.300     184.300     184.300     184.300     184.300     184.300
+//!     invocation         5      43.269      48.500      48.500      48.500      48.500      43.853
 //!   warm               985      14.911      23.055      24.719      24.987      24.987      14.963
-//!   init                 5     200.000     200.000     200.000     200.000     200.000     200.000
 //!   conservation  arrivals 1000 = 979 success + 11 function_error + 10 throttled ✓
 //!   throttles     10: concurrency 10, scaling rate 0
 //!                   ConcurrentInvocationLimitExceeded                          5
@@ -288,13 +293,41 @@ fn function(out: &mut String, f: &FunctionReport, title: &str) {
         "  {:<12}{:>10}{:>12}{:>12}{:>12}{:>12}{:>12}{:>12}",
         "latency ms", "count", "p50", "p90", "p99", "p99.9", "max", "mean"
     );
-    pct_row(out, "all", &f.latency.all);
-    pct_row(out, "cold", &f.latency.cold);
-    pct_row(out, "warm", &f.latency.warm);
-    pct_row(out, "init", &f.latency.init);
-    if f.latency.restore.count > 0 {
-        pct_row(out, "restore", &f.latency.restore);
+    let l = &f.latency;
+    pct_row(out, "all", &l.all);
+    pct_row(out, "cold", &l.cold);
+    // A cold start taken apart, under it: placement + download + init (runtime + code) or restore + invocation.
+    let parts = l.cold_start.filter(|_| l.cold.count > 0);
+    if let Some(p) = &parts {
+        pct_row(out, "  placement", &p.placement);
+        pct_row(out, "  download", &p.download);
     }
+    pct_row(
+        out,
+        if parts.is_some() { "  init" } else { "init" },
+        &l.init,
+    );
+    if let Some(p) = &parts
+        && l.init.count > 0
+    {
+        pct_row(out, "  · runtime", &p.runtime);
+        pct_row(out, "  · code", &p.function_init);
+    }
+    if l.restore.count > 0 {
+        pct_row(
+            out,
+            if parts.is_some() {
+                "  restore"
+            } else {
+                "restore"
+            },
+            &l.restore,
+        );
+    }
+    if let Some(p) = &parts {
+        pct_row(out, "  invocation", &p.invocation);
+    }
+    pct_row(out, "warm", &l.warm);
 
     out.push_str(&conservation_line(f));
     if !f.errors.is_empty() {

@@ -105,7 +105,7 @@ fn build() -> RunReport {
                 } else {
                     StartKind::Warm
                 },
-                overhead_ns: 0,
+                parts: Default::default(),
                 init_ns: cold.then_some(200 * MS),
                 restore_ns: None,
                 duration_ns: latency,
@@ -144,7 +144,7 @@ fn build() -> RunReport {
                 arrival_ns: t,
                 end_ns: t + 40 * MS,
                 start,
-                overhead_ns: 0,
+                parts: Default::default(),
                 init_ns: None,
                 restore_ns: None,
                 duration_ns: 40 * MS,
@@ -463,7 +463,7 @@ fn many_functions_summary_shows_the_busiest_ten_and_the_total() {
                     arrival_ns: t,
                     end_ns: t + 5 * MS,
                     start: StartKind::Warm,
-                    overhead_ns: 0,
+                    parts: Default::default(),
                     init_ns: None,
                     restore_ns: None,
                     duration_ns: 5 * MS,

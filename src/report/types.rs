@@ -363,6 +363,22 @@ pub struct LatencySummary {
     pub billed: Percentiles,
     /// Restore Duration of cold starts restored from a snapshot.
     pub restore: Percentiles,
+    /// Cold starts taken apart (not kept per function in a run of many functions; the total has them).
+    pub cold_start: Option<ColdStartSummary>,
+}
+
+/// The pieces of cold-start latency, each over the cold starts: placement + download + Init Duration (runtime
+/// start-up + the function's init code) or Restore Duration + the invocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ColdStartSummary {
+    pub placement: Percentiles,
+    pub download: Percentiles,
+    /// The runtime's start-up within Init Duration.
+    pub runtime: Percentiles,
+    /// The function's own init code: Init Duration minus the runtime's start-up.
+    pub function_init: Percentiles,
+    /// The REPORT Duration of the cold invocation itself.
+    pub invocation: Percentiles,
 }
 
 /// The raw HdrHistograms (3 significant digits). Latency and init in microseconds, billed duration in

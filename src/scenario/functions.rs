@@ -13,8 +13,8 @@ use super::error::{Source, line_col};
 use super::raw::{ArchName, DurationValue, PolicyName, RawColdStart, RawFunction, RawKeepAlive};
 use super::values::{duration_ns, int_in, positive_duration_ns};
 use super::{
-    Account, Architecture, ColdStartOverhead, FunctionSpec, KeepAlivePolicy, ScenarioError,
-    resolve_path,
+    Account, Architecture, ColdStartOverhead, FunctionSpec, KeepAlivePolicy, RuntimeChoice,
+    ScenarioError, resolve_path,
 };
 use crate::limits::{
     MEMORY_MB_DEFAULT, MEMORY_MB_MAX, MEMORY_MB_MIN, TIMEOUT_S_DEFAULT, TIMEOUT_S_MAX,
@@ -164,6 +164,28 @@ pub(super) fn function(
         Some(ArchName::Arm64) => Architecture::Arm64,
     };
 
+    let runtime = match &raw.runtime {
+        None => RuntimeChoice::Auto,
+        Some(v) if v.get_ref() == "none" => RuntimeChoice::Off,
+        Some(v) => match crate::model::runtime::Runtime::from_name(v.get_ref()) {
+            Some(r) => RuntimeChoice::Preset(r),
+            None => {
+                let names: Vec<&str> = crate::model::runtime::Runtime::ALL
+                    .iter()
+                    .map(|(_, n)| *n)
+                    .collect();
+                return Err(src.err(
+                    &v.span(),
+                    format!(
+                        "{what}: runtime = {:?} is not one of {}, \"none\"",
+                        v.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+
     let cold_start = match &raw.cold_start {
         None => ColdStartOverhead {
             placement_ms: defaults::placement_ms(),
@@ -192,6 +214,7 @@ pub(super) fn function(
         keep_alive,
         max_lifetime_ns,
         architecture,
+        runtime,
         cold_start,
         snapshot,
         warmer: match &raw.warmer {

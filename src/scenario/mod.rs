@@ -116,10 +116,45 @@ pub enum Mode {
     Realtime,
 }
 
+/// `runtime`: which Lambda runtime's start-up an Init pays before the function's own init code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuntimeChoice {
+    /// Not set: `provided.al2023` for a compiled handler (a core module or a component of compiled code); none
+    /// for a Python or JavaScript handler, whose interpreter starts inside the sandbox and is measured there.
+    #[default]
+    Auto,
+    /// `runtime = "none"`: no start-up beyond the sandbox's own init.
+    Off,
+    Preset(crate::model::runtime::Runtime),
+}
+
+impl RuntimeChoice {
+    /// The preset in force for a handler that does (`interpreter_in_sandbox`) or does not run its own
+    /// interpreter inside the sandbox.
+    pub fn resolve(self, interpreter_in_sandbox: bool) -> Option<crate::model::runtime::Runtime> {
+        match self {
+            RuntimeChoice::Auto if !interpreter_in_sandbox => {
+                Some(crate::model::runtime::Runtime::ProvidedAl2023)
+            }
+            RuntimeChoice::Auto | RuntimeChoice::Off => None,
+            RuntimeChoice::Preset(r) => Some(r),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Architecture {
     X86_64,
     Arm64,
+}
+
+impl From<Architecture> for crate::model::runtime::Arch {
+    fn from(a: Architecture) -> Self {
+        match a {
+            Architecture::X86_64 => crate::model::runtime::Arch::X86_64,
+            Architecture::Arm64 => crate::model::runtime::Arch::Arm64,
+        }
+    }
 }
 
 /// The platform overheads of a cold start that Lambda reports nowhere but clients see.
@@ -129,6 +164,15 @@ pub struct ColdStartOverhead {
     pub placement_ms: Distribution,
     /// Code download bandwidth: a module of N bytes adds N / bandwidth.
     pub download_bytes_per_s: u64,
+}
+
+impl ColdStartOverhead {
+    /// How long a cold start spends downloading a deployment package of `package_bytes`.
+    pub fn download_ns(&self, package_bytes: u64) -> u64 {
+        let bw = self.download_bytes_per_s.max(1);
+        u64::try_from(u128::from(package_bytes) * 1_000_000_000 / u128::from(bw))
+            .unwrap_or(u64::MAX)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +194,8 @@ pub struct FunctionSpec {
     /// Environments are recycled this long after creation, even when busy (after the current invocation).
     pub max_lifetime_ns: Option<u64>,
     pub architecture: Architecture,
+    /// The Lambda runtime whose start-up each Init pays (`runtime`).
+    pub runtime: RuntimeChoice,
     pub cold_start: ColdStartOverhead,
     /// Snapshot restore (SnapStart analog): init runs once at deploy time and cold starts restore the snapshot.
     pub snapshot: bool,
@@ -363,7 +409,8 @@ pub use variants::{ScenarioFile, Variant};
 impl Scenario {
     /// A scenario of one function and no traffic, for invoking a handler by hand (`lambda-sim invoke`): Lambda's
     /// default account, the environment kept warm between invocations (no idle reclamation, no maximum lifetime),
-    /// and no modelled placement or download time, so a cold start shows just init (or a restore).
+    /// and no modelled placement, download or runtime start-up time, so a cold start shows just the handler's own
+    /// init (or a restore).
     pub fn single_function(function: SingleFunction) -> Scenario {
         let SingleFunction {
             name,
@@ -412,6 +459,7 @@ impl Scenario {
                 },
                 max_lifetime_ns: None,
                 architecture: Architecture::X86_64,
+                runtime: RuntimeChoice::Off,
                 cold_start: ColdStartOverhead {
                     placement_ms: Distribution::Constant { value: 0.0 },
                     download_bytes_per_s: u64::MAX,

@@ -93,6 +93,7 @@ pub(super) struct RawFunction {
     /// A duration, or `"none"`.
     pub max_lifetime: Option<Spanned<DurationValue>>,
     pub architecture: Option<Spanned<ArchName>>,
+    pub runtime: Option<Spanned<String>>,
     pub cold_start: Option<Spanned<RawColdStart>>,
     pub snapshot: Option<Spanned<bool>>,
     pub warmer: Option<Spanned<RawWarmer>>,

@@ -562,6 +562,7 @@ fn empty_function() -> RawFunction {
         keep_alive: None,
         max_lifetime: None,
         architecture: None,
+        runtime: None,
         cold_start: None,
         snapshot: None,
         warmer: None,

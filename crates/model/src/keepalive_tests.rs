@@ -143,6 +143,8 @@ fn rules(keep_alive: KeepAlivePolicy, memory_mb: u64) -> FunctionRules {
         autoscaling: None,
         timeout_ns: 3 * 1_000_000_000,
         snapshot_restore_ns: None,
+        runtime_startup: None,
+        snapstart_restore: None,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod limits;
 mod outcome;
 mod platform;
 mod pool;
+pub mod runtime;
 mod scaling;
 pub mod services;
 pub mod spec;

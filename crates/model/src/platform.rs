@@ -47,13 +47,14 @@ pub enum Action {
         reason: ThrottleReason,
         cause: ThrottleCause,
     },
-    /// Create and initialize a provisioned environment, then report [`Platform::sandbox_ready`]. Its init limit
-    /// is not the on-demand 10 s but max(130 s, the function's timeout); a failed init is not retried.
+    /// Create and initialize a provisioned environment as `start` says, then report [`Platform::sandbox_ready`].
+    /// Its init limit is not the on-demand 10 s but max(130 s, the function's timeout); a failed init is not
+    /// retried.
     Provision {
         sandbox: SandboxId,
         function: FunctionId,
         overhead_ns: u64,
-        init_limit_ns: u64,
+        start: EnvironmentStart,
     },
     /// Pre-warm (hybrid keep-alive): create an on-demand environment and make it ready as `start` says (a
     /// snapshot function's is restored) off any request's path, then report [`Platform::sandbox_ready`] (and
@@ -82,8 +83,9 @@ pub enum Action {
 /// How a new on-demand execution environment gets ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvironmentStart {
-    /// Instantiate the function's code and run its Init phase within `limit_ns` (on demand: 10 s).
-    Init { limit_ns: u64 },
+    /// Start the runtime (`runtime_ns`, part of Init Duration), then instantiate the function's code and run its
+    /// init; the whole Init phase within `limit_ns` (on demand: 10 s).
+    Init { limit_ns: u64, runtime_ns: u64 },
     /// Restore the function's snapshot (SnapStart): no init runs, and the restore takes `restore_ns`.
     Restore { restore_ns: u64 },
 }
@@ -132,15 +134,32 @@ pub struct FunctionRules {
     /// With a snapshot (SnapStart), how long restoring it takes: on-demand environments are restored, not
     /// initialized.
     pub snapshot_restore_ns: Option<u64>,
+    /// The runtime's own start-up within Init Duration (`runtime` presets); `None`: nothing beyond the sandbox's
+    /// init (an interpreter compiled to wasm starts inside the sandbox, and is measured there).
+    pub runtime_startup: Option<crate::runtime::StartupTime>,
+    /// A measured SnapStart Restore Duration in place of `snapshot_restore_ns`, where the runtime has one.
+    pub snapstart_restore: Option<crate::runtime::StartupTime>,
 }
 
 impl FunctionRules {
-    /// How a new on-demand environment of this function gets ready.
-    pub fn on_demand_start(&self) -> EnvironmentStart {
+    /// How a new environment of this function gets ready: restored from its snapshot (on demand, when it has
+    /// one), or initialized within `init_limit_ns` after its runtime starts. Draws from `rng` only what the
+    /// function's settings make random.
+    fn environment_start<R: rand::Rng>(
+        &self,
+        on_demand: bool,
+        init_limit_ns: u64,
+        rng: &mut R,
+    ) -> EnvironmentStart {
         match self.snapshot_restore_ns {
-            Some(restore_ns) => EnvironmentStart::Restore { restore_ns },
-            None => EnvironmentStart::Init {
-                limit_ns: crate::limits::INIT_LIMIT_NS,
+            Some(restore_ns) if on_demand => EnvironmentStart::Restore {
+                restore_ns: self
+                    .snapstart_restore
+                    .map_or(restore_ns, |t| t.sample_ns(rng)),
+            },
+            _ => EnvironmentStart::Init {
+                limit_ns: init_limit_ns,
+                runtime_ns: self.runtime_startup.map_or(0, |t| t.sample_ns(rng)),
             },
         }
     }
@@ -326,6 +345,11 @@ impl Platform {
         }
     }
 
+    /// How a new on-demand environment of `f` gets ready (its runtime start-up or restore drawn now).
+    fn on_demand_start(&mut self, f: FunctionId) -> EnvironmentStart {
+        self.rules[f].environment_start(true, crate::limits::INIT_LIMIT_NS, &mut self.rng)
+    }
+
     fn sample_overhead(&mut self, f: FunctionId) -> u64 {
         let ms = self.rules[f].placement_ms.sample(&mut self.rng).max(0.0);
         (ms * 1_000_000.0) as u64 + self.rules[f].download_ns
@@ -394,12 +418,13 @@ impl Platform {
         self.state[f].busy_on_demand += 1;
         self.add_used(f, 1);
         let overhead_ns = self.sample_overhead(f);
+        let start = self.on_demand_start(f);
         self.out.push_back(Action::ColdStart {
             request,
             sandbox,
             function: f,
             overhead_ns,
-            start: self.rules[f].on_demand_start(),
+            start,
         });
     }
 
@@ -597,11 +622,13 @@ impl Platform {
         s.provisioned_alive += 1;
         s.initializing_provisioned += 1;
         let overhead_ns = self.sample_overhead(f);
+        let limit_ns = crate::limits::provisioned_init_limit_ns(self.rules[f].timeout_ns);
+        let start = self.rules[f].environment_start(false, limit_ns, &mut self.rng);
         self.out.push_back(Action::Provision {
             sandbox,
             function: f,
             overhead_ns,
-            init_limit_ns: crate::limits::provisioned_init_limit_ns(self.rules[f].timeout_ns),
+            start,
         });
     }
 

@@ -33,6 +33,8 @@ fn rules() -> FunctionRules {
         autoscaling: None,
         timeout_ns: 3 * 1_000_000_000,
         snapshot_restore_ns: None,
+        runtime_startup: None,
+        snapstart_restore: None,
     }
 }
 
@@ -546,7 +548,8 @@ fn the_model_decides_how_each_environment_gets_ready() {
             actions[0],
             Action::ColdStart {
                 start: EnvironmentStart::Init {
-                    limit_ns: 10_000_000_000
+                    limit_ns: 10_000_000_000,
+                    runtime_ns: 0
                 },
                 ..
             }
@@ -591,7 +594,10 @@ fn the_model_decides_how_each_environment_gets_ready() {
         let limits: Vec<_> = drain(&mut p)
             .into_iter()
             .filter_map(|a| match a {
-                Action::Provision { init_limit_ns, .. } => Some(init_limit_ns),
+                Action::Provision {
+                    start: EnvironmentStart::Init { limit_ns, .. },
+                    ..
+                } => Some(limit_ns),
                 _ => None,
             })
             .collect();
@@ -600,3 +606,74 @@ fn the_model_decides_how_each_environment_gets_ready() {
 }
 
 mod request_rate;
+
+#[test]
+fn a_runtime_preset_adds_its_start_up_to_every_init_and_snapstart_replaces_the_restore() {
+    use crate::runtime::{Arch, Runtime};
+    let java = FunctionRules {
+        runtime_startup: Some(Runtime::Java21.startup(Arch::X86_64)),
+        provisioned: 1,
+        ..rules()
+    };
+    let mut p = Platform::new(account(1000), vec![java], 1);
+    let runtime_of = |a: &Action| match a {
+        Action::ColdStart {
+            start: EnvironmentStart::Init { runtime_ns, .. },
+            ..
+        }
+        | Action::Provision {
+            start: EnvironmentStart::Init { runtime_ns, .. },
+            ..
+        } => Some(*runtime_ns),
+        _ => None,
+    };
+    let cold: Vec<u64> = burst(&mut p, 0, 0, 50)
+        .iter()
+        .filter_map(runtime_of)
+        .collect();
+    assert_eq!(cold.len(), 50);
+    // Java 21's measured start-up: ~238 ms, a few percent around 600 ms.
+    assert!(
+        cold.iter()
+            .all(|&ns| (150_000_000..1_200_000_000).contains(&ns)),
+        "{cold:?}"
+    );
+    // A provisioned environment's init starts its runtime too.
+    p.start(0);
+    let mut provisioned = Vec::new();
+    while let Some(a) = p.poll_action() {
+        if let Action::SetTimer { at_ns, timer } = a {
+            p.timer(at_ns, timer);
+        }
+        provisioned.extend(runtime_of(&a));
+    }
+    assert!(
+        matches!(provisioned[..], [ns] if ns > 150_000_000),
+        "{provisioned:?}"
+    );
+    // A SnapStart function restores in the measured Restore Duration (~1,086 ms at 128 MB), not in the
+    // snapshot's modelled 23 ms.
+    let snap = FunctionRules {
+        snapshot_restore_ns: Some(23_000_000),
+        snapstart_restore: Runtime::Java21.snapstart_restore(Arch::X86_64, 128),
+        ..rules()
+    };
+    let mut p = Platform::new(account(1000), vec![snap], 1);
+    let restores: Vec<u64> = burst(&mut p, 0, 0, 20)
+        .iter()
+        .filter_map(|a| match a {
+            Action::ColdStart {
+                start: EnvironmentStart::Restore { restore_ns },
+                ..
+            } => Some(*restore_ns),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restores.len(), 20);
+    assert!(
+        restores
+            .iter()
+            .all(|&ns| (700_000_000..1_700_000_000).contains(&ns)),
+        "{restores:?}"
+    );
+}

@@ -238,6 +238,12 @@ impl CodeInfo {
     pub fn download_bytes(&self) -> u64 {
         self.package_bytes.unwrap_or(self.wasm_bytes)
     }
+
+    /// Whether the code carries its language's runtime (a Python or JavaScript component: the interpreter starts
+    /// inside the sandbox, so its start-up is measured, not modelled).
+    pub fn interpreter_in_sandbox(&self) -> bool {
+        self.package_bytes.is_some()
+    }
 }
 
 /// The size in the [`PACKAGE_SECTION`] custom section, if the binary has a valid one.

@@ -16,6 +16,7 @@
 //! elements that the browser renders with its own fonts, so building needs no system font libraries.
 
 mod charts;
+mod cold_starts;
 mod environments;
 mod event_sources;
 mod page;

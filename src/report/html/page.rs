@@ -60,6 +60,7 @@ pub(super) fn render(input: &HtmlInput) -> String {
     }
     out.push_str("</section>\n");
     super::environments::environments(&mut out, &input.variants);
+    super::cold_starts::cold_starts(&mut out, &input.variants);
 
     if let Some(points) = &input.sweep {
         sweep(&mut out, points);

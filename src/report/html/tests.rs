@@ -73,7 +73,7 @@ fn run(name: &str, seconds: u64) -> RunReport {
                 } else {
                     StartKind::Warm
                 },
-                overhead_ns: 0,
+                parts: Default::default(),
                 init_ns: cold.then_some(200 * MS),
                 restore_ns: None,
                 duration_ns: latency,

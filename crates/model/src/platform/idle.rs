@@ -84,11 +84,12 @@ impl Platform {
         self.state[f].prewarming += 1;
         self.keep.stats.prewarms += 1;
         let overhead_ns = self.sample_overhead(f);
+        let start = self.on_demand_start(f);
         self.out.push_back(Action::Prewarm {
             sandbox,
             function: f,
             overhead_ns,
-            start: self.rules[f].on_demand_start(),
+            start,
         });
     }
 
