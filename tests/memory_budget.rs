@@ -97,18 +97,26 @@ fn budget_and_code_errors_name_the_value_and_the_range() {
         text(&out.stderr)
     );
 
+    // A directory that holds no code (an empty one: /tmp itself may hold anyone's stray `.py` files).
     let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
     let path = dir.path().join("dir-as-code.toml");
     std::fs::write(
         &path,
-        "[simulation]\nduration = \"1m\"\n\n[[function]]\nname = \"f\"\ncode = \"/tmp\"\n",
+        format!(
+            "[simulation]\nduration = \"1m\"\n\n[[function]]\nname = \"f\"\ncode = {empty:?}\n"
+        ),
     )
     .unwrap();
     let out = lambda_sim(&["validate", path.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("dir-as-code.toml:6:8: function \"f\": code = \"/tmp\""),
+        stderr.contains(&format!(
+            "dir-as-code.toml:6:8: function \"f\": code = {:?}",
+            empty.display().to_string()
+        )),
         "{stderr}"
     );
     assert!(

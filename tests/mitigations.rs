@@ -224,9 +224,11 @@ fn hybrid_keep_alive_beats_fixed_ten_minutes_on_a_cron_function_with_less_idle_m
         greedy.gb_s.idle_on_demand
     );
 
-    // Idle memory is free on-demand: all three cost the same.
-    assert_eq!(fixed.cost.total, hybrid.cost.total);
-    assert_eq!(fixed.cost.total, greedy.cost.total);
+    // Idle memory is free on-demand: the three pay the same requests and differ only by the Init Duration (the
+    // runtime's start-up) each cold start bills, so fewer cold starts cost less.
+    assert_eq!(fixed.cost.requests, hybrid.cost.requests);
+    assert_eq!(fixed.cost.requests, greedy.cost.requests);
+    assert!(greedy.cost.total < hybrid.cost.total && hybrid.cost.total < fixed.cost.total);
 }
 
 // ---- snapshot.toml, snapshot-unique-id.toml ----------------------------------------------------------------------
@@ -248,9 +250,11 @@ fn snapshot_restore_cuts_heavy_init_cold_latency_by_the_measured_init() {
         (0, n)
     );
 
-    let init_ms = init.latency.init.p50;
-    let restore_ms = snap.latency.restore.p50;
-    let saved = init.latency.cold.p50 - snap.latency.cold.p50;
+    // Means, not medians: init now varies (the runtime's start-up), and the median of a sum is not the sum of
+    // medians. Placement draws are the same in both variants.
+    let init_ms = init.latency.init.mean;
+    let restore_ms = snap.latency.restore.mean;
+    let saved = init.latency.cold.mean - snap.latency.cold.mean;
     eprintln!(
         "snapshot.toml: init p50 {init_ms} ms, restore p50 {restore_ms} ms, cold p50 {} → {} ms",
         init.latency.cold.p50, snap.latency.cold.p50
@@ -450,14 +454,15 @@ fn memory_sweep_duration_falls_to_one_vcpu_and_cost_stays_flat_until_it_rises() 
     }
     assert!(cost[3] > 1.3 * cost[2], "{cost:?}");
 
-    // The balanced optimum is one vCPU; speed picks the cheaper of the two fastest; cost finds 128 and 512 MB
-    // equally cheap (duration exactly inversely proportional to memory) and takes the faster.
+    // The balanced optimum is one vCPU; speed picks the cheaper of the two fastest; cost finds 128 MB cheapest by
+    // a hair: the handler's duration is exactly inversely proportional to memory, but the runtime's start-up in
+    // each cold start's Init Duration bills the same milliseconds at every size.
     let figures: Vec<Figures> = runs.iter().map(|r| Figures::of(&r.report.total)).collect();
     assert_eq!(
         optimum(&figures, Strategy::Balanced { weight: 0.5 }),
         Some(2)
     );
     assert_eq!(optimum(&figures, Strategy::Speed), Some(2));
-    assert_eq!(cost[0], cost[1]);
-    assert_eq!(optimum(&figures, Strategy::Cost), Some(1));
+    assert!(cost[0] < cost[1] && cost[1] < cost[0] * 1.01, "{cost:?}");
+    assert_eq!(optimum(&figures, Strategy::Cost), Some(0));
 }

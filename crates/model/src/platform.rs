@@ -194,6 +194,10 @@ pub struct Platform {
     scaling: Vec<TokenBucket>,
     legacy: Option<TokenBucket>,
     rng: StdRng,
+    /// Runtime start-up and SnapStart restore draws: a stream of their own, so that choosing a runtime leaves
+    /// every other draw (placement, keep-alive) as it was — variants that differ only in runtime compare
+    /// like for like.
+    startup_rng: StdRng,
     /// What the learning keep-alive policies know (hybrid histograms, greedy-dual cache).
     keep: KeepAlive,
     /// Target tracking's measurements, per function.
@@ -249,6 +253,7 @@ impl Platform {
             scaling,
             legacy,
             rng: StdRng::seed_from_u64(seed ^ 0x6c61_6d62_6461),
+            startup_rng: StdRng::seed_from_u64(seed ^ 0x0072_756e_7469_6d65),
             keep,
             utilization: vec![Default::default(); n],
             out: VecDeque::new(),
@@ -347,7 +352,7 @@ impl Platform {
 
     /// How a new on-demand environment of `f` gets ready (its runtime start-up or restore drawn now).
     fn on_demand_start(&mut self, f: FunctionId) -> EnvironmentStart {
-        self.rules[f].environment_start(true, crate::limits::INIT_LIMIT_NS, &mut self.rng)
+        self.rules[f].environment_start(true, crate::limits::INIT_LIMIT_NS, &mut self.startup_rng)
     }
 
     fn sample_overhead(&mut self, f: FunctionId) -> u64 {
@@ -623,7 +628,7 @@ impl Platform {
         s.initializing_provisioned += 1;
         let overhead_ns = self.sample_overhead(f);
         let limit_ns = crate::limits::provisioned_init_limit_ns(self.rules[f].timeout_ns);
-        let start = self.rules[f].environment_start(false, limit_ns, &mut self.rng);
+        let start = self.rules[f].environment_start(false, limit_ns, &mut self.startup_rng);
         self.out.push_back(Action::Provision {
             sandbox,
             function: f,
