@@ -35,9 +35,15 @@ pub const LEGACY_PER_MINUTE: u32 = 500;
 
 /// Provisioned concurrency starts allocating "after a minute or two of preparation": one minute.
 pub const PROVISIONED_ALLOCATION_DELAY_NS: u64 = 60 * NS_PER_S;
-/// Observed idle lifetime of an environment: 5–7 minutes.
+/// Observed idle lifetime of an environment: 5–7 minutes (Shilkov's last measurements, late 2020; the newest
+/// systematic ones — docs/lambda.md §3).
 pub const KEEP_ALIVE_MIN_NS: u64 = 5 * 60 * NS_PER_S;
 pub const KEEP_ALIVE_MAX_NS: u64 = 7 * 60 * NS_PER_S;
+/// `era = "2019"`: exactly 10 minutes (Shilkov, Jul 2019 – Apr 2020).
+pub const KEEP_ALIVE_2019_NS: u64 = 10 * 60 * NS_PER_S;
+/// `era = "2017"`: 25–65 minutes, median about 45 (Cui 2017, Lin Jan 2019, Shilkov Feb – Jun 2019).
+pub const KEEP_ALIVE_2017_MIN_NS: u64 = 25 * 60 * NS_PER_S;
+pub const KEEP_ALIVE_2017_MAX_NS: u64 = 65 * 60 * NS_PER_S;
 /// Lambda recycles environments "every few hours": four.
 pub const MAX_LIFETIME_NS: u64 = 4 * 3600 * NS_PER_S;
 

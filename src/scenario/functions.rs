@@ -10,7 +10,9 @@ use toml::Spanned;
 use super::defaults;
 use super::distribution::parse_distribution;
 use super::error::{Source, line_col};
-use super::raw::{ArchName, DurationValue, PolicyName, RawColdStart, RawFunction, RawKeepAlive};
+use super::raw::{
+    ArchName, DurationValue, EraName, PolicyName, RawColdStart, RawFunction, RawKeepAlive,
+};
 use super::values::{duration_ns, int_in, positive_duration_ns};
 use super::{
     Account, Architecture, ColdStartOverhead, FunctionSpec, KeepAlivePolicy, RuntimeChoice,
@@ -334,6 +336,11 @@ fn keep_alive(
     {
         return Err(only("duration", d.span(), PolicyName::Fixed));
     }
+    if policy != PolicyName::Lambda
+        && let Some(v) = &k.era
+    {
+        return Err(only("era", v.span(), PolicyName::Lambda));
+    }
     if policy != PolicyName::Hybrid {
         if let Some(v) = &k.fallback {
             return Err(only("fallback", v.span(), PolicyName::Hybrid));
@@ -359,10 +366,21 @@ fn keep_alive(
             }
             Ok(KeepAlivePolicy::Fixed { idle_ns })
         }
-        PolicyName::Lambda => Ok(KeepAlivePolicy::Lambda {
-            min_ns: defaults::KEEP_ALIVE_MIN_NS,
-            max_ns: defaults::KEEP_ALIVE_MAX_NS,
-        }),
+        PolicyName::Lambda => {
+            let (min_ns, max_ns) = match k.era.as_ref().map(|e| *e.get_ref()) {
+                None | Some(EraName::Late2020) => {
+                    (defaults::KEEP_ALIVE_MIN_NS, defaults::KEEP_ALIVE_MAX_NS)
+                }
+                Some(EraName::Mid2019) => {
+                    (defaults::KEEP_ALIVE_2019_NS, defaults::KEEP_ALIVE_2019_NS)
+                }
+                Some(EraName::Early) => (
+                    defaults::KEEP_ALIVE_2017_MIN_NS,
+                    defaults::KEEP_ALIVE_2017_MAX_NS,
+                ),
+            };
+            Ok(KeepAlivePolicy::Lambda { min_ns, max_ns })
+        }
         PolicyName::None => Ok(KeepAlivePolicy::None),
         PolicyName::Hybrid => {
             let fallback_ns = match &k.fallback {

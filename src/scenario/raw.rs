@@ -143,6 +143,22 @@ pub(super) struct RawKeepAlive {
     pub fallback: Option<Spanned<DurationValue>>,
     /// `hybrid` only.
     pub min_samples: Option<Spanned<i64>>,
+    /// `lambda` only: which period's measurements.
+    pub era: Option<Spanned<EraName>>,
+}
+
+/// Periods of measured idle lifetimes on Lambda (docs/lambda.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub(super) enum EraName {
+    /// 5–7 min (Shilkov, late 2020; the newest systematic measurement).
+    #[serde(rename = "2020")]
+    Late2020,
+    /// Exactly 10 min (Shilkov, Jul 2019 – Apr 2020).
+    #[serde(rename = "2019")]
+    Mid2019,
+    /// 25–65 min, median ~45 (Cui 2017; Lin Jan 2019; Shilkov Feb – Jun 2019).
+    #[serde(rename = "2017")]
+    Early,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

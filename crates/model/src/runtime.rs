@@ -9,7 +9,7 @@
 //! runtime and architecture). Memory size made no difference to these Init Durations between 128 and 1,024 MB
 //! (medians within 2 %), so the presets do not depend on it; nothing was measured above 1,024 MB. Java SnapStart
 //! restores were measured by the same project until 2025-10-18 and do depend on memory. Sources and method:
-//! `docs/lambda.md` §2.
+//! `docs/lambda.md` §3.
 
 use rand::Rng;
 use rand::distr::{Distribution as _, StandardUniform};
@@ -102,7 +102,7 @@ impl Runtime {
         Self::ALL.iter().find(|(_, n)| *n == name).map(|(r, _)| *r)
     }
 
-    /// The runtime's start-up within Init Duration (lambda-perf, 2026-07-22 … 08-22; `docs/lambda.md` §2).
+    /// The runtime's start-up within Init Duration (lambda-perf, 2026-07-22 … 08-22; `docs/lambda.md` §3).
     pub fn startup(self, arch: Arch) -> StartupTime {
         use Arch::*;
         match (self, arch) {

@@ -450,3 +450,15 @@ fn payload_errors() {
         "traffic[0]: payload_template.a.integer must be true or false, found an integer",
     );
 }
+
+#[test]
+fn keep_alive_era_belongs_to_the_lambda_policy() {
+    assert_err(
+        &format!(
+            "{HEADER}[[function]]\nname = \"b\"\ncode = \"functions/hello\"\n\
+             keep_alive = {{ policy = \"fixed\", duration = \"10m\", era = \"2019\" }}\n"
+        ),
+        "\"2019\"",
+        "function \"b\": keep_alive.era applies only to policy \"lambda\" (policy is \"fixed\")",
+    );
+}

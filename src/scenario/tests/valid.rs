@@ -470,3 +470,23 @@ fn the_example_scenarios_load() {
         crate::traffic::TrafficGenerator::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+#[test]
+fn lambda_keep_alive_follows_the_measurements_of_an_era() {
+    let policy = |era: &str| {
+        let s = ok(&format!(
+            "[simulation]\nduration = \"1m\"\n[[function]]\nname = \"a\"\ncode = \"functions/hello\"\n\
+             keep_alive = {{ policy = \"lambda\"{era} }}\n"
+        ));
+        s.functions[0].keep_alive.clone()
+    };
+    let m = 60 * NS_PER_S;
+    let lambda = |min: u64, max: u64| KeepAlivePolicy::Lambda {
+        min_ns: min * m,
+        max_ns: max * m,
+    };
+    assert_eq!(policy(""), lambda(5, 7));
+    assert_eq!(policy(", era = \"2020\""), lambda(5, 7));
+    assert_eq!(policy(", era = \"2019\""), lambda(10, 10));
+    assert_eq!(policy(", era = \"2017\""), lambda(25, 65));
+}
