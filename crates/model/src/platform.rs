@@ -80,7 +80,7 @@ pub enum Action {
     ProvisionedConfigured { function: FunctionId, count: u32 },
 }
 
-/// How a new on-demand execution environment gets ready.
+/// How a new execution environment gets ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvironmentStart {
     /// Start the runtime (`runtime_ns`, part of Init Duration), then instantiate the function's code and run its

@@ -36,13 +36,7 @@ pub(super) fn cold_starts(out: &mut String, variants: &[(String, &RunReport)]) {
     let headers = [
         "variant", "function", "piece", "count", "p50 ms", "p90 ms", "p99 ms", "mean ms",
     ];
-    table(
-        out,
-        &Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            rows,
-        },
-    );
+    table(out, &Table::new(&headers, rows));
     out.push_str("</section>\n");
 }
 

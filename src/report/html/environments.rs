@@ -32,13 +32,7 @@ pub(super) fn environments(out: &mut String, variants: &[(String, &RunReport)]) 
             rows.push(row(name, &r.total));
         }
     }
-    table(
-        out,
-        &Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            rows,
-        },
-    );
+    table(out, &Table::new(&headers, rows));
     out.push_str("</section>\n");
 }
 

@@ -34,6 +34,16 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+impl Table {
+    /// A table under these column headers.
+    pub fn new(headers: &[&str], rows: Vec<Vec<String>>) -> Self {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows,
+        }
+    }
+}
+
 /// One point of a sweep, for the cost-vs-p99 chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepPoint {

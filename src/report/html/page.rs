@@ -139,10 +139,7 @@ fn summary_table(variants: &[(String, &RunReport)]) -> Table {
             ]
         })
         .collect();
-    Table {
-        headers: headers.iter().map(|h| h.to_string()).collect(),
-        rows,
-    }
+    Table::new(&headers, rows)
 }
 
 /// One chart in a `<figure>`: the SVG, or the reason it could not be drawn.

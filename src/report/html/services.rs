@@ -54,13 +54,7 @@ pub(super) fn services(out: &mut String, variants: &[(String, &RunReport)]) {
         }
     }
     out.push_str("<section id=\"services\">\n<h2>Services</h2>\n");
-    table(
-        out,
-        &Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            rows,
-        },
-    );
+    table(out, &Table::new(&headers, rows));
     out.push_str(
         "<p class=\"meta\">Latency runs from the call to its answer or refusal, waiting for a proxy \
          connection included; refused: no connection; gave up: no proxy connection in time.</p>\n",

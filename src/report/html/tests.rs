@@ -73,7 +73,11 @@ fn run(name: &str, seconds: u64) -> RunReport {
                 } else {
                     StartKind::Warm
                 },
-                parts: Default::default(),
+                parts: crate::metrics::ColdStartParts {
+                    placement_ns: if cold { 80 * MS } else { 0 },
+                    download_ns: if cold { 2 * MS } else { 0 },
+                    runtime_ns: if cold { 16 * MS } else { 0 },
+                },
                 init_ns: cold.then_some(200 * MS),
                 restore_ns: None,
                 duration_ns: latency,
@@ -405,5 +409,31 @@ fn only_variants_with_a_queue_get_a_queue_chart() {
         alone.matches("<svg ").count(),
         4,
         "sweep + percentiles, environments, events"
+    );
+}
+
+#[test]
+fn cold_starts_are_taken_apart_in_a_table_of_their_own() {
+    let r = run("base", 60);
+    let html = render(&input(vec![("base".into(), &r)]));
+    let section = html
+        .split("<section id=\"cold-starts\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("the cold-start section");
+    // 600 requests, every 50th cold but the one throttled (i = 100): 11 cold starts, each piece over the 11.
+    for row in [
+        "<td>base</td><td>api</td><td>cold start (end to end)</td><td>11</td><td>300.000</td>",
+        "<td>base</td><td>api</td><td>placement</td><td>11</td><td>80.000</td>",
+        "<td>base</td><td>api</td><td>download</td><td>11</td><td>2.000</td>",
+        "<td>base</td><td>api</td><td>init: runtime start-up</td><td>11</td><td>16.000</td>",
+        "<td>base</td><td>api</td><td>init: function code</td><td>11</td><td>184.000</td>",
+        "<td>base</td><td>api</td><td>invocation</td><td>11</td><td>300.000</td>",
+    ] {
+        assert!(section.contains(row), "{row} in {section}");
+    }
+    assert!(
+        !section.contains(">restore<"),
+        "no snapshot, no restore row"
     );
 }
