@@ -308,13 +308,15 @@ impl Platform {
 
     /// Whether a synchronous request is within the function's request-rate limit: each execution environment it
     /// may have serves 10 requests per second, so the limit is 10 × its reserved concurrency, or 10 × the
-    /// unreserved pool for a function without one (docs/lambda.md §1 says why this reading). A function that may
-    /// have no environment at all is left to the concurrency check, which names that limit.
+    /// unreserved pool for a function without one; a function with provisioned concurrency (an alias, on Lambda)
+    /// is held to 10 × its allocated provisioned concurrency once some is allocated (docs/lambda.md §1 says why
+    /// these readings). A function that may have no environment at all is left to the concurrency check, which
+    /// names that limit.
     fn request_rate_check(&mut self, f: FunctionId, now_ns: u64) -> Result<(), ThrottleReason> {
         let Some(per_environment) = self.account.requests_per_environment else {
             return Ok(());
         };
-        let (environments, reason) = match self.rules[f].reserved {
+        let (mut environments, reason) = match self.rules[f].reserved {
             Some(cap) => (
                 cap,
                 ThrottleReason::ReservedFunctionInvocationRateLimitExceeded,
@@ -328,6 +330,10 @@ impl Platform {
         };
         if environments == 0 {
             return Ok(());
+        }
+        let (_, allocated, _) = self.provisioned_status(f);
+        if allocated > 0 {
+            environments = environments.min(allocated);
         }
         let per_second = u64::from(per_environment) * u64::from(environments);
         if self.state[f].request_rate.try_take(now_ns, per_second) {

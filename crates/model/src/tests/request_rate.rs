@@ -141,3 +141,52 @@ fn changing_reserved_concurrency_changes_the_rate_limit() {
     // From 10 s on the bucket refills at 1,000/s towards 1,000: 100 requests in 100 ms all pass.
     assert_eq!(run(&mut p, 10 * S, 100), 100);
 }
+
+#[test]
+fn a_function_with_provisioned_concurrency_is_held_to_10_per_allocated_environment() {
+    let mut p = Platform::new(
+        account(1000),
+        vec![FunctionRules {
+            provisioned: 2,
+            allocation_delay_ns: 0,
+            ..rules()
+        }],
+        1,
+    );
+    // Allocate both provisioned environments and make them ready.
+    p.start(0);
+    let mut pending: Vec<Action> = drain(&mut p);
+    while let Some(a) = pending.pop() {
+        match a {
+            Action::SetTimer { at_ns, timer } => p.timer(at_ns, timer),
+            Action::Provision { sandbox, .. } => p.sandbox_ready(0, sandbox, true),
+            _ => {}
+        }
+        pending.extend(drain(&mut p));
+    }
+    assert_eq!(p.provisioned_status(0).1, 2);
+    // 100 requests a second for 2 s, each done at once: 10 × 2 = 20 a second pass (a second's worth at once).
+    let mut admitted = 0;
+    let mut reasons = Vec::new();
+    for i in 0..200u64 {
+        let t = S + i * 10_000_000;
+        p.invoke(t, 0, i, InvokeMode::Synchronous);
+        for a in drain(&mut p) {
+            match a {
+                Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } => {
+                    admitted += 1;
+                    p.invocation_finished(t, sandbox, false);
+                    drain(&mut p);
+                }
+                Action::Throttle { reason, cause, .. } => reasons.push((reason, cause)),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(admitted, 20 + 39, "{reasons:?}");
+    assert!(reasons.iter().all(|&r| r
+        == (
+            ThrottleReason::FunctionInvocationRateLimitExceeded,
+            ThrottleCause::RequestRate
+        )));
+}
