@@ -268,16 +268,7 @@ async fn warm<D: Driver>(
     };
     let Some(mut env) = env else {
         let error = RunError::Sandbox(crate::sandbox::SandboxError::Destroyed);
-        return system_error(
-            d,
-            f,
-            id,
-            arrival,
-            start,
-            ColdStartParts::default(),
-            error,
-            ping,
-        );
+        return system_error(d, f, id, arrival, start, None, error, ping);
     };
     let invoke_start = d.now();
     let limits = CallLimits {
@@ -287,16 +278,7 @@ async fn warm<D: Driver>(
     let report = match env.invoke(d, &invocation, limits).await {
         Ok(report) => report,
         Err(e) => {
-            return system_error(
-                d,
-                f,
-                id,
-                arrival,
-                start,
-                ColdStartParts::default(),
-                e.into(),
-                ping,
-            );
+            return system_error(d, f, id, arrival, start, None, e.into(), ping);
         }
     };
     let reset = env.sandbox.is_destroyed();
@@ -311,14 +293,7 @@ async fn warm<D: Driver>(
         restore_ns: None,
         report,
     };
-    Started::Running(Ending::new(
-        start_,
-        id,
-        reset,
-        record,
-        invoke_start,
-        ColdStartParts::default(),
-    ))
+    Started::Running(Ending::new(start_, id, reset, record, invoke_start, None))
 }
 
 async fn cold<D: Driver>(
@@ -339,14 +314,14 @@ async fn cold<D: Driver>(
     // The model drew placement and download as one overhead; the download is the package at the function's
     // bandwidth, so placement is the rest.
     let download_ns = d.run().download_ns(f).min(overhead_ns);
-    let parts = ColdStartParts {
+    let parts = Some(Box::new(ColdStartParts {
         placement_ns: overhead_ns - download_ns,
         download_ns,
         runtime_ns: match ready {
             EnvironmentStart::Init { runtime_ns, .. } => runtime_ns,
             EnvironmentStart::Restore { .. } => 0,
         },
-    };
+    }));
     let cold = match cold_start(d, f, id, ready, &invocation, arrival + overhead_ns).await {
         Ok(cold) => cold,
         Err(error) => {
@@ -395,7 +370,7 @@ impl Ending {
         reset: bool,
         record: InvocationRecord,
         invoke_start: u64,
-        parts: ColdStartParts,
+        parts: Option<Box<ColdStartParts>>,
     ) -> Self {
         let init_ns = record.init.as_ref().map(|r| r.duration_ns);
         let end_ns = invoke_start + record.report.duration_ns;
@@ -500,7 +475,7 @@ fn system_error<D: Driver>(
     id: SandboxId,
     arrival: u64,
     start: StartKind,
-    parts: ColdStartParts,
+    parts: Option<Box<ColdStartParts>>,
     error: RunError,
     ping: bool,
 ) -> Started {

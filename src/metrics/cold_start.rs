@@ -50,7 +50,7 @@ impl ColdStartSeries {
         if s.start != StartKind::Cold {
             return;
         }
-        let p = &s.parts;
+        let p = s.parts.as_deref().copied().unwrap_or_default();
         self.placement.record(p.placement_ns);
         self.download.record(p.download_ns);
         if let Some(init) = s.init_ns {
@@ -87,11 +87,12 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn cold(parts: ColdStartParts, init_ns: Option<u64>, duration_ns: u64) -> InvocationSample {
+        let total = parts.placement_ns + parts.download_ns;
         InvocationSample {
             arrival_ns: 0,
-            end_ns: parts.placement_ns + parts.download_ns + init_ns.unwrap_or(0) + duration_ns,
+            end_ns: total + init_ns.unwrap_or(0) + duration_ns,
             start: StartKind::Cold,
-            parts,
+            parts: Some(Box::new(parts)),
             init_ns,
             restore_ns: None,
             duration_ns,

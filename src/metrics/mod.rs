@@ -54,9 +54,9 @@ pub struct InvocationSample {
     /// When the response was ready: end-to-end latency = end − arrival.
     pub end_ns: u64,
     pub start: StartKind,
-    /// A cold start's modelled pieces before the guest's code (placement, download, runtime start-up); zero when
-    /// warm.
-    pub parts: ColdStartParts,
+    /// A cold start's modelled pieces before the guest's code (placement, download, runtime start-up); `None` when
+    /// warm. Boxed: a sample is moved several times on every invocation's path, and only cold ones carry this.
+    pub parts: Option<Box<ColdStartParts>>,
     /// The Init Duration, for cold starts whose init ran before the invocation.
     pub init_ns: Option<u64>,
     /// The Restore Duration, for cold starts restored from a snapshot (no init on the request path).
@@ -77,7 +77,7 @@ impl InvocationSample {
         arrival_ns: u64,
         end_ns: u64,
         start: StartKind,
-        parts: ColdStartParts,
+        parts: Option<Box<ColdStartParts>>,
         init_ns: Option<u64>,
         report: &crate::sandbox::CallReport,
     ) -> Self {

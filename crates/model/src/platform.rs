@@ -331,9 +331,11 @@ impl Platform {
         if environments == 0 {
             return Ok(());
         }
-        let (_, allocated, _) = self.provisioned_status(f);
-        if allocated > 0 {
-            environments = environments.min(allocated);
+        if self.rules[f].provisioned > 0 {
+            let (_, allocated, _) = self.provisioned_status(f);
+            if allocated > 0 {
+                environments = environments.min(allocated);
+            }
         }
         let per_second = u64::from(per_environment) * u64::from(environments);
         if self.state[f].request_rate.try_take(now_ns, per_second) {

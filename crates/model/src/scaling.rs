@@ -87,28 +87,29 @@ use crate::ScalingRefill;
 /// caps the level at once; a higher one grows it only by refill.
 ///
 /// Fixed point: the level is kept in request·nanoseconds, so a request costs 10⁹ and a nanosecond refills
-/// `per_second`.
+/// `per_second`. A u64 holds a second's worth up to 1.8·10¹⁰ requests per second (the largest account allows
+/// 10⁷), and refill saturates, so the arithmetic stays in one machine word on this per-request path.
 #[derive(Debug, Clone, Default)]
 pub struct RequestRate {
-    level: u128,
+    level: u64,
     last_ns: Option<u64>,
 }
 
 impl RequestRate {
-    const REQUEST: u128 = 1_000_000_000;
+    const REQUEST: u64 = 1_000_000_000;
 
     /// Admits one request now if the limit allows it.
+    #[inline]
     pub fn try_take(&mut self, now_ns: u64, per_second: u64) -> bool {
-        let max = u128::from(per_second) * Self::REQUEST;
-        match self.last_ns {
-            None => self.level = max,
-            Some(last) if now_ns > last => {
-                self.level += u128::from(now_ns - last) * u128::from(per_second);
-            }
-            Some(_) => {}
-        }
+        let max = per_second.saturating_mul(Self::REQUEST);
+        self.level = match self.last_ns {
+            None => max,
+            Some(last) => self
+                .level
+                .saturating_add(now_ns.saturating_sub(last).saturating_mul(per_second))
+                .min(max),
+        };
         self.last_ns = Some(self.last_ns.map_or(now_ns, |l| l.max(now_ns)));
-        self.level = self.level.min(max);
         if self.level >= Self::REQUEST {
             self.level -= Self::REQUEST;
             true

@@ -73,11 +73,13 @@ fn run(name: &str, seconds: u64) -> RunReport {
                 } else {
                     StartKind::Warm
                 },
-                parts: crate::metrics::ColdStartParts {
-                    placement_ns: if cold { 80 * MS } else { 0 },
-                    download_ns: if cold { 2 * MS } else { 0 },
-                    runtime_ns: if cold { 16 * MS } else { 0 },
-                },
+                parts: cold.then(|| {
+                    Box::new(crate::metrics::ColdStartParts {
+                        placement_ns: 80 * MS,
+                        download_ns: 2 * MS,
+                        runtime_ns: 16 * MS,
+                    })
+                }),
                 init_ns: cold.then_some(200 * MS),
                 restore_ns: None,
                 duration_ns: latency,
