@@ -9,6 +9,35 @@ fn ok_count(actions: &[Action]) -> usize {
         .count()
 }
 
+/// Sends `n` requests of `mode`, `gap_ns` apart from `from_ns`, each finishing as soon as it starts; returns how
+/// many ran and the (reason, cause) of each throttle.
+fn drive(
+    p: &mut Platform,
+    from_ns: u64,
+    gap_ns: u64,
+    n: u64,
+    mode: InvokeMode,
+) -> (usize, Vec<(ThrottleReason, ThrottleCause)>) {
+    let mut admitted = 0;
+    let mut throttled = Vec::new();
+    for i in 0..n {
+        let t = from_ns + i * gap_ns;
+        p.invoke(t, 0, from_ns + i, mode);
+        for a in drain(p) {
+            match a {
+                Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } => {
+                    admitted += 1;
+                    p.invocation_finished(t, sandbox, false);
+                    drain(p);
+                }
+                Action::Throttle { reason, cause, .. } => throttled.push((reason, cause)),
+                _ => {}
+            }
+        }
+    }
+    (admitted, throttled)
+}
+
 #[test]
 fn a_reserved_function_serves_at_most_10_requests_per_second_per_reserved_environment() {
     let mut p = Platform::new(
@@ -20,23 +49,7 @@ fn a_reserved_function_serves_at_most_10_requests_per_second_per_reserved_enviro
         1,
     );
     // One request every 10 ms (100/s) finishing at once: concurrency 1, but 2× the limit of 10 × 5 = 50/s.
-    let mut admitted = 0;
-    let mut throttled = Vec::new();
-    for i in 0..1000u64 {
-        let t = i * 10_000_000;
-        p.invoke(t, 0, i, InvokeMode::Synchronous);
-        for a in drain(&mut p) {
-            match a {
-                Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } => {
-                    admitted += 1;
-                    p.invocation_finished(t, sandbox, false);
-                    drain(&mut p);
-                }
-                Action::Throttle { reason, cause, .. } => throttled.push((reason, cause)),
-                _ => {}
-            }
-        }
-    }
+    let (admitted, throttled) = drive(&mut p, 0, 10_000_000, 1000, InvokeMode::Synchronous);
     // 10 s: the first second's worth (50) plus 50/s for the 9.99 s after it.
     assert_eq!(admitted, 50 + 499, "{throttled:?}");
     assert_eq!(throttled.len(), 1000 - admitted);
@@ -94,18 +107,7 @@ fn asynchronous_invocations_and_a_lifted_limit_are_not_rate_limited() {
             vec![reserved.clone()],
             1,
         );
-        let mut admitted = 0;
-        for i in 0..100u64 {
-            let t = i * 1_000_000;
-            p.invoke(t, 0, i, mode);
-            for a in drain(&mut p) {
-                if let Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } = a {
-                    admitted += 1;
-                    p.invocation_finished(t, sandbox, false);
-                    drain(&mut p);
-                }
-            }
-        }
+        let (admitted, _) = drive(&mut p, 0, 1_000_000, 100, mode);
         assert_eq!(admitted, 100, "{mode:?} {limit:?}");
     }
 }
@@ -121,19 +123,7 @@ fn changing_reserved_concurrency_changes_the_rate_limit() {
         1,
     );
     let run = |p: &mut Platform, from: u64, n: u64| {
-        let mut admitted = 0;
-        for i in 0..n {
-            let t = from + i * 1_000_000;
-            p.invoke(t, 0, from + i, InvokeMode::Synchronous);
-            for a in drain(p) {
-                if let Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } = a {
-                    admitted += 1;
-                    p.invocation_finished(t, sandbox, false);
-                    drain(p);
-                }
-            }
-        }
-        admitted
+        drive(p, from, 1_000_000, n, InvokeMode::Synchronous).0
     };
     // 100 requests in 100 ms at a limit of 10/s: the bucket's 10, plus 1 refilled.
     assert_eq!(run(&mut p, 0, 100), 10);
@@ -166,23 +156,7 @@ fn a_function_with_provisioned_concurrency_is_held_to_10_per_allocated_environme
     }
     assert_eq!(p.provisioned_status(0).1, 2);
     // 100 requests a second for 2 s, each done at once: 10 × 2 = 20 a second pass (a second's worth at once).
-    let mut admitted = 0;
-    let mut reasons = Vec::new();
-    for i in 0..200u64 {
-        let t = S + i * 10_000_000;
-        p.invoke(t, 0, i, InvokeMode::Synchronous);
-        for a in drain(&mut p) {
-            match a {
-                Action::ColdStart { sandbox, .. } | Action::RunWarm { sandbox, .. } => {
-                    admitted += 1;
-                    p.invocation_finished(t, sandbox, false);
-                    drain(&mut p);
-                }
-                Action::Throttle { reason, cause, .. } => reasons.push((reason, cause)),
-                _ => {}
-            }
-        }
-    }
+    let (admitted, reasons) = drive(&mut p, S, 10_000_000, 200, InvokeMode::Synchronous);
     assert_eq!(admitted, 20 + 39, "{reasons:?}");
     assert!(reasons.iter().all(|&r| r
         == (
