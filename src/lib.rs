@@ -86,6 +86,8 @@ pub mod event_shapes;
 #[doc(hidden)]
 pub mod guest;
 #[doc(hidden)]
+pub mod import;
+#[doc(hidden)]
 pub mod lab;
 #[doc(hidden)]
 pub mod lifecycle;

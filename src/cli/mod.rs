@@ -4,6 +4,8 @@
 //! error (the user's input is wrong; the message names what and why).
 
 mod calibrate;
+mod import;
+mod import_logs;
 mod invoke;
 mod lab;
 mod run;
@@ -43,6 +45,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Measure this machine's cost of one unit of fuel (for virtual CPU time).
     Calibrate(calibrate::CalibrateArgs),
+    /// Make a scenario from what you already have: an AWS SAM / CloudFormation template, or Lambda's logs.
+    Import(import::ImportArgs),
 }
 
 /// Options every command that runs handlers shares.
@@ -177,6 +181,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => run::validate(args),
         Command::Serve(args) => serve::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(code) => code,

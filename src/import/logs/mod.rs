@@ -1,0 +1,1 @@
+//! `lambda-sim import logs` (being written).
