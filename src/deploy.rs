@@ -44,12 +44,13 @@ pub enum DeployError {
     Engine(#[source] SandboxError),
     /// A runtime preset on a handler whose interpreter runs inside the sandbox: its start-up would count twice.
     #[error(
-        "function \"{function}\": runtime = \"{runtime}\" models a runtime's start-up, but this handler's \
-         interpreter runs inside the sandbox, where its start-up is measured; remove `runtime` (or set \"none\")"
+        "function \"{function}\": {setting} models a runtime's start-up, but this handler's interpreter runs \
+         inside the sandbox, where its start-up is measured; remove it (or set runtime = \"none\")"
     )]
     RuntimeInSandbox {
         function: String,
-        runtime: &'static str,
+        /// The setting, as written: `runtime = "python3.12"` or `cold_start.runtime_startup_ms`.
+        setting: String,
     },
 }
 
@@ -126,13 +127,24 @@ pub fn deploy(scenario: &Scenario, cache: &CodeCache) -> Result<Deployment, Depl
                 (wasm, code)
             }
         };
-        if let (crate::scenario::RuntimeChoice::Preset(runtime), true) =
-            (f.runtime, code.info().interpreter_in_sandbox())
-        {
-            return Err(DeployError::RuntimeInSandbox {
-                function: function(),
-                runtime: runtime.name(),
-            });
+        if code.info().interpreter_in_sandbox() {
+            let preset = match f.runtime {
+                crate::scenario::RuntimeChoice::Preset(runtime) => {
+                    Some(format!("runtime = \"{}\"", runtime.name()))
+                }
+                _ => None,
+            };
+            let custom = f
+                .cold_start
+                .runtime_startup_ms
+                .as_ref()
+                .map(|_| "cold_start.runtime_startup_ms".to_string());
+            if let Some(setting) = preset.or(custom) {
+                return Err(DeployError::RuntimeInSandbox {
+                    function: function(),
+                    setting,
+                });
+            }
         }
         codes.push(code);
         snapshots.push(if f.snapshot {

@@ -235,14 +235,25 @@ fn a_python_handler_pays_its_interpreters_measured_start_up_not_a_runtime_preset
     assert!(
         matches!(
             &e,
-            lambda_sim::deploy::DeployError::RuntimeInSandbox { function, runtime: "python3.12" }
-                if function == "py"
+            lambda_sim::deploy::DeployError::RuntimeInSandbox { function, setting }
+                if function == "py" && setting == "runtime = \"python3.12\""
         ),
         "{e}"
     );
     assert!(
         e.to_string()
             .contains("interpreter runs inside the sandbox"),
+        "{e}"
+    );
+    // So would a start-up distribution of one's own.
+    let custom =
+        "cold_start = { runtime_startup_ms = { distribution = \"constant\", value = 80 } }";
+    let e = lambda_sim::deploy::deploy(&scenario(custom), &test_cache())
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string()
+            .contains("cold_start.runtime_startup_ms models a runtime's start-up"),
         "{e}"
     );
 }

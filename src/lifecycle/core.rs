@@ -10,6 +10,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::{Driver, RunTimer, Task};
 use crate::metrics::RunMetrics;
+use crate::model::runtime::Startup;
 use crate::model::{
     Action, EnvironmentStart, FunctionId, Platform, RequestId, RequestToken, SandboxId,
     ThrottleCause, ThrottleReason,
@@ -185,9 +186,11 @@ pub fn platform(
             let info = code.info();
             let mut rules = function_rules(f, info.download_bytes());
             rules.snapshot_restore_ns = snapshot.as_ref().map(|s| s.restore_ns());
-            if let Some(runtime) = f.runtime.resolve(info.interpreter_in_sandbox()) {
+            if let Some(custom) = &f.cold_start.runtime_startup_ms {
+                rules.runtime_startup = Some(Startup::Custom(custom.clone()));
+            } else if let Some(runtime) = f.runtime.resolve(info.interpreter_in_sandbox()) {
                 let arch = f.architecture.into();
-                rules.runtime_startup = Some(runtime.startup(arch));
+                rules.runtime_startup = Some(Startup::Measured(runtime.startup(arch)));
                 rules.snapstart_restore = runtime.snapstart_restore(arch, f.memory_mb);
             }
             rules

@@ -192,9 +192,21 @@ pub(super) fn function(
         None => ColdStartOverhead {
             placement_ms: defaults::placement_ms(),
             download_bytes_per_s: mbps_to_bytes(defaults::DOWNLOAD_MBPS),
+            runtime_startup_ms: None,
         },
         Some(c) => cold_start(src, c.get_ref(), &what)?,
     };
+    if let (Some(r), Some(c)) = (&raw.runtime, &raw.cold_start)
+        && let Some(d) = &c.get_ref().runtime_startup_ms
+    {
+        return Err(src.err(
+            &d.span(),
+            format!(
+                "{what}: cold_start.runtime_startup_ms and runtime = {:?} both say how the runtime starts; set one of them",
+                r.get_ref()
+            ),
+        ));
+    }
 
     let (provisioned_schedule, provisioned_autoscaling) =
         super::mitigations::dynamic_provisioned(src, raw, reserved_concurrency, snapshot, &what)?;
@@ -464,9 +476,22 @@ fn cold_start(
             mbps_to_bytes(x)
         }
     };
+    let runtime_startup_ms = match &c.runtime_startup_ms {
+        None => None,
+        Some(node) => Some(
+            parse_distribution(
+                src,
+                node,
+                &format!("{what}: cold_start.runtime_startup_ms"),
+                false,
+            )?
+            .0,
+        ),
+    };
     Ok(ColdStartOverhead {
         placement_ms,
         download_bytes_per_s,
+        runtime_startup_ms,
     })
 }
 

@@ -164,6 +164,9 @@ pub struct ColdStartOverhead {
     pub placement_ms: Distribution,
     /// Code download bandwidth: a module of N bytes adds N / bandwidth.
     pub download_bytes_per_s: u64,
+    /// `runtime_startup_ms`: the runtime's start-up within Init Duration drawn from this distribution (ms) in
+    /// place of the `runtime` preset's.
+    pub runtime_startup_ms: Option<Distribution>,
 }
 
 impl ColdStartOverhead {
@@ -463,6 +466,7 @@ impl Scenario {
                 cold_start: ColdStartOverhead {
                     placement_ms: Distribution::Constant { value: 0.0 },
                     download_bytes_per_s: u64::MAX,
+                    runtime_startup_ms: None,
                 },
                 snapshot,
                 warmer: None,

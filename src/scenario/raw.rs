@@ -197,6 +197,7 @@ pub(super) enum ArchName {
 pub(super) struct RawColdStart {
     pub placement_ms: Option<Spanned<TomlNode>>,
     pub download_mbps: Option<Spanned<f64>>,
+    pub runtime_startup_ms: Option<Spanned<TomlNode>>,
 }
 
 #[derive(Debug, Deserialize)]

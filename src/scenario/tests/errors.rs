@@ -285,6 +285,13 @@ fn function_field_errors() {
         "0 }",
         "function \"api\": cold_start.download_mbps = 0 is outside the allowed range (0, 1000000] MB/s",
     );
+    assert_err(
+        &with_function(
+            "runtime = \"java21\"\ncold_start = { runtime_startup_ms = { distribution = \"constant\", value = 80 } }",
+        ),
+        "{ distribution = \"constant\", value = 80 } }",
+        "function \"api\": cold_start.runtime_startup_ms and runtime = \"java21\" both say how the runtime starts; set one of them",
+    );
     let e = err(&with_function("architecture = \"riscv\""));
     assert!(e.message.contains("unknown variant `riscv`"), "{e}");
 }
