@@ -18,6 +18,8 @@ Formats (--format):
   text      the lines of an S3 export / `aws logs tail --format short`-like text: `<ISO time> <message>`
   tail      `aws logs tail`: `<ISO time> <log stream> <message>`
   json      `aws logs filter-log-events` output: {"events": [{"logStreamName", "timestamp", "message", ...}]}
+  insights  the CSV a CloudWatch Logs Insights query exports from the console:
+            `fields @timestamp, @logStream, @message | sort @timestamp asc` → "@timestamp","@logStream","@message"
   platform  text lines whose messages are Lambda's JSON log format (LoggingConfig LogFormat=JSON): platform.start,
             platform.report, platform.initStart records
 
@@ -150,7 +152,7 @@ def main():
     ap.add_argument("--function", action="append", dest="functions")
     ap.add_argument("--invocations", type=int, default=1000, help="per function")
     ap.add_argument("--span", type=float, default=None, help="seconds of traffic (default: 20 s per invocation)")
-    ap.add_argument("--format", choices=["text", "tail", "json", "platform"], default="text")
+    ap.add_argument("--format", choices=["text", "tail", "json", "platform", "insights"], default="text")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--damage", action="store_true")
     ap.add_argument("--shared-group", action="store_true")
@@ -167,6 +169,8 @@ def main():
     out = open(args.out, "w")
     if args.format == "json":
         out.write('{\n    "events": [\n')
+    if args.format == "insights":
+        out.write("@timestamp,@logStream,@message\n")
     first = True
     for t, _, stream, message, fn in events:
         if args.damage:
@@ -188,6 +192,9 @@ def main():
             out.write(f"{when} {stream} {message}\n")
         elif args.format == "platform":
             out.write(f"{when} {message}\n")
+        elif args.format == "insights":
+            quoted = '"' + message.replace('"', '""') + '"'
+            out.write(f"{when.replace('T', ' ').rstrip('Z')},{stream},{quoted}\n")
         else:
             event = {"logStreamName": stream, "timestamp": int(round((START_EPOCH + t) * 1000)),
                      "message": message + "\n", "ingestionTime": int(round((START_EPOCH + t) * 1000)) + 700,

@@ -162,12 +162,16 @@ fn every_export_format_reads_the_same_invocations() {
     let (_b, tail_dir, _, tail) = profile("tests/fixtures/logs/formats-tail.log");
     let (_c, _, _, text) = profile("tests/fixtures/logs/formats-text.log");
     let (_d, _, _, platform) = profile("tests/fixtures/logs/formats-platform.log");
-    // With log stream names (filter-log-events JSON, `aws logs tail`), the very same arrivals and figures.
-    assert_eq!(json["functions"], tail["functions"]);
-    assert_eq!(
-        std::fs::read(json_dir.join("arrivals/api.csv")).unwrap(),
-        std::fs::read(tail_dir.join("arrivals/api.csv")).unwrap()
-    );
+    let (_e, insights_dir, _, insights) = profile("tests/fixtures/logs/formats-insights.csv");
+    // With log stream names (filter-log-events JSON, `aws logs tail`, a Logs Insights CSV), the very same arrivals
+    // and figures.
+    for (dir, p) in [(&tail_dir, &tail), (&insights_dir, &insights)] {
+        assert_eq!(json["functions"], p["functions"]);
+        assert_eq!(
+            std::fs::read(json_dir.join("arrivals/api.csv")).unwrap(),
+            std::fs::read(dir.join("arrivals/api.csv")).unwrap()
+        );
+    }
     // Without them, a cold start's arrival is the INIT_START before it in the file; the counts and distributions
     // are the same.
     for p in [&text, &platform] {

@@ -2,9 +2,11 @@
 //! in batches over a bounded channel (so a file is never held in memory, and parsing overlaps the analysis).
 //!
 //! Formats, told apart by the file's first line: plain text (one log event per line, see [`super::parse`]); the
-//! text `aws logs … --output text` prints (`EVENTS\t…`); JSON Lines of log events (`{"timestamp", "message", …}`
-//! or Lambda's JSON log records); or one JSON document as `aws logs filter-log-events` / `get-log-events` print it
-//! (`{"events": [...]}`, several documents one after another, or a bare array), parsed event by event.
+//! text `aws logs … --output text` prints (`EVENTS\t…`); the CSV a CloudWatch Logs Insights query exports from the
+//! console (a header naming `@timestamp`, `@message` and optionally `@logStream`, `@log`); JSON Lines of log events
+//! (`{"timestamp", "message", …}` or Lambda's JSON log records); or one JSON document as
+//! `aws logs filter-log-events` / `get-log-events` print it (`{"events": [...]}`, several documents one after
+//! another, or a bare array), parsed event by event.
 //!
 //! Events are put in time order within a window (`reorder_window_ns`): exports of several log streams interleave
 //! them, and a cold start's arrival is its `INIT_START`, logged before the `START` it belongs to. An event later
@@ -90,7 +92,16 @@ fn read_into(path: &Path, order: &mut Orderer) -> Result<(), String> {
     if first == Some(b'{') && !json_lines || first == Some(b'[') {
         return json_document(reader, order);
     }
+    let csv = (first_line.starts_with(b"@timestamp") || first_line.starts_with(b"\"@timestamp"))
+        .then(|| InsightsCsv::new(&String::from_utf8_lossy(first_line)));
     let mut buf = Vec::with_capacity(4096);
+    if csv.is_some() {
+        reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| e.to_string())?;
+        order.counts.lines += 1;
+        order.counts.bytes += buf.len() as u64;
+    }
     loop {
         buf.clear();
         let n = reader
@@ -106,7 +117,11 @@ fn read_into(path: &Path, order: &mut Orderer) -> Result<(), String> {
         if text.is_empty() {
             continue;
         }
-        if json_lines && text.starts_with('{') {
+        if let Some(csv) = &csv {
+            let (record, group) = csv.record(text);
+            let function = group.map(|g| order.name(g.as_str()));
+            order.push(record, function);
+        } else if json_lines && text.starts_with('{') {
             match serde_json::from_str::<RawEvent>(text) {
                 Ok(e) if e.message.is_some() => order.push_raw(e),
                 _ => order.push(parse::line(text), None),
@@ -142,6 +157,75 @@ fn cli_text_event(rest: &str) -> Record {
         stream: stream.map(str::to_string),
         kind,
     }
+}
+
+/// The columns of a Logs Insights CSV export.
+struct InsightsCsv {
+    timestamp: Option<usize>,
+    message: Option<usize>,
+    stream: Option<usize>,
+    log: Option<usize>,
+}
+
+impl InsightsCsv {
+    fn new(header: &str) -> Self {
+        let names = csv_fields(header.trim_end());
+        let at = |n: &str| names.iter().position(|x| x == n);
+        InsightsCsv {
+            timestamp: at("@timestamp"),
+            message: at("@message"),
+            stream: at("@logStream"),
+            log: at("@log"),
+        }
+    }
+
+    /// A row's record, and the function its `@log` (`account:/aws/lambda/name`) names.
+    fn record(&self, row: &str) -> (Record, Option<String>) {
+        let f = csv_fields(row);
+        let get = |i: Option<usize>| i.and_then(|i| f.get(i)).map(String::as_str);
+        let Some(message) = get(self.message) else {
+            return (
+                Record {
+                    time_ns: None,
+                    stream: None,
+                    kind: Kind::Malformed,
+                },
+                None,
+            );
+        };
+        let (kind, json_time) = parse::message(message);
+        let group =
+            get(self.log).and_then(|l| l.split_once(":/aws/lambda/").map(|(_, f)| f.to_string()));
+        let record = Record {
+            time_ns: get(self.timestamp)
+                .and_then(parse::iso8601_ns)
+                .or(json_time),
+            stream: get(self.stream).map(str::to_string),
+            kind,
+        };
+        (record, group)
+    }
+}
+
+/// The fields of one CSV row (RFC 4180 quoting; a field cannot span lines here).
+fn csv_fields(row: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = row.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
 }
 
 /// One log event as the CloudWatch Logs API returns it (other fields are ignored).
