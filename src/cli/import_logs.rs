@@ -12,9 +12,10 @@ pub(crate) struct LogsArgs {
     /// or the JSON `aws logs filter-log-events` / `get-log-events` print; `-` reads standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Directory for arrivals/, timeline/, profile.json and scenario.toml.
-    #[arg(long, short, value_name = "DIR", default_value = "imported-logs")]
-    output: PathBuf,
+    /// Directory for arrivals/, timeline/, profile.json and scenario.toml
+    /// [default: lambda-sim-out/<the first file's name>].
+    #[arg(long, short, value_name = "DIR")]
+    output: Option<PathBuf>,
     /// The function the events belong to when nothing in them says [default: each file's name].
     #[arg(long, value_name = "NAME")]
     function: Option<String>,
@@ -36,8 +37,16 @@ pub(crate) fn run(args: LogsArgs) -> Result<ExitCode, CliError> {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
+    let output = args.output.clone().unwrap_or_else(|| {
+        let first = args
+            .files
+            .first()
+            .map(PathBuf::as_path)
+            .unwrap_or(std::path::Path::new("-"));
+        PathBuf::from("lambda-sim-out").join(logs::default_function(first))
+    });
     let options = LogsOptions {
-        out_dir: args.output.clone(),
+        out_dir: output.clone(),
         function: args.function,
         reorder_window_ns: args.reorder_window,
         stand_in: super::import::stand_in_code(),
@@ -99,7 +108,7 @@ pub(crate) fn run(args: LogsArgs) -> Result<ExitCode, CliError> {
             f.peak_concurrency
         );
     }
-    let dir = args.output.display();
+    let dir = output.display();
     if r.functions.iter().any(|f| f.invocations > 0) {
         println!("wrote {dir}/profile.json, {dir}/scenario.toml, {dir}/arrivals/, {dir}/timeline/");
         println!("replay: lambda-sim run {dir}/scenario.toml");

@@ -136,7 +136,7 @@ pub struct FunctionRules {
     pub snapshot_restore_ns: Option<u64>,
     /// The runtime's own start-up within Init Duration (`runtime` presets); `None`: nothing beyond the sandbox's
     /// init (an interpreter compiled to wasm starts inside the sandbox, and is measured there).
-    pub runtime_startup: Option<crate::runtime::StartupTime>,
+    pub runtime_startup: Option<crate::runtime::Startup>,
     /// A measured SnapStart Restore Duration in place of `snapshot_restore_ns`, where the runtime has one.
     pub snapstart_restore: Option<crate::runtime::StartupTime>,
 }
@@ -159,7 +159,10 @@ impl FunctionRules {
             },
             _ => EnvironmentStart::Init {
                 limit_ns: init_limit_ns,
-                runtime_ns: self.runtime_startup.map_or(0, |t| t.sample_ns(rng)),
+                runtime_ns: self
+                    .runtime_startup
+                    .as_ref()
+                    .map_or(0, |t| t.sample_ns(rng)),
             },
         }
     }

@@ -80,6 +80,25 @@ impl StartupTime {
     }
 }
 
+/// How a function's runtime start-up is drawn: a preset's measurement, or a distribution of the user's own
+/// (`cold_start.runtime_startup_ms`, e.g. the Init Durations of their logs).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Startup {
+    Measured(StartupTime),
+    /// Milliseconds; negative draws count as 0.
+    Custom(crate::Distribution),
+}
+
+impl Startup {
+    /// One start-up time, in nanoseconds.
+    pub fn sample_ns<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        match self {
+            Startup::Measured(t) => t.sample_ns(rng),
+            Startup::Custom(d) => (d.sample(rng).max(0.0) * NS_PER_MS as f64) as u64,
+        }
+    }
+}
+
 impl Runtime {
     /// Every preset, with the name a scenario gives it.
     pub const ALL: [(Runtime, &'static str); 6] = [

@@ -611,7 +611,9 @@ mod request_rate;
 fn a_runtime_preset_adds_its_start_up_to_every_init_and_snapstart_replaces_the_restore() {
     use crate::runtime::{Arch, Runtime};
     let java = FunctionRules {
-        runtime_startup: Some(Runtime::Java21.startup(Arch::X86_64)),
+        runtime_startup: Some(crate::runtime::Startup::Measured(
+            Runtime::Java21.startup(Arch::X86_64),
+        )),
         provisioned: 1,
         ..rules()
     };

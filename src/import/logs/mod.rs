@@ -88,7 +88,7 @@ fn file_name(name: &str) -> String {
 }
 
 /// The function a file's events belong to unless they say otherwise: the file's name without extensions.
-fn default_function(path: &Path) -> String {
+pub fn default_function(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
