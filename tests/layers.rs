@@ -22,6 +22,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("traces", 1),
     // What to simulate.
     ("scenario", 2),
+    // Writes scenario files as text; reads templates and logs, not scenarios.
+    ("import", 2),
     ("traffic", 3),
     ("report", 3),
     ("metrics", 4),
