@@ -237,6 +237,50 @@ fn several_functions_in_one_export_are_told_apart() {
 }
 
 #[test]
+fn messages_without_times_are_profiled_but_not_replayed() {
+    // The messages alone, as copied from the console: no time in front of any line.
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("api.log");
+    let logged =
+        std::fs::read_to_string(root().join("tests/fixtures/logs/formats-text.log")).unwrap();
+    let messages: String = logged
+        .lines()
+        .map(|l| format!("{}\n", l.split_once(' ').unwrap().1))
+        .collect();
+    std::fs::write(&bare, messages).unwrap();
+    let out = dir.path().join("o");
+    let o = lambda_sim(&[
+        "import",
+        "logs",
+        &bare.display().to_string(),
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("60 START lines without a time"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        text(&o.stdout).contains("nothing to replay"),
+        "{}",
+        text(&o.stdout)
+    );
+    let p: Value =
+        serde_json::from_slice(&std::fs::read(out.join("profile.json")).unwrap()).unwrap();
+    assert_eq!(
+        (
+            p["counts"]["reports"].as_u64(),
+            p["counts"]["reports_without_start"].as_u64()
+        ),
+        (Some(60), Some(0))
+    );
+    assert_eq!(p["functions"]["api"]["cold_starts"], 12);
+    assert!(!out.join("scenario.toml").exists());
+}
+
+#[test]
 fn bad_arguments_exit_2_naming_the_problem() {
     let o = lambda_sim(&["import", "logs", "no/such.log"]);
     assert_eq!(o.status.code(), Some(2));

@@ -6,7 +6,7 @@
 //! a `START` still without its `REPORT` 15 minutes (Lambda's longest timeout) past its time is counted as a missing
 //! REPORT — the environment was stopped before it could write one.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -81,13 +81,25 @@ fn record(h: &mut Histogram<u64>, ms: f64) {
 }
 
 /// The whole analysis.
+/// A `START` waiting for its `REPORT`.
+struct Pending {
+    function: Arc<str>,
+    expiry: (u64, u64),
+    /// Counted in its function's concurrency (a `START` with a time).
+    in_flight: bool,
+}
+
 pub struct Analysis {
     dir: PathBuf,
     /// The first arrival of all: time 0 of the replay.
     pub t0: Option<u64>,
     pub functions: BTreeMap<Arc<str>, FunctionStats>,
-    pending: HashMap<String, (Arc<str>, u64)>,
-    expiry: VecDeque<(u64, String)>,
+    /// `START`s waiting for their `REPORT`, by request id.
+    pending: HashMap<String, Pending>,
+    /// The same, by (time, sequence): the oldest expire first. Removed with their `REPORT`, so both hold only
+    /// what is in flight (or about to be counted missing).
+    expiry: BTreeMap<(u64, u64), String>,
+    seq: u64,
     pub counts: Counts,
 }
 
@@ -99,7 +111,8 @@ impl Analysis {
             t0: None,
             functions: BTreeMap::new(),
             pending: HashMap::new(),
-            expiry: VecDeque::new(),
+            expiry: BTreeMap::new(),
+            seq: 0,
             counts: Counts::default(),
         }
     }
@@ -160,12 +173,22 @@ impl Analysis {
         match e.kind {
             Kind::Start { request_id } => {
                 self.counts.starts += 1;
-                if !e.timed {
-                    self.counts.untimed_starts += 1;
-                    return Ok(());
-                }
                 if self.pending.contains_key(&request_id) {
                     self.counts.duplicate_starts += 1;
+                    return Ok(());
+                }
+                self.seq += 1;
+                let key = (e.time_ns, self.seq);
+                self.expiry.insert(key, request_id.clone());
+                let pending = Pending {
+                    function: e.function.clone(),
+                    expiry: key,
+                    in_flight: e.timed,
+                };
+                self.pending.insert(request_id, pending);
+                if !e.timed {
+                    // It pairs with its REPORT, but has no time to replay.
+                    self.counts.untimed_starts += 1;
                     return Ok(());
                 }
                 let t0 = *self.t0.get_or_insert(e.time_ns);
@@ -188,18 +211,18 @@ impl Analysis {
                     m.arrivals += 1;
                     m.peak = m.peak.max(f.in_flight);
                 }
-                self.pending
-                    .insert(request_id.clone(), (e.function, e.start_ns));
-                self.expiry.push_back((e.time_ns, request_id));
             }
             Kind::Report { request_id, report } => {
                 self.counts.reports += 1;
                 let function = match self.pending.remove(&request_id) {
-                    Some((function, _)) => {
-                        if let Some(f) = self.functions.get_mut(&function) {
+                    Some(p) => {
+                        self.expiry.remove(&p.expiry);
+                        if p.in_flight
+                            && let Some(f) = self.functions.get_mut(&p.function)
+                        {
                             f.in_flight = f.in_flight.saturating_sub(1);
                         }
-                        function
+                        p.function
                     }
                     None => {
                         self.counts.reports_without_start += 1;
@@ -245,18 +268,20 @@ impl Analysis {
 
     /// Counts `START`s whose `REPORT` can no longer come.
     fn expire(&mut self, now: u64) -> std::io::Result<()> {
-        while let Some((t, _)) = self.expiry.front() {
+        while let Some((&(t, _), _)) = self.expiry.first_key_value() {
             if t.saturating_add(LONGEST_NS) > now {
                 break;
             }
-            let Some((_, id)) = self.expiry.pop_front() else {
+            let Some((_, id)) = self.expiry.pop_first() else {
                 break;
             };
-            if let Some((function, _)) = self.pending.remove(&id) {
+            if let Some(p) = self.pending.remove(&id) {
                 self.counts.missing_reports += 1;
-                if let Some(f) = self.functions.get_mut(&function) {
+                if let Some(f) = self.functions.get_mut(&p.function) {
                     f.missing_reports += 1;
-                    f.in_flight = f.in_flight.saturating_sub(1);
+                    if p.in_flight {
+                        f.in_flight = f.in_flight.saturating_sub(1);
+                    }
                 }
             }
         }

@@ -30,8 +30,6 @@ pub struct Event {
     /// its request's arrival: the `INIT_START` before it in its log stream, when there is one.
     pub time_ns: u64,
     pub timed: bool,
-    /// When the `START` itself was logged (for a cold start, after init).
-    pub start_ns: u64,
     pub function: Arc<str>,
     pub kind: Kind,
 }
@@ -459,7 +457,6 @@ impl Orderer {
         let event = Event {
             time_ns,
             timed,
-            start_ns: at,
             function,
             kind: r.kind,
         };
