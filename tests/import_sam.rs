@@ -239,6 +239,13 @@ fn a_cloudformation_json_template_maps_mappings_aliases_and_schedules() {
         "{stderr}"
     );
     assert!(stderr.contains("WorkerRole: AWS::IAM::Role"), "{stderr}");
+    // A stream's mapping is named as such, not taken for a queue.
+    assert!(
+        stderr.contains(
+            "ClicksMapping: event source Clicks (AWS::Kinesis::Stream) is not an SQS queue"
+        ),
+        "{stderr}"
+    );
     assert!(toml.contains("[[traffic]]\nqueue = \"jobs\""), "{toml}");
 }
 

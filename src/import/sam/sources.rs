@@ -169,8 +169,20 @@ impl Mapper<'_> {
     /// The queue an event source points at: a queue of the template, or one declared here with SQS's defaults.
     fn source_queue(&mut self, id: &str, arn: Option<&Value>) -> Option<String> {
         let arn = arn?;
-        if let Some(q) = referenced_id(arn).filter(|q| self.queues.contains_key(q)) {
-            return Some(self.queue_name_of(&q));
+        if let Some(r) = referenced_id(arn) {
+            if self.queues.contains_key(&r) {
+                return Some(self.queue_name_of(&r));
+            }
+            if let Some(other) = self.resources.get(&r) {
+                self.unmapped(
+                    id,
+                    format!(
+                        "event source {r} ({}) is not an SQS queue (only SQS is simulated)",
+                        kind(other)
+                    ),
+                );
+                return None;
+            }
         }
         let text = self.string(id, "Queue", Some(arn))?;
         if !text.starts_with("arn:aws:sqs:") {
