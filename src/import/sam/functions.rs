@@ -252,17 +252,19 @@ impl Mapper<'_> {
                 Ok(uri) => {
                     let path = self.base.join(&uri);
                     if path.exists() {
-                        let lang = if runtime.starts_with("python") {
-                            "Python"
+                        let (lang, packages) = if runtime.starts_with("python") {
+                            (
+                                "Python",
+                                "a requirements.txt there is installed: pure-Python packages only",
+                            )
                         } else {
-                            "JavaScript"
+                            ("JavaScript", "its node_modules are bundled")
                         };
                         s.set(
                             "code",
                             draft::string(&path.display().to_string()),
                             Some(format!(
-                                "CodeUri, run as a {lang} handler (relative to where import ran; \
-                                 only the standard library is available)"
+                                "CodeUri, run as a {lang} handler (relative to where import ran; {packages})"
                             )),
                         );
                         if let Some(h) = handler {
