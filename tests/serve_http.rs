@@ -213,3 +213,40 @@ fn a_slow_cold_start_does_not_hold_up_other_functions() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Sandbox.Timedout"), "{body}");
 }
+
+/// A log redirected to a file (or a pipe) is plain text: no terminal colour codes.
+#[test]
+fn the_log_has_no_colour_codes_off_a_terminal() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
+        .current_dir(root())
+        .env(
+            "LAMBDA_SIM_CACHE_DIR",
+            root().join("target/lambda-sim-test-cache"),
+        )
+        .env("RUST_LOG", "info")
+        .args([
+            "serve",
+            "--function",
+            "noop=tests/fixtures/noop.wat",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
+    let mut seen = Vec::new();
+    for line in stderr.lines().map_while(Result::ok) {
+        let done = line.contains("listening");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.iter().any(|l| l.contains("INFO")), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.contains('\u{1b}')), "{seen:?}");
+}

@@ -157,6 +157,15 @@ fn sigterm_finishes_running_events_and_writes_the_backlog_out() {
     }
     assert!(stdout.contains("conservation  arrivals"), "{stdout}");
     assert!(!stdout.contains('✗'), "{stdout}");
+    // The header says what ran: real time, for as long as it served (not the scenario's duration).
+    let header = stdout.lines().next().unwrap_or("");
+    assert!(header.contains(" · realtime · "), "{header}");
+    let served: f64 = header
+        .split(" · ")
+        .find_map(|p| p.split_once(" s simulated").map(|(n, _)| n))
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{header}"));
+    assert!(served < 60.0, "{header}");
 }
 
 #[test]

@@ -113,6 +113,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         scenario.simulation.memory_budget_mb = Some(mb);
     }
     let _ = tracing_subscriber::fmt()
+        // Colour only on a terminal: a log redirected to a file stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -183,7 +185,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let mut outstanding = Shutdown::default();
-        let report = service.finish_run_with(&mut outstanding);
+        let mut report = service.finish_run_with(&mut outstanding);
+        // `serve` runs until it is stopped: what it simulated is the time it served, not the scenario's duration.
+        report.duration_ns = report.end_ns;
         if outstanding.cut_in_flight > 0 {
             eprintln!(
                 "lambda-sim: {} invocations still running were cut off (outcome cut_at_shutdown)",

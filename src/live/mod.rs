@@ -150,10 +150,13 @@ impl LiveService {
 
     /// [`LiveService::start`], writing async destinations' records under `out_dir`.
     pub fn start_with_output(
-        scenario: Scenario,
+        mut scenario: Scenario,
         deployment: Deployment,
         out_dir: Option<std::path::PathBuf>,
     ) -> Self {
+        // The live driver runs on the wall clock whatever the file's `mode` says (`serve` loads scenarios written
+        // for either): its report says so.
+        scenario.simulation.mode = crate::scenario::Mode::Realtime;
         deployment.engine.ensure_epoch_ticker();
         let wasm_bytes = deployment.package_bytes();
         let names = scenario

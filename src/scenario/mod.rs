@@ -369,7 +369,7 @@ pub enum PayloadTemplate {
 
 /// A scenario that cannot be used, with where and why.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[error("{file}{}: {message}", position(*.line, *.column))]
 pub struct ScenarioError {
     pub file: String,
     /// 1-based; 0 when the error has no position (e.g. a missing file).
@@ -377,6 +377,15 @@ pub struct ScenarioError {
     pub column: usize,
     /// Names the field, the value and the allowed range.
     pub message: String,
+}
+
+/// `:line:column`, or nothing for an error without a position (a file that cannot be read).
+fn position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
+    }
 }
 
 pub mod defaults;

@@ -167,7 +167,7 @@ fn missing_file_has_line_zero() {
     assert_eq!(e.file, "/nonexistent/x.toml");
     assert!(
         e.to_string()
-            .starts_with("/nonexistent/x.toml:0:0: cannot read scenario file"),
+            .starts_with("/nonexistent/x.toml: cannot read scenario file"),
         "{e}"
     );
 }
