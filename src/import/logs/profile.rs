@@ -3,8 +3,8 @@
 //! function the distributions of Duration, Init Duration, Restore Duration and Max Memory Used.
 //!
 //! Memory is bounded by the requests in flight (a `START` whose `REPORT` has not come yet) and the histograms;
-//! a `START` still without its `REPORT` 15 minutes (Lambda's longest timeout) past its time is counted as a missing
-//! REPORT — the environment was stopped before it could write one.
+//! a `START` still without its `REPORT` 16 minutes past its time (Lambda's longest timeout, 15 minutes, and one of
+//! slack) is counted as a missing REPORT — the environment was stopped before it could write one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
