@@ -95,6 +95,32 @@ fn comment_lines(out: &mut String, text: &str) {
     }
 }
 
+/// `text` as a name lambda-sim accepts for a function, queue or destination: `A-Za-z0-9-_` (anything else becomes
+/// `-`), at most `max` characters; `fallback` when nothing is left.
+pub fn name(text: &str, max: usize, fallback: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(max)
+        .collect();
+    if clean.is_empty() {
+        fallback.to_string()
+    } else {
+        clean
+    }
+}
+
+/// Whether `text` is already such a name.
+pub fn is_name(text: &str, max: usize) -> bool {
+    !text.is_empty() && name(text, max, "") == text
+}
+
 /// A TOML string literal.
 pub fn string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()

@@ -106,8 +106,8 @@ pub fn profile(a: &Analysis, files: &[(String, FileCounts)]) -> Value {
                 "init_duration_ms": summary_ms(&f.init_us),
                 "restore_duration_ms": summary_ms(&f.restore_us),
                 "max_memory_used_mb": summary_mb(&f.max_memory_mb),
-                "arrivals_file": format!("arrivals/{}.csv", super::file_name(&f.name)),
-                "timeline_file": format!("timeline/{}.csv", super::file_name(&f.name)),
+                "arrivals_file": format!("arrivals/{}.csv", super::function_name(&f.name)),
+                "timeline_file": format!("timeline/{}.csv", super::function_name(&f.name)),
             }),
         );
     }
@@ -210,7 +210,7 @@ pub fn scenario(a: &Analysis, name: &str, command: &str, stand_in: &str) -> Stri
         t.set("pattern", draft::string("replay"), None);
         t.set(
             "file",
-            draft::string(&format!("arrivals/{}.csv", super::file_name(&f.name))),
+            draft::string(&format!("arrivals/{}.csv", super::function_name(&f.name))),
             Some("relative to this file".into()),
         );
         t.set(

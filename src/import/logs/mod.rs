@@ -62,29 +62,9 @@ pub struct LogsImport {
     pub stopped: Vec<String>,
 }
 
-/// A name lambda-sim accepts for a function: `A-Za-z0-9-_`, at most 64 characters.
+/// A name lambda-sim accepts for a function (`A-Za-z0-9-_`, at most 64 characters); also its files' names.
 pub fn function_name(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect();
-    if clean.is_empty() {
-        "function".into()
-    } else {
-        clean
-    }
-}
-
-/// A function's name as a file name (the same set of characters).
-fn file_name(name: &str) -> String {
-    function_name(name)
+    super::draft::name(name, 64, "function")
 }
 
 /// The function a file's events belong to unless they say otherwise: the file's name without extensions.

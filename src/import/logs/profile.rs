@@ -123,7 +123,7 @@ impl Analysis {
                 let dir = self.dir.join(sub);
                 std::fs::create_dir_all(&dir)?;
                 let mut w = BufWriter::new(File::create(
-                    dir.join(format!("{}.csv", super::file_name(name))),
+                    dir.join(format!("{}.csv", super::function_name(name))),
                 )?);
                 w.write_all(header.as_bytes())?;
                 Ok(w)
@@ -169,7 +169,7 @@ impl Analysis {
 
     /// Takes one event, in time order.
     pub fn event(&mut self, e: Event) -> std::io::Result<()> {
-        self.expire(e.time_ns)?;
+        self.expire(e.time_ns);
         match e.kind {
             Kind::Start { request_id } => {
                 self.counts.starts += 1;
@@ -267,7 +267,7 @@ impl Analysis {
     }
 
     /// Counts `START`s whose `REPORT` can no longer come.
-    fn expire(&mut self, now: u64) -> std::io::Result<()> {
+    fn expire(&mut self, now: u64) {
         while let Some((&(t, _), _)) = self.expiry.first_key_value() {
             if t.saturating_add(LONGEST_NS) > now {
                 break;
@@ -285,12 +285,11 @@ impl Analysis {
                 }
             }
         }
-        Ok(())
     }
 
     /// Ends the analysis: what is still in flight has no REPORT; files are flushed.
     pub fn finish(&mut self) -> std::io::Result<()> {
-        self.expire(u64::MAX)?;
+        self.expire(u64::MAX);
         for f in self.functions.values_mut() {
             f.minute_at(u64::MAX)?;
             f.csv.flush()?;

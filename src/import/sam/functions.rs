@@ -76,14 +76,6 @@ fn is_intrinsic(m: &Map<String, Value>) -> bool {
     m.len() == 1 && m.keys().any(|k| k == "Ref" || k.starts_with("Fn::"))
 }
 
-/// A function name lambda-sim accepts: 1–64 of `A-Za-z0-9-_`.
-pub(super) fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 impl Mapper<'_> {
     /// The function's properties as deployed (SAM: with `Globals.Function`).
     pub(super) fn function_properties(&self, r: &Value) -> Map<String, Value> {
@@ -99,7 +91,7 @@ impl Mapper<'_> {
         let mut s = Section::new("[[function]]");
         s.note(format!("{id} ({})", kind(r)));
         let name = match self.string(id, "FunctionName", p.get("FunctionName")) {
-            Some(n) if valid_name(&n) => n,
+            Some(n) if draft::is_name(&n, 64) => n,
             Some(n) => {
                 self.unmapped(
                     id,

@@ -11,22 +11,7 @@ use super::{Mapper, kind, properties};
 /// A label lambda-sim accepts for a queue or destination (1–`max` of `A-Za-z0-9-_`), from a name or ARN.
 fn label(text: &str, max: usize) -> String {
     let last = text.rsplit([':', '/']).next().unwrap_or(text);
-    let clean: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(max)
-        .collect();
-    if clean.is_empty() {
-        "destination".into()
-    } else {
-        clean
-    }
+    draft::name(last, max, "destination")
 }
 
 /// Seconds between firings of an EventBridge schedule expression, when it fires at a fixed period:
@@ -86,7 +71,7 @@ impl Mapper<'_> {
         let mut s = Section::new("[[queue]]");
         s.note(format!("{id} (AWS::SQS::Queue)"));
         let name = match self.string(id, "QueueName", p.get("QueueName")) {
-            Some(n) if n.len() <= 80 && label(&n, 80) == n => n,
+            Some(n) if draft::is_name(&n, 80) => n,
             _ => id.to_string(),
         };
         s.set("name", draft::string(&name), None);
@@ -162,7 +147,7 @@ impl Mapper<'_> {
         r.and_then(|r| properties(r).get("QueueName"))
             .and_then(|v| self.resolver.resolve(v).known())
             .and_then(|v| v.as_str().map(str::to_string))
-            .filter(|n| n.len() <= 80 && label(n, 80) == *n)
+            .filter(|n| draft::is_name(n, 80))
             .unwrap_or_else(|| id.to_string())
     }
 
