@@ -201,10 +201,17 @@ impl Sources {
         payload: Bytes,
         admission: AsyncAdmission,
         metrics: &mut RunMetrics,
-    ) {
+    ) -> RequestId {
         metrics.event_enqueued(f, now_ns);
         let event = self.async_q.enqueue(now_ns, f, admission);
         self.event_payloads.insert(event, payload);
+        self.event_request_id(event)
+    }
+
+    /// The request id of async event `event`: the `Event` caller's `x-amzn-RequestId` and its records'
+    /// `requestContext.requestId`.
+    fn event_request_id(&self, event: u64) -> RequestId {
+        RequestId::nth(self.seed ^ 0x6173_796e_635f_6576, event)
     }
 
     /// A message was sent to queue `q`.
@@ -468,7 +475,7 @@ impl Sources {
         attempts: u32,
     ) -> String {
         let payload = self.event_payloads.get(&event).cloned().unwrap_or_default();
-        let request_id = RequestId::nth(self.seed ^ 0x6173_796e_635f_6576, event);
+        let request_id = self.event_request_id(event);
         let last = self
             .last_response
             .get(&event)

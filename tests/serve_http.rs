@@ -250,3 +250,35 @@ fn the_log_has_no_colour_codes_off_a_terminal() {
     assert!(seen.iter().any(|l| l.contains("INFO")), "{seen:?}");
     assert!(!seen.iter().any(|l| l.contains('\u{1b}')), "{seen:?}");
 }
+
+/// The request id of one invocation of `noop` on a fresh `serve` started with `args`.
+fn first_request_id(args: &[&str]) -> String {
+    let mut all = vec!["--function", "noop=tests/fixtures/noop.wat"];
+    all.extend_from_slice(args);
+    let server = serve(&all);
+    let (status, head, _) = request(
+        &server.addr,
+        "POST",
+        "/2015-03-31/functions/noop/invocations",
+        &[],
+        b"{}",
+    );
+    assert_eq!(status, 200, "{head}");
+    head.lines()
+        .find_map(|l| l.strip_prefix("x-amzn-requestid: "))
+        .unwrap_or_else(|| panic!("no x-amzn-requestid in {head}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn request_ids_differ_across_restarts_unless_seeded() {
+    let (a, b) = (first_request_id(&[]), first_request_id(&[]));
+    assert_eq!(a.len(), 36, "{a}");
+    assert_ne!(a, b, "two starts handed out the same first request id");
+    let (a, b) = (
+        first_request_id(&["--seed", "7"]),
+        first_request_id(&["--seed", "7"]),
+    );
+    assert_eq!(a, b, "--seed 7 repeats the ids");
+}

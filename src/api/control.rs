@@ -1,8 +1,10 @@
-//! The control-plane subset: GetFunction, ListFunctions, GetAccountSettings, reserved concurrency and provisioned
-//! concurrency, with Lambda's JSON shapes and validation errors.
+//! The control-plane subset: GetFunction, GetFunctionConfiguration, ListFunctions, GetAccountSettings, reserved
+//! concurrency, provisioned concurrency (get, put, delete, list) and the asynchronous invocation configuration (get,
+//! list), with Lambda's JSON shapes and validation errors.
 //!
 //! Provisioned concurrency on AWS belongs to a published version or alias; lambda-sim keeps one configuration per
-//! function, whatever the `Qualifier`, and applies it to every invocation of the function.
+//! function, whatever the `Qualifier`, and applies it to every invocation of the function. Listed, it carries the
+//! qualifier it was last put with (`live` for one set in the scenario).
 
 use std::collections::BTreeMap;
 
@@ -13,9 +15,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{ApiError, function_arn, parse_function_name};
+use super::{ApiError, ApiState, function_arn, parse_function_name};
 use crate::live::LiveService;
 use crate::scenario::Architecture;
+
+/// The alias a scenario's `provisioned_concurrency` is listed under (it names none).
+const SCENARIO_ALIAS: &str = "live";
 
 fn lookup(service: &LiveService, raw: &str) -> Result<(usize, String), ApiError> {
     let (name, qualifier) = parse_function_name(raw);
@@ -62,6 +67,17 @@ pub async fn get_function(State(service): State<LiveService>, Path(raw): Path<St
         body["Concurrency"] = json!({ "ReservedConcurrentExecutions": r });
     }
     Json(body).into_response()
+}
+
+/// `GetFunctionConfiguration`: the function's configuration, as in GetFunction's `Configuration`.
+pub async fn get_function_configuration(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+) -> Response {
+    match lookup(&service, &raw) {
+        Ok((f, _)) => Json(configuration(&service, f)).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 pub async fn list_functions(State(service): State<LiveService>) -> Response {
@@ -143,6 +159,12 @@ pub async fn delete_concurrency(
     }
 }
 
+/// The qualifier the configuration of `f` is listed under.
+fn provisioned_qualifier(api: &ApiState, f: usize) -> String {
+    api.qualifier(f)
+        .unwrap_or_else(|| SCENARIO_ALIAS.to_string())
+}
+
 fn provisioned_body(service: &LiveService, f: usize) -> Value {
     let (requested, ready, status) = service.with_model(|m, _| m.provisioned_status(f));
     json!({
@@ -154,28 +176,27 @@ fn provisioned_body(service: &LiveService, f: usize) -> Value {
     })
 }
 
-fn qualifier_required(query: &BTreeMap<String, String>) -> Result<(), ApiError> {
-    if query
-        .get("Qualifier")
-        .is_some_and(|q| !q.is_empty() && q != "$LATEST")
-    {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_parameter(
+/// The `Qualifier` a provisioned concurrency call needs (a version or alias, not `$LATEST`).
+fn qualifier_required(query: &BTreeMap<String, String>) -> Result<String, ApiError> {
+    match query.get("Qualifier") {
+        Some(q) if !q.is_empty() && q != "$LATEST" => Ok(q.clone()),
+        _ => 
+Err(ApiError::invalid_parameter(
             "Provisioned Concurrency Configs cannot be applied to unpublished function versions: give a Qualifier (a version or alias)".into(),
-        ))
+        )),
     }
 }
 
 pub async fn put_provisioned(
-    State(service): State<LiveService>,
+    State(api): State<ApiState>,
     Path(raw): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
+    let service = &api.service;
     let result = (|| {
-        let (f, _) = lookup(&service, &raw)?;
-        qualifier_required(&query)?;
+        let (f, _) = lookup(service, &raw)?;
+        let qualifier = qualifier_required(&query)?;
         let n = body_u32(&body, "ProvisionedConcurrentExecutions")?;
         if n == 0 {
             return Err(ApiError::invalid_parameter(
@@ -185,38 +206,113 @@ pub async fn put_provisioned(
         service
             .with_model(|m, now| m.set_provisioned(now, f, n))
             .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+        api.set_qualifier(f, qualifier);
         Ok::<_, ApiError>(
-            (StatusCode::ACCEPTED, Json(provisioned_body(&service, f))).into_response(),
+            (StatusCode::ACCEPTED, Json(provisioned_body(service, f))).into_response(),
         )
     })();
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// `GetProvisionedConcurrencyConfig`, or with `List=ALL` `ListProvisionedConcurrencyConfigs` (one path, as on AWS).
 pub async fn get_provisioned(
-    State(service): State<LiveService>,
+    State(api): State<ApiState>,
     Path(raw): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
+    let service = &api.service;
+    if query.get("List").is_some_and(|l| l == "ALL") {
+        return list_provisioned(&api, &raw).unwrap_or_else(IntoResponse::into_response);
+    }
     let result = (|| {
-        let (f, name) = lookup(&service, &raw)?;
+        let (f, name) = lookup(service, &raw)?;
         qualifier_required(&query)?;
         if service.with_model(|m, _| m.provisioned_status(f)).0 == 0 {
             return Err(ApiError::provisioned_not_found(&name));
         }
-        Ok::<_, ApiError>(Json(provisioned_body(&service, f)).into_response())
+        Ok::<_, ApiError>(Json(provisioned_body(service, f)).into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-pub async fn delete_provisioned(
+/// `ListProvisionedConcurrencyConfigs`: the function's configuration, if it has one, under its qualifier.
+fn list_provisioned(api: &ApiState, raw: &str) -> Result<Response, ApiError> {
+    let (f, name) = lookup(&api.service, raw)?;
+    let mut configs = Vec::new();
+    if api.service.with_model(|m, _| m.provisioned_status(f)).0 > 0 {
+        let mut config = provisioned_body(&api.service, f);
+        config["FunctionArn"] = json!(format!(
+            "{}:{}",
+            function_arn(&name),
+            provisioned_qualifier(api, f)
+        ));
+        configs.push(config);
+    }
+    Ok(Json(json!({ "ProvisionedConcurrencyConfigs": configs })).into_response())
+}
+
+/// The function's `EventInvokeConfig` as Lambda shows it, if it has one (a setting away from the defaults).
+/// Destinations are lambda-sim's labels (the files records go to), not ARNs.
+fn event_invoke_config(service: &LiveService, f: usize) -> Option<Value> {
+    let spec = &service.scenario().functions[f];
+    let c = &spec.event_invoke_config;
+    let defaults = crate::scenario::EventInvokeConfig::default();
+    if *c == defaults {
+        return None;
+    }
+    let destination = |d: &Option<String>| match d {
+        Some(label) => json!({ "Destination": label }),
+        None => json!({}),
+    };
+    Some(json!({
+        "LastModified": 1_767_225_600.0,
+        "FunctionArn": format!("{}:$LATEST", function_arn(&spec.name)),
+        "MaximumRetryAttempts": c.maximum_retry_attempts,
+        "MaximumEventAgeInSeconds": c.maximum_event_age_ns / 1_000_000_000,
+        "DestinationConfig": {
+            "OnSuccess": destination(&c.on_success),
+            "OnFailure": destination(&c.on_failure),
+        },
+    }))
+}
+
+/// `GetFunctionEventInvokeConfig`.
+pub async fn get_event_invoke_config(
     State(service): State<LiveService>,
+    Path(raw): Path<String>,
+) -> Response {
+    let result = (|| {
+        let (f, name) = lookup(&service, &raw)?;
+        event_invoke_config(&service, f)
+            .map(|c| Json(c).into_response())
+            .ok_or_else(|| ApiError::event_invoke_config_not_found(&name))
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `ListFunctionEventInvokeConfigs`.
+pub async fn list_event_invoke_configs(
+    State(service): State<LiveService>,
+    Path(raw): Path<String>,
+) -> Response {
+    match lookup(&service, &raw) {
+        Ok((f, _)) => {
+            let configs: Vec<Value> = event_invoke_config(&service, f).into_iter().collect();
+            Json(json!({ "FunctionEventInvokeConfigs": configs })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn delete_provisioned(
+    State(api): State<ApiState>,
     Path(raw): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     let result = (|| {
-        let (f, _) = lookup(&service, &raw)?;
+        let (f, _) = lookup(&api.service, &raw)?;
         qualifier_required(&query)?;
-        service
+        api.service
             .with_model(|m, now| m.set_provisioned(now, f, 0))
             .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
         Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())

@@ -120,6 +120,18 @@ impl ApiError {
         )
     }
 
+    pub fn event_invoke_config_not_found(name: &str) -> Self {
+        Self::user(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            "Message",
+            format!(
+                "The function {}:$LATEST doesn't have an EventInvokeConfig",
+                function_arn(name)
+            ),
+        )
+    }
+
     pub fn provisioned_not_found(name: &str) -> Self {
         Self::user(
             StatusCode::NOT_FOUND,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::{ApiError, parse_function_name};
+use super::{ApiError, REQUEST_ID, parse_function_name, request_id_value};
 use crate::lifecycle::NotRun;
 use crate::limits::{ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES};
 use crate::live::LiveService;
@@ -74,12 +74,14 @@ pub async fn invoke(
         "DryRun" => return StatusCode::NO_CONTENT.into_response(),
         "Event" => {
             // Accepted at once into the function's async queue: attempts, retries and destinations follow.
-            service.enqueue_event(f, payload);
+            let id = service.enqueue_event(f, payload);
             let mut r = StatusCode::ACCEPTED.into_response();
-            r.headers_mut().insert(
+            let h = r.headers_mut();
+            h.insert(
                 "X-Amz-Executed-Version",
                 HeaderValue::from_static("$LATEST"),
             );
+            h.insert(REQUEST_ID, request_id_value(id));
             return r;
         }
         _ => {}
@@ -112,6 +114,8 @@ pub async fn invoke(
             let mut r = (StatusCode::OK, report.body()).into_response();
             let h = r.headers_mut();
             h.insert("Content-Type", HeaderValue::from_static("application/json"));
+            // The id the handler saw and its log lines carry.
+            h.insert(REQUEST_ID, request_id_value(record.request_id));
             h.insert(
                 "X-Amz-Executed-Version",
                 HeaderValue::from_static("$LATEST"),

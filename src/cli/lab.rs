@@ -37,6 +37,7 @@ pub(crate) fn run_variants(
     for v in variants.iter_mut() {
         if let Some(seed) = options.seed {
             v.scenario.simulation.seed = seed;
+            v.scenario.simulation.seed_given = true;
         }
     }
     let inputs: Vec<crate::lab::LabInput> = variants

@@ -124,6 +124,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     let mut scenario = file.base;
     if let Some(seed) = args.seed {
         scenario.simulation.seed = seed;
+        scenario.simulation.seed_given = true;
     }
     if let Some(mb) = args.memory_budget_mb {
         scenario.simulation.memory_budget_mb = Some(mb);

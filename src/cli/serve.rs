@@ -35,6 +35,10 @@ pub(crate) struct ServeArgs {
     /// On shutdown, write an HdrHistogram interval log here.
     #[arg(long, value_name = "FILE")]
     hlog: Option<PathBuf>,
+    /// Seed of request ids and of the handlers' randomness. Without it (and without `[simulation] seed` in the
+    /// scenario) every start draws a fresh one, so request ids never repeat across restarts; the log says which.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Directory for precompiled modules.
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -112,6 +116,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     if let Some(mb) = args.memory_budget_mb {
         scenario.simulation.memory_budget_mb = Some(mb);
     }
+    if let Some(seed) = args.seed {
+        scenario.simulation.seed = seed;
+    } else if !scenario.simulation.seed_given {
+        // Real time is not reproducible anyway; ids that repeat across restarts would confuse log searches.
+        scenario.simulation.seed = rand::random();
+    }
     let _ = tracing_subscriber::fmt()
         // Colour only on a terminal: a log redirected to a file stays plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -145,6 +155,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             .local_addr()
             .map_err(|e| CliError::internal(e.to_string()))?;
         let names: Vec<_> = scenario.functions.iter().map(|f| f.name.clone()).collect();
+        let seed = scenario.simulation.seed;
         let out = args
             .out
             .clone()
@@ -154,7 +165,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             "lambda-sim: serving {} on http://{addr} (Ctrl-C to stop)",
             names.join(", ")
         );
-        tracing::info!(%addr, functions = names.len(), "listening");
+        tracing::info!(%addr, functions = names.len(), seed, "listening");
         let signals = signal_count();
         let started = Arc::new(OnceLock::new());
         let shutdown = {

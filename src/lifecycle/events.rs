@@ -6,20 +6,21 @@ use bytes::Bytes;
 
 use super::request::{Keep, RequestOutcome, Routed, route, run};
 use super::{Driver, RunTimer, Task};
-use crate::model::{FunctionId, InvokeMode};
+use crate::model::{FunctionId, InvokeMode, RequestId};
 use crate::sources::{Origin, Work};
 
 /// An `Event` invocation of `f` arrived: it is queued at once (the caller's 202); attempts and retries follow.
-pub fn enqueue_event<D: Driver>(d: &D, f: FunctionId, payload: Bytes) {
+pub fn enqueue_event<D: Driver>(d: &D, f: FunctionId, payload: Bytes) -> RequestId {
     let now = d.now();
-    {
+    let id = {
         let mut guard = d.core();
         let core = &mut *guard;
         let rule = core.model.async_admission(f);
         core.sources
-            .enqueue(now, f, payload, rule, &mut core.metrics);
-    }
+            .enqueue(now, f, payload, rule, &mut core.metrics)
+    };
     apply_source_work(d, now);
+    id
 }
 
 /// A message (`body`) was sent to queue `q`.

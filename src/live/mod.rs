@@ -18,7 +18,7 @@ use crate::lifecycle::{
     request,
 };
 use crate::metrics::RunMetrics;
-use crate::model::{FunctionId, Platform};
+use crate::model::{FunctionId, Platform, RequestId};
 use crate::report::RunReport;
 use crate::sandbox::ClockMode;
 use crate::scenario::Scenario;
@@ -230,9 +230,15 @@ impl LiveService {
         request::request(&self.d, f, event, ping).await
     }
 
-    /// An `Event` invocation of `f`: queued at once (the caller's 202); attempts and retries follow.
-    pub fn enqueue_event(&self, f: FunctionId, payload: Bytes) {
-        events::enqueue_event(&self.d, f, payload);
+    /// An `Event` invocation of `f`: queued at once (the caller's 202, with the event's request id); attempts and
+    /// retries follow.
+    pub fn enqueue_event(&self, f: FunctionId, payload: Bytes) -> RequestId {
+        events::enqueue_event(&self.d, f, payload)
+    }
+
+    /// A request id for an API response that ran no invocation (a throttle, an error, the control plane).
+    pub fn new_request_id(&self) -> RequestId {
+        self.d.core().next_request_id()
     }
 
     /// Sends a message (the body) to queue `q`.

@@ -13,12 +13,14 @@ use super::values::{duration_ns, int_in, show_ns};
 use super::{EventInvokeConfig, EventSourceSpec, FunctionSpec, QueueSpec, ScenarioError};
 
 /// The default configuration: what a function without `event_invoke_config` gets.
-pub(super) fn default_event_invoke_config() -> EventInvokeConfig {
-    EventInvokeConfig {
-        maximum_retry_attempts: MAXIMUM_RETRY_ATTEMPTS,
-        maximum_event_age_ns: MAXIMUM_EVENT_AGE_NS,
-        on_success: None,
-        on_failure: None,
+impl Default for EventInvokeConfig {
+    fn default() -> Self {
+        EventInvokeConfig {
+            maximum_retry_attempts: MAXIMUM_RETRY_ATTEMPTS,
+            maximum_event_age_ns: MAXIMUM_EVENT_AGE_NS,
+            on_success: None,
+            on_failure: None,
+        }
     }
 }
 
@@ -29,7 +31,7 @@ pub(super) fn event_invoke_config(
     raw: Option<&Spanned<RawEventInvokeConfig>>,
     what: &str,
 ) -> Result<EventInvokeConfig, ScenarioError> {
-    let mut config = default_event_invoke_config();
+    let mut config = EventInvokeConfig::default();
     let Some(raw) = raw.map(Spanned::get_ref) else {
         return Ok(config);
     };

@@ -102,6 +102,9 @@ pub struct Simulation {
     /// Arrivals stop at this time; invocations in flight still finish.
     pub duration_ns: u64,
     pub seed: u64,
+    /// Whether the seed was given (`[simulation] seed`, or `--seed`) rather than the default: `serve` draws a
+    /// fresh one per start when it was not, so request ids never repeat across restarts.
+    pub seed_given: bool,
     pub mode: Mode,
     /// Virtual CPU cost of one unit of fuel at one vCPU, picoseconds (`ns_per_fuel` in the file).
     pub ps_per_fuel: u64,
@@ -441,6 +444,7 @@ impl Scenario {
                 name: name.clone(),
                 duration_ns: u64::MAX / 4,
                 seed,
+                seed_given: true,
                 mode,
                 ps_per_fuel,
                 memory_budget_mb: None,
@@ -481,12 +485,7 @@ impl Scenario {
                 warmer: None,
                 provisioned_schedule: Vec::new(),
                 provisioned_autoscaling: None,
-                event_invoke_config: EventInvokeConfig {
-                    maximum_retry_attempts: defaults::MAXIMUM_RETRY_ATTEMPTS,
-                    maximum_event_age_ns: defaults::MAXIMUM_EVENT_AGE_NS,
-                    on_success: None,
-                    on_failure: None,
-                },
+                event_invoke_config: EventInvokeConfig::default(),
             }],
             traffic: Vec::new(),
             queues: Vec::new(),

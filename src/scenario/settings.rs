@@ -104,6 +104,7 @@ pub(super) fn simulation(
         name,
         duration_ns,
         seed,
+        seed_given: raw.seed.is_some(),
         mode,
         ps_per_fuel,
         memory_budget_mb,

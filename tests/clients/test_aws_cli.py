@@ -29,3 +29,18 @@ def test_aws_lambda_get_function_and_unknown(endpoint, tmp_path):
     r = aws(endpoint, "invoke", "--function-name", "nope", str(tmp_path / "x.json"), tmp_path=tmp_path)
     assert r.returncode != 0
     assert "ResourceNotFoundException" in r.stderr
+
+
+def test_aws_lambda_control_plane_calls_people_script(endpoint, tmp_path):
+    r = aws(endpoint, "list-provisioned-concurrency-configs", "--function-name", "slow", tmp_path=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["ProvisionedConcurrencyConfigs"] == []
+    r = aws(endpoint, "get-function-configuration", "--function-name", "slow", tmp_path=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["MemorySize"] == 256
+    r = aws(endpoint, "list-function-event-invoke-configs", "--function-name", "flaky", tmp_path=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["FunctionEventInvokeConfigs"][0]["MaximumRetryAttempts"] == 0
+    r = aws(endpoint, "delete-function", "--function-name", "hello", tmp_path=tmp_path)
+    assert r.returncode != 0
+    assert "UnknownOperationException" in r.stderr

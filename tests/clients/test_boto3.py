@@ -1,6 +1,7 @@
 """boto3 against `lambda-sim serve`, unchanged: the same calls and errors as against AWS Lambda."""
 import base64
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,6 +91,31 @@ def test_event_invocations_go_through_the_async_queue_to_their_destinations(clie
     assert succeeded["requestContext"]["condition"] == "Success"
     assert succeeded["requestPayload"]["tag"] == "s"
     assert succeeded["responsePayload"]["ok"] is True
+    # The 202's request id is the event's, as its records give it.
+    assert failed["requestContext"]["requestId"] == fail["ResponseMetadata"]["RequestId"]
+    assert succeeded["requestContext"]["requestId"] == ok["ResponseMetadata"]["RequestId"]
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def test_every_response_carries_a_request_id(client):
+    r = client.invoke(FunctionName="hello", Payload=b"{}", LogType="Tail")
+    rid = r["ResponseMetadata"]["RequestId"]
+    assert UUID.fullmatch(rid), rid
+    # The id the invocation ran under: its START, END and REPORT lines carry it.
+    log = base64.b64decode(r["LogResult"]).decode()
+    assert f"START RequestId: {rid} Version: $LATEST" in log
+    assert f"REPORT RequestId: {rid}\t" in log
+    ids = {rid}
+    ids.add(client.invoke(FunctionName="hello", InvocationType="Event", Payload=b"{}")["ResponseMetadata"]["RequestId"])
+    ids.add(client.invoke(FunctionName="hello", InvocationType="DryRun", Payload=b"{}")["ResponseMetadata"]["RequestId"])
+    ids.add(client.get_function(FunctionName="hello")["ResponseMetadata"]["RequestId"])
+    with pytest.raises(ClientError) as e:
+        client.invoke(FunctionName="nope", Payload=b"{}")
+    ids.add(e.value.response["ResponseMetadata"]["RequestId"])
+    assert all(UUID.fullmatch(i) for i in ids), ids
+    assert len(ids) == 5, ids
 
 
 def test_function_error_is_200_with_function_error_header(client):
@@ -130,6 +156,7 @@ def test_calls_beyond_reserved_concurrency_get_429_with_reason(client):
     errors = slow_burst(client, 6)
     assert len(errors) == 4, errors  # reserved concurrency 2
     for e in errors:
+        assert UUID.fullmatch(e.response["ResponseMetadata"]["RequestId"])
         assert e.response["Error"]["Code"] == "TooManyRequestsException"
         assert e.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
         assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 429
@@ -158,9 +185,13 @@ def test_provisioned_concurrency_goes_ready_and_serves_without_init(client):
             break
         time.sleep(0.2)
     assert status["Status"] == "READY" and status["AllocatedProvisionedConcurrentExecutions"] == 2
+    [listed] = client.list_provisioned_concurrency_configs(FunctionName="hello")["ProvisionedConcurrencyConfigs"]
+    assert listed["FunctionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:hello:live"
+    assert listed["Status"] == "READY" and listed["RequestedProvisionedConcurrentExecutions"] == 2
     log = base64.b64decode(client.invoke(FunctionName="hello", Payload=b"{}", LogType="Tail")["LogResult"]).decode()
     assert "Init Duration" not in log
     client.delete_provisioned_concurrency_config(FunctionName="hello", Qualifier="live")
+    assert client.list_provisioned_concurrency_configs(FunctionName="hello")["ProvisionedConcurrencyConfigs"] == []
     with pytest.raises(ClientError) as e:
         client.get_provisioned_concurrency_config(FunctionName="hello", Qualifier="live")
     assert e.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
@@ -175,3 +206,30 @@ def test_control_plane_shapes(client):
     limits = client.get_account_settings()["AccountLimit"]
     assert limits["ConcurrentExecutions"] == 110
     assert limits["UnreservedConcurrentExecutions"] == 108
+
+
+def test_function_configuration_and_event_invoke_configs(client):
+    c = client.get_function_configuration(FunctionName="slow")
+    assert c["FunctionName"] == "slow" and c["MemorySize"] == 256 and c["Timeout"] == 10
+    assert c == {k: v for k, v in client.get_function(FunctionName="slow")["Configuration"].items()} | {
+        "ResponseMetadata": c["ResponseMetadata"]}
+    # flaky: maximum_retry_attempts = 0, on_success "ok", on_failure "failed" (tests/clients/serve.toml).
+    [flaky] = client.list_function_event_invoke_configs(FunctionName="flaky")["FunctionEventInvokeConfigs"]
+    assert flaky["MaximumRetryAttempts"] == 0 and flaky["MaximumEventAgeInSeconds"] == 21600
+    assert flaky["DestinationConfig"] == {"OnSuccess": {"Destination": "ok"}, "OnFailure": {"Destination": "failed"}}
+    assert client.get_function_event_invoke_config(FunctionName="flaky")["MaximumRetryAttempts"] == 0
+    assert client.list_function_event_invoke_configs(FunctionName="hello")["FunctionEventInvokeConfigs"] == []
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as e:
+        client.get_function_event_invoke_config(FunctionName="hello")
+    assert "doesn't have an EventInvokeConfig" in str(e.value)
+
+
+def test_operations_lambda_sim_does_not_implement_say_so(client):
+    for call in (lambda: client.create_alias(FunctionName="hello", Name="blue", FunctionVersion="1"),
+                 lambda: client.delete_function(FunctionName="hello"),
+                 lambda: client.list_tags(Resource="arn:aws:lambda:us-east-1:123456789012:function:hello")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "UnknownOperationException", e.value.response
+        assert "lambda-sim does not implement" in e.value.response["Error"]["Message"]
+        assert UUID.fullmatch(e.value.response["ResponseMetadata"]["RequestId"])
