@@ -252,3 +252,68 @@ fn usage_and_load_errors_exit_2_with_a_clear_message() {
         );
     }
 }
+
+/// Builds `functions/c-hello/hello.c` with clang as its comment and docs/abi.md say (CI installs clang and lld).
+fn build_c_hello() -> std::path::PathBuf {
+    let out = root().join("target/c-hello");
+    std::fs::create_dir_all(&out).expect("target/c-hello");
+    let wasm = out.join("hello.wasm");
+    let cc = std::env::var("CC_WASM").unwrap_or_else(|_| "clang".into());
+    let built = std::process::Command::new(&cc)
+        .args(["--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-o"])
+        .arg(&wasm)
+        .arg(root().join("functions/c-hello/hello.c"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {cc} (install clang and lld; CC_WASM names another clang): {e}")
+        });
+    assert!(
+        built.status.success(),
+        "{cc} failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    wasm
+}
+
+#[test]
+fn a_c_handler_built_with_clang_runs_and_keeps_its_state_warm() {
+    let wasm = build_c_hello();
+    let wasm = wasm.to_str().expect("utf-8 path");
+    let out = lambda_sim(&[
+        "invoke",
+        wasm,
+        "--payload",
+        r#"{"name":"C"}"#,
+        "--repeat",
+        "2",
+    ]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    // Init output comes before the first START; memory and globals persist across warm invocations.
+    assert_eq!(lines[0], "init: C handler ready", "{text}");
+    assert!(lines[1].starts_with("START RequestId: "), "{text}");
+    assert!(
+        text.contains("{\"message\":\"Hello, C!\",\"invocation\":1}\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("{\"message\":\"Hello, C!\",\"invocation\":2}\n"),
+        "{text}"
+    );
+    // No payload: the handler reads `{}`.
+    let out = lambda_sim(&["invoke", wasm]);
+    assert!(
+        stdout(&out).ends_with("{\"message\":\"Hello, world!\",\"invocation\":1}\n"),
+        "{}",
+        stdout(&out)
+    );
+    // The recipe docs/abi.md gives is the one the example uses.
+    let abi = std::fs::read_to_string(root().join("docs/abi.md")).expect("docs/abi.md");
+    let c = std::fs::read_to_string(root().join("functions/c-hello/hello.c")).expect("hello.c");
+    let directive = c
+        .lines()
+        .find(|l| l.starts_with("__asm__(\".section"))
+        .expect("hello.c declares its ABI with a top-level asm directive");
+    assert!(abi.contains(directive), "docs/abi.md lacks {directive}");
+}

@@ -44,17 +44,20 @@ pub(crate) struct CalibrateArgs {
     /// Measured runs; the median is reported.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=1000))]
     runs: u32,
-    #[command(flatten)]
-    engine: EngineArgs,
+    /// Directory for precompiled modules [default: $LAMBDA_SIM_CACHE_DIR or ~/.cache/lambda-sim].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
-    let engine = args.engine.engine(4)?;
+    // Fuel is what is measured here, so no --ns-per-fuel: only where modules are cached.
+    let engine_args = EngineArgs::with_cache_dir(args.cache_dir.clone());
+    let engine = engine_args.engine(4)?;
     engine.ensure_epoch_ticker();
     let code = match &args.function {
         Some(path) => {
             let wasm = crate::guest::resolve(path).map_err(|e| CliError::usage_of(&e))?;
-            FunctionCode::load_file(&engine, &args.engine.cache(), &wasm)
+            FunctionCode::load_file(&engine, &engine_args.cache(), &wasm)
         }
         None => FunctionCode::from_bytes(
             &engine,

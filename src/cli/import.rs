@@ -70,8 +70,7 @@ fn run_sam(args: SamArgs) -> Result<ExitCode, CliError> {
     };
     let result = sam::import(&args.template, &options).map_err(|e| CliError::usage_of(&e))?;
     match &args.output {
-        Some(path) => std::fs::write(path, &result.scenario)
-            .map_err(|e| CliError::usage(format!("-o {}: {e}", path.display())))?,
+        Some(path) => super::write_output("-o", path, &result.scenario)?,
         None => print!("{}", result.scenario),
     }
     for f in &result.placeholders {

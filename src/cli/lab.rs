@@ -172,8 +172,7 @@ pub(crate) fn write_files(
     files: &LabFiles<'_>,
 ) -> Result<(), CliError> {
     if let Some(path) = files.json {
-        std::fs::write(path, json(runs, json_extra))
-            .map_err(|e| CliError::usage(format!("--json {}: {e}", path.display())))?;
+        super::write_output("--json", path, json(runs, json_extra))?;
     }
     if let Some(path) = files.hlog {
         for r in runs {
@@ -192,8 +191,7 @@ pub(crate) fn write_files(
             }),
             sweep,
         };
-        std::fs::write(path, crate::report::html::render(&input))
-            .map_err(|e| CliError::usage(format!("--html {}: {e}", path.display())))?;
+        super::write_output("--html", path, crate::report::html::render(&input))?;
     }
     Ok(())
 }

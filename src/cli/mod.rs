@@ -52,7 +52,8 @@ enum Command {
 /// Options every command that runs handlers shares.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct EngineArgs {
-    /// Virtual CPU cost of one unit of WebAssembly fuel at one full vCPU, in nanoseconds (see `calibrate`).
+    /// Virtual CPU cost of one unit of WebAssembly fuel at one full vCPU, in nanoseconds (`lambda-sim calibrate`
+    /// measures this machine's).
     #[arg(long, value_name = "NS", default_value_t = DEFAULT_PS_PER_FUEL as f64 / 1000.0)]
     ns_per_fuel: f64,
     /// Directory for precompiled modules [default: $LAMBDA_SIM_CACHE_DIR or ~/.cache/lambda-sim].
@@ -61,6 +62,14 @@ pub(crate) struct EngineArgs {
 }
 
 impl EngineArgs {
+    /// The default fuel cost, with modules cached in `cache_dir`.
+    pub(crate) fn with_cache_dir(cache_dir: Option<PathBuf>) -> Self {
+        EngineArgs {
+            ns_per_fuel: DEFAULT_PS_PER_FUEL as f64 / 1000.0,
+            cache_dir,
+        }
+    }
+
     pub(crate) fn ps_per_fuel(&self) -> Result<u64, CliError> {
         if self.ns_per_fuel.is_finite() && self.ns_per_fuel > 0.0 && self.ns_per_fuel <= 1000.0 {
             Ok(((self.ns_per_fuel * 1000.0).round() as u64).max(1))
@@ -115,6 +124,27 @@ pub(crate) fn memory_budget_mb(text: &str) -> Result<u64, String> {
     }
 }
 
+/// Creates output file `path` of option `flag` (`--json`), and the directories it needs.
+pub(crate) fn create_output(flag: &str, path: &std::path::Path) -> Result<std::fs::File, CliError> {
+    let fail = |e: std::io::Error| CliError::usage(format!("{flag} {}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    std::fs::File::create(path).map_err(fail)
+}
+
+/// Writes `bytes` to output file `path` of option `flag`, creating the directories it needs.
+pub(crate) fn write_output(
+    flag: &str,
+    path: &std::path::Path,
+    bytes: impl AsRef<[u8]>,
+) -> Result<(), CliError> {
+    use std::io::Write as _;
+    create_output(flag, path)?
+        .write_all(bytes.as_ref())
+        .map_err(|e| CliError::usage(format!("{flag} {}: {e}", path.display())))
+}
+
 /// Writes `--json` and `--hlog` files of a report.
 pub(crate) fn write_reports(
     report: &crate::report::RunReport,
@@ -122,12 +152,10 @@ pub(crate) fn write_reports(
     hlog: Option<&std::path::Path>,
 ) -> Result<(), CliError> {
     if let Some(path) = json {
-        std::fs::write(path, report.to_json())
-            .map_err(|e| CliError::usage(format!("--json {}: {e}", path.display())))?;
+        write_output("--json", path, report.to_json())?;
     }
     if let Some(path) = hlog {
-        let file = std::fs::File::create(path)
-            .map_err(|e| CliError::usage(format!("--hlog {}: {e}", path.display())))?;
+        let file = create_output("--hlog", path)?;
         report
             .write_hlog(std::io::BufWriter::new(file))
             .map_err(|e| CliError::usage(format!("--hlog {}: {e}", path.display())))?;

@@ -187,8 +187,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             table: None,
             sweep: None,
         };
-        std::fs::write(path, crate::report::html::render(&input))
-            .map_err(|e| CliError::usage(format!("--html {}: {e}", path.display())))?;
+        super::write_output("--html", path, crate::report::html::render(&input))?;
     }
     if !args.quiet {
         print!("{}", report.summary());

@@ -14,7 +14,8 @@ pub(crate) struct SweepArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
     /// A setting and its values, e.g. `function.api.memory_mb=128,512,1769,3008`; keys as in a [[variant]]
-    /// (function.<name>.<key>, account.<key>, traffic.<index>.<key>). Several --set form a grid.
+    /// (function.<name>.<key>, account.<key>, traffic.<index>.<key>, queue.<name>.<key>,
+    /// service.<name>.<key>, event_source.<index>.<key>, trace.<key>). Several --set form a grid.
     #[arg(long = "set", value_name = "KEY=V1,V2,…", required = true)]
     sets: Vec<String>,
     /// What the optimum minimises: cost, p99 latency (speed), or a weighted mix of both (balanced).
