@@ -123,3 +123,60 @@ fn config_errors_exit_2_naming_file_line_field_and_range() {
         "unknown fields are rejected: {err}"
     );
 }
+
+/// `run -q` on a scenario with a guest crate whose module is up to date: no cargo, nothing on stderr, nothing
+/// written into the guest's workspace.
+#[test]
+fn an_up_to_date_guest_crate_is_not_rebuilt_and_quiet_runs_print_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("hello.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "[simulation]\nduration = \"2s\"\n\n[[function]]\nname = \"hello\"\ncode = {:?}\n\n[[traffic]]\nfunction = \"hello\"\npattern = \"constant\"\nrate = 5\n",
+            root().join("functions/hello").display().to_string()
+        ),
+    )
+    .expect("scenario");
+    let scenario = scenario.to_str().expect("utf-8 path");
+    let workspace_module = root().join("functions/target/wasm32-wasip1/release/hello.wasm");
+    let modified = || {
+        std::fs::metadata(&workspace_module)
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let before = modified();
+    // Whatever state the module is in, this run makes an up-to-date one (building it into the cache if needed).
+    let first = lambda_sim(&["run", "-q", scenario]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // A `cargo` that fails: the second run must not call it.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let fake = bin.join("cargo");
+    std::fs::write(&fake, "#!/bin/sh\necho cargo was called >&2\nexit 1\n").expect("fake cargo");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
+        .current_dir(root())
+        .env(
+            "LAMBDA_SIM_CACHE_DIR",
+            root().join("target/lambda-sim-test-cache"),
+        )
+        .env("PATH", path)
+        .args(["run", "-q", scenario])
+        .output()
+        .expect("runs");
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert_eq!(text(&second.stderr), "", "-q prints nothing");
+    assert_eq!(text(&second.stdout), "", "-q prints nothing");
+    assert_eq!(
+        modified(),
+        before,
+        "the guest's own target/ was not written"
+    );
+}

@@ -117,6 +117,7 @@ fn sim_error(e: &crate::sim::SimError) -> CliError {
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
+    crate::guest::set_quiet(args.quiet);
     let file = scenario::load_file(&args.scenario).map_err(|e| CliError::usage(e.to_string()))?;
     if !file.variants.is_empty() {
         return run_variants(args, file.variants);

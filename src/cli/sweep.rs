@@ -52,6 +52,7 @@ enum StrategyArg {
 }
 
 pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
+    crate::guest::set_quiet(args.quiet);
     if !(0.0..=1.0).contains(&args.weight) {
         return Err(CliError::usage(format!(
             "--weight {} is outside the allowed range [0, 1]",

@@ -10,10 +10,26 @@ mod python;
 mod rust;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use js::{COMPONENTIZE_JS_VERSION, default_js_handler};
 pub use python::{COMPONENTIZE_PY_VERSION, default_python_handler};
 pub use rust::GUEST_TARGET;
+
+/// Whether building guests says so on stderr (`-q` turns it off).
+static NOTES: AtomicBool = AtomicBool::new(true);
+
+/// Turns the build notes on stderr off (`run -q`, `sweep -q`) or on.
+pub fn set_quiet(quiet: bool) {
+    NOTES.store(!quiet, Ordering::Relaxed);
+}
+
+/// A note on stderr about a build that is starting (it may take a while).
+fn note(message: std::fmt::Arguments<'_>) {
+    if NOTES.load(Ordering::Relaxed) {
+        eprintln!("lambda-sim: {message}");
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuestError {

@@ -84,7 +84,7 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
         "lambda_sim_sources.json",
         |stage, out| {
             let tools = Toolchain::find_or_install(&cache_dir()?)?;
-            eprintln!("lambda-sim: building {shown} into a component with componentize-py…");
+            super::note(format_args!("building {shown} into a component with componentize-py…"));
             build_in(
                 stage,
                 out,
@@ -173,10 +173,9 @@ fn install_requirements(
     requirements: &Path,
     deps: &Path,
 ) -> Result<(), GuestError> {
-    eprintln!(
-        "lambda-sim: installing {} for {shown} (pip install --target)…",
+    super::note(format_args!("installing {} for {shown} (pip install --target)…",
         requirements.display()
-    );
+    ));
     run_build_step(
         pip_install(&tools.python)
             .args(["--no-compile", "--target"])
@@ -341,10 +340,9 @@ fn python_command() -> String {
 /// Creates the virtual environment with componentize-py (once; see `install_once`).
 fn install(venv: &Path) -> Result<(), GuestError> {
     install_once(venv, "bin/python", |partial| {
-        eprintln!(
-            "lambda-sim: installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)…",
+        super::note(format_args!("installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)…",
             venv.display()
-        );
+        ));
         run(Command::new(python_command())
             .args(["-m", "venv"])
             .arg(partial))?;
