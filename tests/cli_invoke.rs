@@ -260,7 +260,13 @@ fn build_c_hello() -> std::path::PathBuf {
     let wasm = out.join("hello.wasm");
     let cc = std::env::var("CC_WASM").unwrap_or_else(|_| "clang".into());
     let built = std::process::Command::new(&cc)
-        .args(["--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-o"])
+        .args([
+            "--target=wasm32",
+            "-O2",
+            "-nostdlib",
+            "-Wl,--no-entry",
+            "-o",
+        ])
         .arg(&wasm)
         .arg(root().join("functions/c-hello/hello.c"))
         .output()

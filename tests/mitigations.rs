@@ -38,6 +38,7 @@ fn run_variants(variants: &[Variant]) -> Vec<LabRun> {
             overrides: &v.overrides,
             scenario: &v.scenario,
             out_dir: None,
+            progress: None,
         })
         .collect();
     let runs = run_all(&inputs, &test_cache, 2).unwrap_or_else(|e| panic!("{e}"));

@@ -20,6 +20,7 @@ fn run(variants: &[Variant]) -> Vec<LabRun> {
             overrides: &v.overrides,
             scenario: &v.scenario,
             out_dir: None,
+            progress: None,
         })
         .collect();
     run_all(&inputs, &test_cache, 2).unwrap_or_else(|e| panic!("{e}"))

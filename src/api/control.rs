@@ -180,8 +180,7 @@ fn provisioned_body(service: &LiveService, f: usize) -> Value {
 fn qualifier_required(query: &BTreeMap<String, String>) -> Result<String, ApiError> {
     match query.get("Qualifier") {
         Some(q) if !q.is_empty() && q != "$LATEST" => Ok(q.clone()),
-        _ => 
-Err(ApiError::invalid_parameter(
+        _ => Err(ApiError::invalid_parameter(
             "Provisioned Concurrency Configs cannot be applied to unpublished function versions: give a Qualifier (a version or alias)".into(),
         )),
     }

@@ -49,6 +49,8 @@ pub(crate) fn run_variants(
             out_dir: options.out.and_then(|out| {
                 super::out_dir(out, &v.scenario).map(|d| d.join(file_safe(&v.name)))
             }),
+            progress: (!options.quiet)
+                .then(|| crate::sim::progress::RunProgress::new(v.scenario.simulation.duration_ns)),
         })
         .collect();
     let ps_per_fuel = variants
@@ -70,6 +72,12 @@ pub(crate) fn run_variants(
             jobs.clamp(1, inputs.len().max(1))
         );
     }
+    let _bar = (!options.quiet).then(|| {
+        crate::sim::progress::Display::start(
+            inputs.iter().filter_map(|i| i.progress.clone()).collect(),
+            options.what,
+        )
+    });
     crate::lab::run_all(&inputs, &make_cache, jobs).map_err(|e| match e {
         crate::lab::LabError::Deploy { .. } => CliError::usage_of(&e),
         crate::lab::LabError::Run { .. } => CliError::internal_of(&e),

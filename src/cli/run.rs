@@ -164,11 +164,16 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             .block_on(crate::live::run_realtime(scenario, deployment, out.clone()))
             .map_err(|e| sim_error(&e))?
     } else {
+        let progress = (!args.quiet)
+            .then(|| crate::sim::progress::RunProgress::new(scenario.simulation.duration_ns));
+        let _bar = progress
+            .clone()
+            .map(|p| crate::sim::progress::Display::start(vec![p], "runs"));
         run_virtual(
             &scenario,
             &deployment,
             &RunOptions {
-                progress: !args.quiet,
+                progress,
                 out_dir: out.clone(),
             },
         )

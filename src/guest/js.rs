@@ -74,7 +74,9 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
         "lambda_sim_sources.js",
         |stage, out| {
             let tools = toolchain()?;
-            super::note(format_args!("building {shown} into a component with componentize-js…"));
+            super::note(format_args!(
+                "building {shown} into a component with componentize-js…"
+            ));
             let output = run_build_step(
                 Command::new(node())
                     .arg(tools.join("build.mjs"))
@@ -110,7 +112,8 @@ fn toolchain() -> Result<PathBuf, GuestError> {
         &lock_key.finish()[..8]
     ));
     install_once(&dir, "node_modules/.package-lock.json", |partial| {
-        super::note(format_args!("installing componentize-js {COMPONENTIZE_JS_VERSION} and esbuild into {} (npm ci, once)…",
+        super::note(format_args!(
+            "installing componentize-js {COMPONENTIZE_JS_VERSION} and esbuild into {} (npm ci, once)…",
             dir.display()
         ));
         std::fs::create_dir_all(partial).map_err(|source| io(partial, source))?;

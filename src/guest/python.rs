@@ -84,7 +84,9 @@ pub(super) fn build(code: &Path) -> Result<PathBuf, GuestError> {
         "lambda_sim_sources.json",
         |stage, out| {
             let tools = Toolchain::find_or_install(&cache_dir()?)?;
-            super::note(format_args!("building {shown} into a component with componentize-py…"));
+            super::note(format_args!(
+                "building {shown} into a component with componentize-py…"
+            ));
             build_in(
                 stage,
                 out,
@@ -173,7 +175,8 @@ fn install_requirements(
     requirements: &Path,
     deps: &Path,
 ) -> Result<(), GuestError> {
-    super::note(format_args!("installing {} for {shown} (pip install --target)…",
+    super::note(format_args!(
+        "installing {} for {shown} (pip install --target)…",
         requirements.display()
     ));
     run_build_step(
@@ -340,7 +343,8 @@ fn python_command() -> String {
 /// Creates the virtual environment with componentize-py (once; see `install_once`).
 fn install(venv: &Path) -> Result<(), GuestError> {
     install_once(venv, "bin/python", |partial| {
-        super::note(format_args!("installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)…",
+        super::note(format_args!(
+            "installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)…",
             venv.display()
         ));
         run(Command::new(python_command())

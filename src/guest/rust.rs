@@ -101,7 +101,9 @@ fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let time = if kind.is_dir() {
             if name == "target" || name == "node_modules" || name.starts_with('.') {
                 continue;

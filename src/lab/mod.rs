@@ -46,6 +46,8 @@ pub struct LabInput<'a> {
     pub scenario: &'a Scenario,
     /// Where this run writes its outputs (async destinations' records), if anywhere.
     pub out_dir: Option<PathBuf>,
+    /// Where it publishes how far it has got, if anyone is watching.
+    pub progress: Option<std::sync::Arc<crate::sim::progress::RunProgress>>,
 }
 
 /// Runs every input in virtual time on up to `jobs` threads; results in input order. `cache` makes a code cache
@@ -87,6 +89,7 @@ pub fn run_all(
             overrides: i.overrides,
             scenario: s,
             out_dir: i.out_dir.clone(),
+            progress: i.progress.clone(),
         })
         .collect();
     let inputs = &inputs[..];
@@ -133,7 +136,7 @@ fn run_one(input: &LabInput<'_>, cache: &CodeCache) -> Result<LabRun, LabError> 
             source,
         })?;
     let options = RunOptions {
-        progress: false,
+        progress: input.progress.clone(),
         out_dir: input.out_dir.clone(),
     };
     let report =

@@ -5,12 +5,12 @@
 //! same report, byte for byte.
 
 mod driver;
+pub mod progress;
 mod queue;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -31,8 +31,8 @@ pub use crate::lifecycle::SimError;
 /// Options that do not change results.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Show a progress bar on stderr (only when stderr is a terminal and the run lasts more than ~2 s).
-    pub progress: bool,
+    /// Where the run publishes how far it has got (for a [`progress::Display`]).
+    pub progress: Option<Arc<progress::RunProgress>>,
     /// Where to write the run's outputs: async destinations' invocation records go to
     /// `<out_dir>/destinations/<name>.jsonl`. `None`: records are counted, not written.
     pub out_dir: Option<std::path::PathBuf>,
@@ -93,11 +93,11 @@ impl Sim {
     fn run(&self, options: &RunOptions) -> Result<(), SimError> {
         let shared = &self.d.0;
         let duration_ns = shared.run.scenario.simulation.duration_ns;
-        let mut progress = options
-            .progress
-            .then(|| progress::Progress::new(duration_ns));
+        let progress = options.progress.as_deref();
         crate::lifecycle::core::start(&self.d);
         let mut end_ns = self.end_ns;
+        // How far the run has got, for progress (`end_ns` starts at the scenario's end).
+        let mut simulated_ns = 0;
         let mut steps: u64 = 0;
         loop {
             self.failed()?;
@@ -126,14 +126,16 @@ impl Sim {
                 };
                 self.d.handle(now, seq, event);
                 end_ns = end_ns.max(now);
+                simulated_ns = now;
             } else if let Some(arrival) = shared.traffic.borrow_mut().pop() {
+                simulated_ns = arrival.time_ns;
                 self.arrive(arrival);
             }
             steps += 1;
-            if let Some(p) = &mut progress
-                && steps.is_multiple_of(1 << 14)
+            if let Some(p) = progress
+                && steps.is_multiple_of(1 << 10)
             {
-                p.update(end_ns.max(next_arrival.unwrap_or(0)), steps);
+                p.update(simulated_ns, steps);
             }
         }
         self.failed()?;
@@ -267,61 +269,5 @@ async fn traffic_request(
     if let Some(user) = user {
         let now = d.now();
         d.0.traffic.borrow_mut().on_response(user, now);
-    }
-}
-
-mod progress {
-    //! The progress bar: simulated time done and events per second, on stderr when it is a terminal.
-    //! Wall-clock reads here only decide when to draw; they never touch results.
-
-    use std::io::IsTerminal;
-
-    use super::Instant;
-    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-    pub struct Progress {
-        started: Instant,
-        bar: Option<ProgressBar>,
-        total_s: u64,
-        enabled: bool,
-    }
-
-    impl Progress {
-        pub fn new(duration_ns: u64) -> Self {
-            Progress {
-                started: Instant::now(),
-                bar: None,
-                total_s: duration_ns / 1_000_000_000,
-                enabled: std::io::stderr().is_terminal(),
-            }
-        }
-
-        pub fn update(&mut self, sim_ns: u64, steps: u64) {
-            if !self.enabled || self.started.elapsed().as_secs_f64() < 2.0 {
-                return;
-            }
-            let total_s = self.total_s;
-            // Created lazily: short runs never show a bar.
-            let bar = self.bar.get_or_insert_with(|| {
-                let bar = ProgressBar::with_draw_target(
-                    Some(total_s.max(1)),
-                    ProgressDrawTarget::stderr(),
-                );
-                bar.set_style(
-                    ProgressStyle::with_template("{bar:40} {pos}/{len} simulated s  {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar
-            });
-            let rate = steps as f64 / self.started.elapsed().as_secs_f64();
-            bar.set_position((sim_ns / 1_000_000_000).min(total_s));
-            bar.set_message(format!("{rate:.0} events/s"));
-        }
-
-        pub fn finish(self, _steps: u64) {
-            if let Some(bar) = self.bar {
-                bar.finish_and_clear();
-            }
-        }
     }
 }
