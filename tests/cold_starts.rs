@@ -133,6 +133,14 @@ fn the_pieces_of_a_cold_start_add_up_to_its_latency() {
     ] {
         assert!(summary.contains(row), "{row:?} in\n{summary}");
     }
+    // A legend says what the rows are; one function gets no `total` block repeating it.
+    assert!(
+        summary
+            .contains("cold start = placement + download + init (· runtime start-up, · init code)"),
+        "{summary}"
+    );
+    assert_eq!(r.functions.len(), 1);
+    assert!(!summary.contains("total · "), "{summary}");
 }
 
 #[test]

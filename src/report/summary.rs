@@ -26,8 +26,8 @@
 //!   GB-s          on-demand 2.113, provisioned 0 (init 0), capacity 0
 //!                 idle 1.75 on-demand + 0 provisioned (not billed)
 //!
-//! total · 1 function
-//!   …
+//! cold start = placement + download + init (· runtime start-up, · init code) or restore + invocation;
+//!   each row's percentiles are its own, so the pieces' p50s need not add up to the cold p50
 //!
 //! prices: us-east-1 tier 1, no free tier; throttled requests are not billed
 //! ```
@@ -36,6 +36,12 @@ use std::fmt::Write;
 
 use super::{FunctionReport, Percentiles, RunReport, architecture_str};
 use crate::model::{DestroyReason, ThrottleReason};
+
+/// What the cold rows mean, printed under the functions when any had a cold start.
+const COLD_START_LEGEND: &str = "\
+cold start = placement + download + init (· runtime start-up, · init code) or restore + invocation;
+  each row's percentiles are its own, so the pieces' p50s need not add up to the cold p50
+";
 
 /// Widest line the summary writes (in characters).
 pub const WIDTH: usize = 100;
@@ -85,13 +91,19 @@ pub(super) fn summary(r: &RunReport) -> String {
             r.functions.len() - shown.len()
         );
     }
-    out.push('\n');
+    // One function's total would repeat its block line for line.
     let n = r.functions.len();
-    function(
-        &mut out,
-        &r.total,
-        &format!("total · {n} function{}", if n == 1 { "" } else { "s" }),
-    );
+    if n > 1 {
+        out.push('\n');
+        function(&mut out, &r.total, &format!("total · {n} functions"));
+    }
+    if shown
+        .iter()
+        .any(|f| f.latency.cold_start.is_some() && f.latency.cold.count > 0)
+    {
+        out.push('\n');
+        out.push_str(COLD_START_LEGEND);
+    }
     for q in &r.queues {
         out.push('\n');
         queue(&mut out, q);
