@@ -18,6 +18,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
+use lambda_sim::lab::LabRun;
+use lambda_sim::lab::compare::Comparison;
 use lambda_sim::report::RunReport;
 use lambda_sim::report::html::{self, HtmlInput, SweepPoint, Table};
 use lambda_sim::scenario::{KeepAlivePolicy, Scenario};
@@ -86,6 +88,8 @@ fn page() -> String {
             label: format!("memory_mb={mb}"),
             cost_usd: r.total.cost.total,
             p99_ms: r.total.latency.all.p99,
+            cold_pct: r.total.cold_start_ratio() * 100.0,
+            setting: Some(("memory_mb".into(), mb as f64)),
             chosen: false,
         })
         .collect();
@@ -102,23 +106,36 @@ fn page() -> String {
             ("keep-alive 10s".into(), short),
             ("keep-alive 10m".into(), long),
         ],
-        table: Some(Table {
-            headers: ["variant", "cold starts", "p99 ms", "throttles", "cost USD"]
-                .map(String::from)
-                .to_vec(),
-            rows: vec![row("keep-alive 10s", short), row("keep-alive 10m", long)],
+        // The comparison table as `run` makes it for variants: 15 columns, which must fit the page.
+        table: Some({
+            let runs =
+                [("keep-alive 10s", short), ("keep-alive 10m", long)].map(|(name, r)| LabRun {
+                    name: name.into(),
+                    overrides: Vec::new(),
+                    report: r.clone(),
+                });
+            let t = Comparison::new(&runs).table();
+            Table {
+                headers: t.headers,
+                rows: t.rows,
+            }
         }),
         sweep: Some(points),
     })
 }
 
-/// The charts the page must have: (data-chart kind, how many, fewest drawn data lines in each).
-const CHARTS: [(&str, usize, usize); 5] = [
+/// The charts the page must have: (data-chart kind, how many, fewest drawn data lines in each). Two variants:
+/// their timelines are overlaid (busy, alive, cold starts, throttles, p99: a line per variant).
+const CHARTS: [(&str, usize, usize); 9] = [
     ("sweep", 1, 0),
+    ("sweep-cold", 1, 0),
     ("percentiles-overlay", 1, 2),
     ("percentiles", 2, 3),
-    ("environments", 2, 3),
-    ("events", 2, 2),
+    ("environments", 1, 2),
+    ("environments-alive", 1, 2),
+    ("events", 1, 2),
+    ("throttles", 1, 2),
+    ("p99", 1, 2),
 ];
 
 /// The `<figure …>` opening tags of the charts, each with its content up to `</figure>`.
@@ -217,6 +234,10 @@ fn page_has_every_chart_with_data_and_nothing_external() {
     assert_eq!(sweep.matches(" (chosen)").count(), 1, "one optimum marked");
     assert!(sweep.contains("memory_mb=1769"));
     assert!(html.contains("<td>keep-alive 10s</td>"), "comparison table");
+    assert!(
+        html.contains("<th>cost $</th>"),
+        "the comparison's cost column"
+    );
     for bad in [
         "src=", "href=", "url(", "<script", "<link", "<img", "@import",
     ] {
@@ -245,6 +266,10 @@ for (const f of document.querySelectorAll('figure.chart')) {
   }
   f.setAttribute('data-rendered', info);
 }
+// Tables wider than the page (hidden behind a horizontal scroll).
+let wide = 0;
+for (const w of document.querySelectorAll('.table-wrap')) if (w.scrollWidth > w.clientWidth + 1) wide++;
+document.body.setAttribute('data-wide-tables', String(wide));
 document.body.setAttribute('data-checked', 'yes');
 </script>
 "#;
@@ -355,6 +380,10 @@ fn check_in_chromium(
         dom.contains("data-checked=\"yes\""),
         "{name}: the check ran:\n{}",
         &dom[..dom.len().min(2000)]
+    );
+    assert!(
+        dom.contains("data-wide-tables=\"0\""),
+        "{name}: every table fits the page"
     );
     let figs = figures(&dom);
     assert_eq!(

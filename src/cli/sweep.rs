@@ -118,6 +118,16 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
             label: r.name.clone(),
             cost_usd: f.cost_usd,
             p99_ms: f.p99_ms,
+            cold_pct: f.cold_pct,
+            // One swept setting with numbers for values: the points are its values, in order.
+            setting: match &specs[..] {
+                [one] => one
+                    .values
+                    .get(i)
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .map(|v| (one.short(), v)),
+                _ => None,
+            },
             chosen: Some(i) == best,
         })
         .collect();

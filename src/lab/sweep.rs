@@ -76,7 +76,7 @@ impl SetSpec {
     }
 
     /// The last part of the key, for point names (`memory_mb=512`).
-    fn short(&self) -> String {
+    pub fn short(&self) -> String {
         let parts: Vec<&str> = self.key.split('.').collect();
         let skip = match parts[0] {
             "function" | "traffic" | "queue" | "event_source" => 2,

@@ -49,11 +49,14 @@ pub fn events_page() -> String {
 }
 
 /// The charts of [`events_page`], as [`super::CHARTS`]: three variants, two of them with a queue.
-pub const EVENT_CHARTS: [(&str, usize, usize); 5] = [
+/// Nothing is throttled, so the overlaid timelines are busy, alive, cold starts and p99.
+pub const EVENT_CHARTS: [(&str, usize, usize); 7] = [
     ("percentiles-overlay", 1, 3),
     ("percentiles", 3, 2),
-    ("environments", 3, 3),
-    ("events", 3, 2),
+    ("environments", 1, 3),
+    ("environments-alive", 1, 3),
+    ("events", 1, 3),
+    ("p99", 1, 3),
     ("queue", 2, 3),
 ];
 

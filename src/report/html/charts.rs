@@ -75,9 +75,25 @@ pub fn axis_number(v: f64) -> String {
     } else if v.abs() >= 10.0 {
         format!("{v:.1}")
     } else {
+        // 2.0000001 is "2", not "2.".
         let s = format!("{v:.3}");
-        s.trim_end_matches('0').to_string()
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
+}
+
+/// A count as an axis label: whole numbers only (a tick between two counts gets no label).
+fn count_label(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{:.0}", v.round())
+    } else {
+        String::new()
+    }
+}
+
+/// How many labels a count axis up to `max` gets: one per whole number when there are few, so no tick falls
+/// between two counts.
+fn count_ticks(max: f64) -> usize {
+    (max.ceil() as usize + 1).clamp(2, 10)
 }
 
 /// A price as an axis label with enough decimals for the range it is on.
@@ -224,7 +240,15 @@ pub fn percentiles(caption: &str, curves: &[Curve], x_max: f64, y_max: f64) -> C
     })
 }
 
-/// A timeline of step series over `0..x_max` (in `unit`), y from 0 to `y_max`.
+/// The x range of a timeline: from a little before 0, so a step at t = 0 (cold starts at the first arrival) is
+/// drawn clear of the axis.
+fn time_range(x_max: f64) -> std::ops::Range<f64> {
+    let x_max = x_max.max(1e-9);
+    -x_max * 0.01..x_max
+}
+
+/// A timeline of step series over `0..x_max` (in `unit`), y from 0 to `y_max`; `counts`: the values are whole
+/// numbers (environments, events), so the axis has no fractional ticks.
 pub fn timeline(
     caption: &str,
     y_desc: &str,
@@ -232,6 +256,7 @@ pub fn timeline(
     unit: TimeUnit,
     x_max: f64,
     y_max: f64,
+    counts: bool,
 ) -> ChartResult {
     svg((WIDTH, 320), |root| {
         let (plot, side) = layout(root, caption)?;
@@ -239,13 +264,27 @@ pub fn timeline(
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(72)
-            .build_cartesian_2d(0.0..x_max.max(1e-9), 0.0..(y_max.max(1.0) * 1.08))?;
+            .build_cartesian_2d(time_range(x_max), 0.0..(y_max.max(1.0) * 1.08))?;
+        let y_labels = if counts { count_ticks(y_max) } else { 10 };
         chart
             .configure_mesh()
             .x_desc(format!("time ({})", unit.name()))
             .y_desc(y_desc)
-            .x_label_formatter(&|x| axis_number(*x))
-            .y_label_formatter(&|y| axis_number(*y))
+            .x_label_formatter(&|x| {
+                if *x < 0.0 {
+                    String::new()
+                } else {
+                    axis_number(*x)
+                }
+            })
+            .y_labels(y_labels)
+            .y_label_formatter(&|y| {
+                if counts {
+                    count_label(*y)
+                } else {
+                    axis_number(*y)
+                }
+            })
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
             .light_line_style(WHITE.mix(0.0))
@@ -277,7 +316,7 @@ pub fn dual_timeline(
 ) -> ChartResult {
     svg((WIDTH, 320), |root| {
         let (plot, side) = layout(root, caption)?;
-        let x = 0.0..x_max.max(1e-9);
+        let x = time_range(x_max);
         let mut chart = ChartBuilder::on(&plot)
             .margin(10)
             .x_label_area_size(40)
@@ -289,7 +328,13 @@ pub fn dual_timeline(
             .configure_mesh()
             .x_desc(format!("time ({})", unit.name()))
             .y_desc(left.desc)
-            .x_label_formatter(&|x| axis_number(*x))
+            .x_label_formatter(&|x| {
+                if *x < 0.0 {
+                    String::new()
+                } else {
+                    axis_number(*x)
+                }
+            })
             .y_label_formatter(&|y| axis_number(*y))
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
@@ -396,6 +441,13 @@ pub fn sweep(caption: &str, dots: &[SweepDot]) -> ChartResult {
             .light_line_style(WHITE.mix(0.0))
             .bold_line_style(BLACK.mix(0.12))
             .draw()?;
+        // The Pareto frontier: the points no other point beats on both cost and p99, joined from cheapest to
+        // dearest; every choice worth making is on it.
+        let frontier = pareto_frontier(&finite);
+        chart.draw_series(LineSeries::new(
+            frontier.iter().map(|d| (d.cost_usd, d.p99_ms)),
+            GREY.stroke_width(2),
+        ))?;
         let offsets = label_offsets(&finite, span, y_hi);
         let plain = TextStyle::from((FONT, 13).into_font()).color(&BLACK);
         let bold = TextStyle::from((FONT, 14).into_font().style(FontStyle::Bold)).color(&RED);
@@ -428,7 +480,71 @@ pub fn sweep(caption: &str, dots: &[SweepDot]) -> ChartResult {
             &[
                 ("sweep point".to_string(), Mark::Dot(BLUE)),
                 ("chosen optimum".to_string(), Mark::Dot(RED)),
+                ("Pareto frontier".to_string(), Mark::Line(GREY)),
             ],
         )
+    })
+}
+
+/// The points not dominated by another (cheaper or equal and faster or equal, one of them strictly), by cost.
+pub fn pareto_frontier<'a, 'b>(dots: &[&'b SweepDot<'a>]) -> Vec<&'b SweepDot<'a>> {
+    let mut sorted: Vec<&SweepDot> = dots.to_vec();
+    sorted.sort_by(|a, b| {
+        a.cost_usd
+            .total_cmp(&b.cost_usd)
+            .then(a.p99_ms.total_cmp(&b.p99_ms))
+    });
+    let mut frontier: Vec<&SweepDot> = Vec::new();
+    for d in sorted {
+        if frontier.last().is_none_or(|best| d.p99_ms < best.p99_ms) {
+            frontier.push(d);
+        }
+    }
+    frontier
+}
+
+/// A swept setting (x) against a percentage (y), as dots joined in the setting's order.
+pub fn setting_line(
+    caption: &str,
+    x_desc: &str,
+    y_desc: &str,
+    points: &[(f64, f64)],
+) -> ChartResult {
+    svg((WIDTH, 320), |root| {
+        let (plot, side) = layout(root, caption)?;
+        let (x0, x1) = points
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                (a.min(p.0), b.max(p.0))
+            });
+        let (x0, x1) = if x0 < x1 {
+            (x0, x1)
+        } else {
+            (x0 - 1.0, x0 + 1.0)
+        };
+        let pad = (x1 - x0) * 0.05;
+        let y1 = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0) * 1.1;
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x0 - pad..x1 + pad, 0.0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|x| axis_number(*x))
+            .y_label_formatter(&|y| axis_number(*y))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.12))
+            .draw()?;
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            BLUE.stroke_width(2),
+        ))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 5, BLUE.filled())))?;
+        legend(&side, &[(y_desc.to_string(), Mark::Dot(BLUE))])
     })
 }

@@ -2,9 +2,12 @@
 //! network) that shows runs side by side.
 //!
 //! For each variant (a plain run is one variant) it draws the end-to-end latency distribution — HdrHistogram
-//! style, percentile on a log scale of 1/(1 − p) — for all, cold and warm invocations, and timelines of
-//! environments (busy, alive, idle) and of cold starts and throttles. With several variants it adds one chart
-//! overlaying every variant's distribution; for a sweep, a cost-vs-p99 scatter with the chosen point marked.
+//! style, percentile on a log scale of 1/(1 − p) — for all, cold and warm invocations; timelines of environments
+//! (busy, alive, idle), of cold starts and throttles and of p99 latency (several variants: overlaid, a line
+//! each); and for runs of several functions a collapsible section per function. With several variants it adds
+//! one chart overlaying every variant's distribution; for a sweep, a cost-vs-p99 scatter with the Pareto
+//! frontier and the chosen point, and cold starts against the swept setting. Costs are per run, per million
+//! requests and per 30-day month at the run's rate.
 //! Runs with event sources get more, and runs without look as before: a table of asynchronous invocation
 //! outcomes per function, and per SQS queue a table row and a timeline of depth, in flight and oldest age.
 //! The comparison table (formatted by the caller) comes first; without one, a short summary per variant.
@@ -19,11 +22,13 @@ mod charts;
 mod cold_starts;
 mod environments;
 mod event_sources;
+mod functions;
 mod page;
 mod series;
 mod services;
 #[cfg(test)]
 mod tests;
+mod timelines;
 
 use super::RunReport;
 
@@ -51,6 +56,10 @@ pub struct SweepPoint {
     pub label: String,
     pub cost_usd: f64,
     pub p99_ms: f64,
+    /// Cold starts, % of invocations.
+    pub cold_pct: f64,
+    /// The swept setting's name and value, when one numeric setting is swept (for cold starts against it).
+    pub setting: Option<(String, f64)>,
     /// The optimum the sweep's strategy picked.
     pub chosen: bool,
 }

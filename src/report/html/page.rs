@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::charts::{self, Curve, PALETTE, SweepDot};
-use super::series::{self, TimeUnit, Timeline};
+use super::functions::{per_million, per_month, usd};
+use super::series;
 use super::{HtmlInput, Table, escape, event_sources};
 use crate::report::RunReport;
 
@@ -13,8 +14,9 @@ body{font-family:sans-serif;margin:24px auto;max-width:1140px;padding:0 12px;col
 h1{font-size:26px;margin:0 0 6px}h2{font-size:21px;margin:30px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:17px;margin:18px 0 6px}
 p.meta{color:#555;margin:2px 0;font-size:14px}
-table{border-collapse:collapse;font-size:14px;margin:8px 0}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}
+table{border-collapse:collapse;font-size:14px;margin:8px 0;max-width:100%}
+th,td{border:1px solid #ccc;padding:4px 7px;text-align:right}
+th{white-space:normal}td{white-space:nowrap}
 th{background:#f2f2f2}th:first-child,td:first-child{text-align:left}
 table.grouped th{white-space:normal}th.group{text-align:center}thead tr+tr th:first-child{text-align:right}
 td.name{text-align:left}
@@ -23,6 +25,8 @@ tbody tr:nth-child(even){background:#fafafa}
 figure.chart{margin:10px 0 18px}
 figure.chart svg{display:block;max-width:100%;height:auto;border:1px solid #e4e4e4}
 figcaption{font-size:13px;color:#555;margin-top:4px}
+details.function{margin:6px 0;padding:4px 8px;border:1px solid #e4e4e4}
+details.function summary{cursor:pointer;font-size:15px}
 p.error{color:#b00}
 footer{margin-top:36px;font-size:12px;color:#777}
 ";
@@ -51,7 +55,11 @@ pub(super) fn render(input: &HtmlInput) -> String {
     match &input.table {
         Some(t) => {
             out.push_str("<section id=\"comparison\">\n<h2>Comparison</h2>\n");
-            table(&mut out, t);
+            // A wide table in parts of a few columns each (every part keeps the first column), so every part
+            // fits the page and nothing hides behind a scroll bar.
+            for part in split_columns(t, MAX_COLUMNS) {
+                table(&mut out, &part);
+            }
         }
         None => {
             out.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n");
@@ -66,7 +74,8 @@ pub(super) fn render(input: &HtmlInput) -> String {
         sweep(&mut out, points);
     }
     latency(&mut out, &input.variants);
-    timelines(&mut out, &input.variants);
+    super::timelines::timelines(&mut out, &input.variants);
+    super::functions::functions(&mut out, &input.variants);
     event_sources::async_events(&mut out, &input.variants);
     event_sources::queues(&mut out, &input.variants);
     super::services::services(&mut out, &input.variants);
@@ -90,6 +99,38 @@ fn run_line(name: &str, r: &RunReport) -> String {
         charts::axis_number(r.duration_ns as f64 / 1e9),
         charts::axis_number((r.end_ns as f64 / 1e6).round() / 1e3),
     )
+}
+
+/// Most columns of one table part (the first column included).
+const MAX_COLUMNS: usize = 9;
+
+/// `t` as tables of at most `max` columns, each starting with `t`'s first column.
+fn split_columns(t: &Table, max: usize) -> Vec<Table> {
+    let data = t.headers.len().saturating_sub(1);
+    if t.headers.len() <= max || data == 0 {
+        return vec![t.clone()];
+    }
+    let parts = data.div_ceil(max - 1);
+    let per = data.div_ceil(parts);
+    (0..parts)
+        .map(|k| {
+            let cols: Vec<usize> = std::iter::once(0)
+                .chain(1 + k * per..(1 + (k + 1) * per).min(t.headers.len()))
+                .collect();
+            Table {
+                headers: cols.iter().map(|&c| t.headers[c].clone()).collect(),
+                rows: t
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        cols.iter()
+                            .map(|&c| r.get(c).cloned().unwrap_or_default())
+                            .collect()
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 pub(super) fn table(out: &mut String, t: &Table) {
@@ -119,7 +160,9 @@ fn summary_table(variants: &[(String, &RunReport)]) -> Table {
         "p99 cold ms",
         "throttles",
         "errors",
-        "cost USD",
+        "cost of the run",
+        "cost per 1M requests",
+        "cost per month at this rate",
     ];
     let rows = variants
         .iter()
@@ -135,7 +178,9 @@ fn summary_table(variants: &[(String, &RunReport)]) -> Table {
                 format!("{:.3}", t.latency.cold.p99),
                 t.throttles.total().to_string(),
                 (o.function_error + o.timeout + o.out_of_memory + o.crash).to_string(),
-                format!("{:.6}", t.cost.total),
+                usd(t.cost.total),
+                per_million(t).map_or("—".into(), usd),
+                per_month(t, r).map_or("—".into(), usd),
             ]
         })
         .collect();
@@ -193,9 +238,31 @@ fn sweep(out: &mut String, points: &[super::SweepPoint]) {
         None,
         charts::sweep("Cost and p99 latency per sweep point", &dots),
         &format!(
-            "Each point is one run of the sweep; lower left is cheaper and faster. Chosen optimum: {chosen}."
+            "Each point is one run of the sweep; lower left is cheaper and faster. The grey line joins the Pareto \
+             frontier: the points no other point beats on both cost and p99. Chosen optimum: {chosen}."
         ),
     );
+    // One swept numeric setting: cold starts against it.
+    let setting: Option<Vec<(f64, f64)>> = points
+        .iter()
+        .map(|p| p.setting.as_ref().map(|(_, v)| (*v, p.cold_pct)))
+        .collect();
+    if let (Some(line), Some((name, _))) =
+        (setting, points.first().and_then(|p| p.setting.as_ref()))
+    {
+        figure(
+            out,
+            "sweep-cold",
+            None,
+            charts::setting_line(
+                &format!("Cold starts against {name}"),
+                name,
+                "cold starts (%)",
+                &line,
+            ),
+            &format!("The share of invocations that were cold starts at each value of {name}."),
+        );
+    }
     out.push_str("</section>\n");
 }
 
@@ -260,102 +327,6 @@ fn latency(out: &mut String, variants: &[(String, &RunReport)]) {
             &format!(
                 "{name}: end-to-end latency at each percentile (HdrHistogram style: 90 %, 99 %, 99.9 % … are \
                  evenly spaced) for all, cold-start and warm invocations."
-            ),
-        );
-    }
-    out.push_str("</section>\n");
-}
-
-fn timelines(out: &mut String, variants: &[(String, &RunReport)]) {
-    out.push_str("<section id=\"timelines\">\n<h2>Timelines</h2>\n");
-    let lines: Vec<Timeline> = variants.iter().map(|(_, r)| Timeline::of(r)).collect();
-    let end_ns = lines.iter().map(|t| t.end_ns).max().unwrap_or(0);
-    let unit = TimeUnit::for_span_ns(end_ns);
-    let x_max = end_ns as f64 / unit.ns();
-    let env_max = lines
-        .iter()
-        .map(|t| {
-            t.max(|b| b.max_concurrency as f64)
-                .max(t.max(|b| b.alive as f64))
-                .max(t.max(|b| b.idle as f64))
-        })
-        .fold(0.0, f64::max);
-    let events_max = lines
-        .iter()
-        .map(|t| {
-            t.max(|b| b.cold_starts as f64)
-                .max(t.max(|b| b.throttles as f64))
-        })
-        .fold(0.0, f64::max);
-    for ((name, _), t) in variants.iter().zip(&lines) {
-        let step = series::duration_label(t.step_ns);
-        let _ = writeln!(out, "<h3>{}</h3>", escape(name));
-        let env = [
-            Curve {
-                name: "alive".into(),
-                color: charts::ORANGE,
-                points: t.series(unit, |b| b.alive as f64),
-                filled: true,
-            },
-            Curve {
-                name: "idle".into(),
-                color: charts::GREY,
-                points: t.series(unit, |b| b.idle as f64),
-                filled: false,
-            },
-            Curve {
-                name: "busy (highest)".into(),
-                color: charts::BLUE,
-                points: t.series(unit, |b| b.max_concurrency as f64),
-                filled: false,
-            },
-        ];
-        figure(
-            out,
-            "environments",
-            Some(name),
-            charts::timeline(
-                &format!("{name}: execution environments"),
-                "environments",
-                &env,
-                unit,
-                x_max,
-                env_max,
-            ),
-            &format!(
-                "{name}: per {step}, the most environments busy at once (concurrency), and the environments \
-                 alive (busy, idle or initializing) and idle at the end of the {step}."
-            ),
-        );
-        // Throttles first: cold starts (usually fewer) are drawn over them.
-        let events = [
-            Curve {
-                name: "throttles".into(),
-                color: charts::PURPLE,
-                points: t.series(unit, |b| b.throttles as f64),
-                filled: false,
-            },
-            Curve {
-                name: "cold starts".into(),
-                color: charts::RED,
-                points: t.series(unit, |b| b.cold_starts as f64),
-                filled: false,
-            },
-        ];
-        figure(
-            out,
-            "events",
-            Some(name),
-            charts::timeline(
-                &format!("{name}: cold starts and throttles per {step}"),
-                &format!("per {step}"),
-                &events,
-                unit,
-                x_max,
-                events_max,
-            ),
-            &format!(
-                "{name}: cold starts (by request arrival) and throttled requests (429) in each {step}."
             ),
         );
     }

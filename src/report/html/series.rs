@@ -141,6 +141,27 @@ impl Fold for crate::report::ServiceBucket {
     }
 }
 
+/// Step widths a reader can take in at a glance ("per 10 s", "per 5 min", "per 1 h"), in seconds.
+const NICE_STEPS_S: [u64; 22] = [
+    1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10_800, 21_600,
+    43_200, 86_400, 172_800, 604_800,
+];
+
+/// How many buckets of `bucket_ns` one step folds: at least `min`, and a nice width when buckets are whole
+/// seconds (never "per 11 s").
+fn nice_per_step(min: usize, bucket_ns: u64) -> usize {
+    if min <= 1 || !bucket_ns.is_multiple_of(1_000_000_000) {
+        return min;
+    }
+    let bucket_s = (bucket_ns / 1_000_000_000).max(1);
+    NICE_STEPS_S
+        .iter()
+        .filter(|&&s| s.is_multiple_of(bucket_s))
+        .map(|&s| (s / bucket_s) as usize)
+        .find(|&n| n >= min)
+        .unwrap_or(min)
+}
+
 /// A report's timeline as step series (each step drawn flat from its start to its end).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timeline<B = TimelineBucket> {
@@ -168,7 +189,7 @@ impl Timeline<QueueBucket> {
 
 impl<B: Fold> Timeline<B> {
     pub fn from_buckets(buckets: &[B], bucket_ns: u64) -> Self {
-        let per_step = buckets.len().div_ceil(MAX_STEPS).max(1);
+        let per_step = nice_per_step(buckets.len().div_ceil(MAX_STEPS).max(1), bucket_ns);
         let mut steps = Vec::with_capacity(buckets.len().div_ceil(per_step));
         for (i, chunk) in buckets.chunks(per_step).enumerate() {
             let mut folded = chunk[0];

@@ -119,6 +119,7 @@ fn charts_per_service(out: &mut String, variants: &[(String, &RunReport)]) {
                 unit,
                 x_max,
                 max,
+                true,
             ),
             &format!(
                 "Service {service}: the most database connections open (per-sandbox) or borrowed from the pool \
@@ -138,6 +139,7 @@ fn charts_per_service(out: &mut String, variants: &[(String, &RunReport)]) {
                     unit,
                     x_max,
                     max,
+                    true,
                 ),
                 &format!(
                     "Service {service}: the most calls waiting for a proxy connection at once in each {step}, \

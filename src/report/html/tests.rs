@@ -109,12 +109,16 @@ fn input<'a>(variants: Vec<(String, &'a RunReport)>) -> HtmlInput<'a> {
                 label: "memory_mb=128".into(),
                 cost_usd: 0.0012,
                 p99_ms: 900.0,
+                cold_pct: 4.0,
+                setting: Some(("memory_mb".into(), 128.0)),
                 chosen: false,
             },
             SweepPoint {
                 label: "memory_mb=<512>".into(),
                 cost_usd: 0.0015,
                 p99_ms: 300.0,
+                cold_pct: 2.5,
+                setting: Some(("memory_mb".into(), 512.0)),
                 chosen: true,
             },
         ]),
@@ -177,7 +181,8 @@ fn long_timelines_are_folded_to_bounded_steps_keeping_totals_and_peaks() {
         .collect();
     let t = Timeline::from_buckets(&buckets, S);
     assert!(t.steps.len() <= MAX_STEPS, "{}", t.steps.len());
-    assert_eq!(t.step_ns, 11 * S);
+    // 11 s would do; steps are nice widths.
+    assert_eq!(t.step_ns, 15 * S);
     assert_eq!(t.end_ns, 10_001 * S);
     let cold: u64 = t.steps.iter().map(|s| s.2.cold_starts).sum();
     assert_eq!(cold, 5_000, "counts add up");
@@ -222,19 +227,25 @@ fn document_has_every_chart_with_data_and_no_external_resource() {
     let (a, b) = (run("unit", 60), run("unit", 120));
     let html = render(&input(vec![("a".into(), &a), ("b".into(), &b)]));
     let count = |needle: &str| html.matches(needle).count();
+    let throttled = a.total.throttles.total() + b.total.throttles.total() > 0;
     assert_eq!(
         count("<svg "),
-        8,
-        "sweep + overlay + 2 × (percentiles, environments, events)"
+        9 + usize::from(throttled),
+        "sweep, cold against the setting, overlay, 2 × percentiles; overlaid timelines: busy, alive, cold \
+         starts, throttles (if any), p99"
     );
     assert_eq!(count("data-chart=\"sweep\""), 1);
+    assert_eq!(count("data-chart=\"sweep-cold\""), 1);
     assert_eq!(count("data-chart=\"percentiles-overlay\""), 1);
     assert_eq!(count("data-chart=\"percentiles\""), 2);
-    assert_eq!(count("data-chart=\"environments\""), 2);
-    assert_eq!(count("data-chart=\"events\""), 2);
+    assert_eq!(count("data-chart=\"environments\""), 1);
+    assert_eq!(count("data-chart=\"environments-alive\""), 1);
+    assert_eq!(count("data-chart=\"events\""), 1);
+    assert_eq!(count("data-chart=\"p99\""), 1);
+    assert!(html.contains("Pareto frontier"));
     assert!(!html.contains("chart could not be drawn"));
     assert!(
-        count("<polyline") >= 2 + 3 * 2 + 3 * 2 + 2 * 2,
+        count("<polyline") >= 2 + 3 * 2 + 2 + 2 + 2 + 2,
         "every series drawn"
     );
     assert!(
@@ -271,7 +282,17 @@ fn without_a_table_a_summary_is_shown_and_without_a_sweep_no_scatter() {
         !html.contains("percentiles-overlay"),
         "one variant: no overlay"
     );
-    assert_eq!(html.matches("<svg ").count(), 3);
+    assert_eq!(
+        html.matches("<svg ").count(),
+        4,
+        "percentiles, environments, events, p99"
+    );
+    // The summary quotes cost per run, per million requests and per month.
+    assert!(html.contains("<th>cost per 1M requests</th>"), "{html}");
+    assert!(
+        !html.contains("id=\"functions\""),
+        "one function: no per-function sections"
+    );
 }
 
 /// `r` with a queue named `queue` that fills to 40 messages over 10 s and drains, and async events on its
@@ -341,7 +362,7 @@ fn queue_timelines_fold_counts_add_levels_at_the_end_and_peaks_survive() {
         })
         .collect();
     let t = Timeline::from_buckets(&buckets, S);
-    assert_eq!((t.step_ns, t.steps.len()), (3 * S, 834));
+    assert_eq!((t.step_ns, t.steps.len()), (5 * S, 500));
     assert_eq!(t.steps.iter().map(|s| s.2.sent).sum::<u64>(), 2_500);
     assert_eq!(t.steps.iter().map(|s| s.2.deleted).sum::<u64>(), 1_250);
     let first = t.steps[0].2;
@@ -352,7 +373,7 @@ fn queue_timelines_fold_counts_add_levels_at_the_end_and_peaks_survive() {
             first.max_depth,
             first.oldest_age_s
         ),
-        (2, 2, 2, 1.0),
+        (4, 1, 4, 2.0),
         "levels at the end of the step"
     );
     assert_eq!(t.max(|b| b.max_depth as f64), 99_999.0);
@@ -409,8 +430,8 @@ fn only_variants_with_a_queue_get_a_queue_chart() {
     assert!(!alone.contains("id=\"queues\"") && !alone.contains("id=\"async\""));
     assert_eq!(
         alone.matches("<svg ").count(),
-        4,
-        "sweep + percentiles, environments, events"
+        6,
+        "sweep, cold against the setting, percentiles, environments, events, p99"
     );
 }
 
@@ -437,5 +458,72 @@ fn cold_starts_are_taken_apart_in_a_table_of_their_own() {
     assert!(
         !section.contains(">restore<"),
         "no snapshot, no restore row"
+    );
+}
+
+#[test]
+fn axis_labels_have_no_dangling_point_and_count_axes_no_fractions() {
+    assert_eq!(super::charts::axis_number(2.000_000_1), "2");
+    assert_eq!(super::charts::axis_number(2.5), "2.5");
+    assert_eq!(super::charts::axis_number(0.125), "0.125");
+}
+
+#[test]
+fn timelines_fold_into_steps_a_reader_can_name() {
+    // 3 hours of 1-second buckets: 10,800 buckets, at most 1,000 steps → 11 s would do; 15 s is what is used.
+    let buckets = vec![crate::report::TimelineBucket::default(); 10_800];
+    let t = super::series::Timeline::from_buckets(&buckets, 1_000_000_000);
+    assert_eq!(t.step_ns, 15_000_000_000);
+    assert_eq!(super::series::duration_label(t.step_ns), "15 s");
+    let short = super::series::Timeline::from_buckets(&buckets[..300], 1_000_000_000);
+    assert_eq!(short.step_ns, 1_000_000_000);
+}
+
+#[test]
+fn the_pareto_frontier_keeps_the_points_nothing_beats() {
+    use super::charts::{SweepDot, pareto_frontier};
+    let dot = |label, cost_usd, p99_ms| SweepDot {
+        label,
+        cost_usd,
+        p99_ms,
+        chosen: false,
+    };
+    let dots = [
+        dot("a", 1.0, 900.0),
+        dot("b", 2.0, 500.0),
+        dot("c", 2.5, 700.0), // dearer and slower than b
+        dot("d", 4.0, 300.0),
+        dot("e", 5.0, 300.0), // dearer than d, no faster
+    ];
+    let refs: Vec<&SweepDot> = dots.iter().collect();
+    let labels: Vec<&str> = pareto_frontier(&refs).iter().map(|d| d.label).collect();
+    assert_eq!(labels, ["a", "b", "d"]);
+}
+
+#[test]
+fn a_wide_comparison_table_is_split_into_parts_that_keep_the_name_column() {
+    let headers: Vec<String> = std::iter::once("variant".to_string())
+        .chain((1..=14).map(|i| format!("c{i}")))
+        .collect();
+    let row: Vec<String> = std::iter::once("base".to_string())
+        .chain((1..=14).map(|i| i.to_string()))
+        .collect();
+    let r = run("unit", 30);
+    let html = render(&HtmlInput {
+        title: "wide".into(),
+        variants: vec![("base".into(), &r)],
+        table: Some(Table {
+            headers,
+            rows: vec![row],
+        }),
+        sweep: None,
+    });
+    let comparison = &html[html.find("id=\"comparison\"").expect("comparison")..];
+    let comparison = &comparison[..comparison.find("</section>").expect("end")];
+    assert_eq!(comparison.matches("<table>").count(), 2);
+    assert_eq!(comparison.matches("<th>variant</th>").count(), 2);
+    assert!(
+        comparison.contains("<th>c7</th></tr>")
+            && comparison.contains("<th>variant</th><th>c8</th>")
     );
 }
