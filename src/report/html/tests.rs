@@ -527,3 +527,36 @@ fn a_wide_comparison_table_is_split_into_parts_that_keep_the_name_column() {
             && comparison.contains("<th>variant</th><th>c8</th>")
     );
 }
+
+#[test]
+fn several_functions_get_a_collapsible_section_each_with_their_own_figures() {
+    let mut r = run("unit", 30);
+    let mut worker = r.functions[0].clone();
+    worker.name = "worker <2>".into();
+    worker.cost.total = 0.5;
+    r.functions.push(worker);
+    let html = render(&HtmlInput {
+        title: "two".into(),
+        variants: vec![("baseline".into(), &r)],
+        table: None,
+        sweep: None,
+    });
+    let section = &html[html
+        .find("<section id=\"functions\">")
+        .expect("per-function section")..];
+    let section = &section[..section.find("</section>").expect("end")];
+    assert_eq!(section.matches("<details class=\"function\"").count(), 2);
+    assert!(section.contains("data-function=\"api\""));
+    assert!(section.contains("<b>worker &lt;2&gt;</b>"), "names escaped");
+    // Each has its percentiles, outcomes, throttles by Reason (api was throttled) and cost.
+    assert_eq!(section.matches("<th>p99.9 ms</th>").count(), 2);
+    assert_eq!(section.matches("<th>success</th>").count(), 2);
+    assert!(section.contains("<td>ConcurrentInvocationLimitExceeded</td>"));
+    assert_eq!(
+        section.matches("<th>per month at this rate</th>").count(),
+        2
+    );
+    // $0.5 for 30 s of traffic: $43,200 a 30-day month.
+    assert!(section.contains("<td>$43200.00</td>"), "{section}");
+    assert!(!section.contains("<script"), "opens without script");
+}
