@@ -233,8 +233,11 @@ impl RunMetrics {
     }
 
     /// A warmer ping arrived (counted apart from real traffic).
-    pub fn ping_arrival(&mut self, f: FunctionId, _t_ns: u64) {
-        self.functions[f].counts.pings.sent += 1;
+    pub fn ping_arrival(&mut self, f: FunctionId, t_ns: u64) {
+        let fm = &mut self.functions[f];
+        fm.counts.pings.sent += 1;
+        fm.timeline.bucket_mut(t_ns).pings += 1;
+        self.total_timeline.bucket_mut(t_ns).pings += 1;
     }
 
     /// A warmer ping was throttled.

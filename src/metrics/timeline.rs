@@ -244,6 +244,7 @@ mod tests {
                 arrivals: 1,
                 cold_starts: 0,
                 throttles: 1,
+                pings: 0,
                 max_concurrency: 3,
                 alive: 3,
                 idle: 3

@@ -50,7 +50,7 @@
 //!                 "timeline": { "calls": [..], "failed": [..], "connections": [..], "waiting": [..] } } }
 //!                 (only with [[service]]; timeline arrays have the run timeline's buckets)
 //!   "timeline": { "bucket_s", "buckets",
-//!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..],
+//!                 "functions": { "<fn>": { "arrivals": [..], "cold_starts": [..], "throttles": [..], "pings": [..],
 //!                                          "max_concurrency": [..], "alive": [..], "idle": [..] } },
 //!                 "total": { … same arrays … } },
 //!   "legend": { … one-line explanations … } }
@@ -229,8 +229,8 @@ const LEGEND: [(&str, &str); 7] = [
     ),
     (
         "timeline",
-        "per bucket of bucket_s seconds: arrivals, cold starts (by arrival), throttles, max concurrency; \
-         alive and idle environments at the bucket's end",
+        "per bucket of bucket_s seconds: arrivals, cold starts (by arrival), throttles, warmer pings sent, max \
+         concurrency; alive and idle environments at the bucket's end",
     ),
 ];
 
@@ -459,10 +459,11 @@ impl Serialize for Column<'_> {
 impl Serialize for Columns<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let b = self.0;
-        let mut st = s.serialize_struct("Timeline", 6)?;
+        let mut st = s.serialize_struct("Timeline", 7)?;
         st.serialize_field("arrivals", &Column(b, |x| x.arrivals))?;
         st.serialize_field("cold_starts", &Column(b, |x| x.cold_starts))?;
         st.serialize_field("throttles", &Column(b, |x| x.throttles))?;
+        st.serialize_field("pings", &Column(b, |x| x.pings))?;
         st.serialize_field(
             "max_concurrency",
             &Column(b, |x| u64::from(x.max_concurrency)),

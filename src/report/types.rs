@@ -485,6 +485,8 @@ pub struct TimelineBucket {
     pub cold_starts: u64,
     /// Throttles in the bucket.
     pub throttles: u64,
+    /// Warmer pings sent in the bucket (not counted in `arrivals`).
+    pub pings: u64,
     /// Highest concurrency (busy environments) at any moment of the bucket.
     pub max_concurrency: u32,
     /// Environments alive (busy + idle + initializing) at the end of the bucket.
@@ -500,6 +502,7 @@ impl TimelineBucket {
         self.arrivals += later.arrivals;
         self.cold_starts += later.cold_starts;
         self.throttles += later.throttles;
+        self.pings += later.pings;
         self.max_concurrency = self.max_concurrency.max(later.max_concurrency);
         self.alive = later.alive;
         self.idle = later.idle;

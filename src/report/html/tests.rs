@@ -174,6 +174,7 @@ fn long_timelines_are_folded_to_bounded_steps_keeping_totals_and_peaks() {
             arrivals: 3,
             cold_starts: i % 2,
             throttles: u64::from(i == 5_000),
+            pings: 0,
             max_concurrency: if i == 7_777 { 99 } else { 2 },
             alive: (i % 10) as u32,
             idle: 1,
@@ -559,4 +560,25 @@ fn several_functions_get_a_collapsible_section_each_with_their_own_figures() {
     // $0.5 for 30 s of traffic: $43,200 a 30-day month.
     assert!(section.contains("<td>$43200.00</td>"), "{section}");
     assert!(!section.contains("<script"), "opens without script");
+}
+
+#[test]
+fn warmer_pings_are_marked_on_the_timeline() {
+    let mut r = run("unit", 30);
+    for b in r.total.timeline.iter_mut().step_by(5) {
+        b.pings = 1;
+    }
+    let html = render(&HtmlInput {
+        title: "warmed".into(),
+        variants: vec![("warmed".into(), &r)],
+        table: None,
+        sweep: None,
+    });
+    let events = &html[html.find("data-chart=\"events\"").expect("events chart")..];
+    let events = &events[..events.find("</figure>").expect("end")];
+    // The legend entry (the caption says "warmer&#39;s pings").
+    assert!(events.contains("warmer pings"), "{events}");
+    assert!(events.contains("and the warmer&#39;s pings (not traffic)"));
+    let plain = render(&input(vec![("plain".into(), &run("unit", 30))]));
+    assert!(!plain.contains("warmer pings"));
 }

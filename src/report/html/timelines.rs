@@ -72,11 +72,14 @@ fn one_run(out: &mut String, name: &str, t: &Timeline, unit: TimeUnit, x_max: f6
              (busy, idle or initializing) and idle at the end of the {per}."
         ),
     );
+    let pings = t.max(|b| b.pings as f64);
     let events_max = t
         .max(|b| b.cold_starts as f64)
-        .max(t.max(|b| b.throttles as f64));
-    // Throttles first: cold starts (usually fewer) are drawn over them.
-    let events = [
+        .max(t.max(|b| b.throttles as f64))
+        .max(pings);
+    // Throttles first: cold starts (usually fewer) are drawn over them; warmer pings, when there are any, are
+    // marked so their cold starts can be told from traffic's.
+    let mut events = vec![
         curve(
             "throttles",
             charts::PURPLE,
@@ -90,6 +93,14 @@ fn one_run(out: &mut String, name: &str, t: &Timeline, unit: TimeUnit, x_max: f6
             false,
         ),
     ];
+    if pings > 0.0 {
+        events.push(curve(
+            "warmer pings",
+            charts::GREEN,
+            t.series(unit, |b| b.pings as f64),
+            false,
+        ));
+    }
     figure(
         out,
         "events",
@@ -104,7 +115,12 @@ fn one_run(out: &mut String, name: &str, t: &Timeline, unit: TimeUnit, x_max: f6
             true,
         ),
         &format!(
-            "{name}: cold starts (by request arrival) and throttled requests (429) in each {per}."
+            "{name}: cold starts (by request arrival) and throttled requests (429) in each {per}{}.",
+            if pings > 0.0 {
+                ", and the warmer's pings (not traffic)"
+            } else {
+                ""
+            }
         ),
     );
 }
@@ -141,7 +157,7 @@ fn overlaid(
         &str,
         &str,
         fn(&crate::report::TimelineBucket) -> f64,
-    ); 4] = [
+    ); 5] = [
         (
             "environments",
             "Busy execution environments (highest), every variant",
@@ -171,11 +187,21 @@ fn overlaid(
             "the throttled requests (429)",
             |b| b.throttles as f64,
         ),
+        (
+            "pings",
+            "Warmer pings, every variant",
+            "pings",
+            "the warmer's pings sent (not traffic)",
+            |b| b.pings as f64,
+        ),
     ];
     for (kind, title, y, what, value) in charts_ {
         let (curves, max) = each(value);
         if kind == "throttles" && max == 0.0 {
             let _ = writeln!(out, "<p>No variant throttled a request.</p>");
+            continue;
+        }
+        if kind == "pings" && max == 0.0 {
             continue;
         }
         figure(
