@@ -1,7 +1,8 @@
 //! The HTML report of two real virtual-time runs (the same traffic, keep-alive 10 s against 10 min), and of the
 //! event source examples (SQS buffering at two concurrencies, async retries): structure and data checked in
 //! Rust, then the pages opened in headless Chromium to check every chart is laid out with a non-zero size and
-//! drawn lines and text.
+//! drawn lines and text, and no table is wider than the page. Every example scenario's report, as
+//! `lambda-sim run --html` writes it, gets the same layout check.
 //!
 //! Chromium is Debian's `chromium` (`.ci/run` installs it). Without it the browser test fails when `CI=true`
 //! and is skipped with a notice otherwise. `CHROMIUM=/path` picks another binary. Set
@@ -332,9 +333,10 @@ fn headless(browser: &Path, work: &Path, args: &[&str], page: &Path) -> String {
     std::fs::read_to_string(&out_path).expect("chromium output")
 }
 
-#[test]
-fn page_renders_in_headless_chromium() {
-    let Some(browser) = chromium() else {
+/// Chromium, or `None` (outside CI) after saying the check is skipped; under `CI=true` its absence fails.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let browser = chromium();
+    if browser.is_none() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!(
                 "chromium is not installed: `.ci/run` installs Debian's `chromium` (apt-get install -y chromium)"
@@ -343,28 +345,108 @@ fn page_renders_in_headless_chromium() {
         eprintln!(
             "NOTICE: skipping the headless Chromium check: no chromium on PATH (apt-get install chromium)"
         );
+    }
+    browser
+}
+
+/// Every example scenario's report, as `lambda-sim run --html` writes it, lays out in Chromium: every chart with
+/// a size, drawn lines and labels, and no table wider than the page.
+#[test]
+fn every_example_report_renders_in_headless_chromium() {
+    let Some(browser) = chromium_or_skip() else {
+        return;
+    };
+    let mut examples: Vec<PathBuf> = ["scenarios", "scenarios/mitigations", "scenarios/events"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("examples"))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 15, "{examples:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two at a time: the machine's cores.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                while let Some(example) =
+                    examples.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    let html = dir.path().join(example_name(example));
+                    let out = Command::new(env!("CARGO_BIN_EXE_lambda-sim"))
+                        .current_dir(root())
+                        .env(
+                            "LAMBDA_SIM_CACHE_DIR",
+                            root().join("target/lambda-sim-test-cache"),
+                        )
+                        .arg("run")
+                        .arg("-q")
+                        .arg(example)
+                        .arg("--html")
+                        .arg(&html)
+                        .arg("--out")
+                        .arg(dir.path().join("out"))
+                        .output()
+                        .expect("lambda-sim runs");
+                    assert!(
+                        out.status.success(),
+                        "{}: {}",
+                        example.display(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            });
+        }
+    });
+    for example in &examples {
+        let name = example_name(example);
+        let html = std::fs::read_to_string(dir.path().join(&name)).expect("report written");
+        check_in_chromium(
+            &browser,
+            dir.path(),
+            name.trim_end_matches(".html"),
+            &html,
+            None,
+        );
+    }
+}
+
+/// `scenarios/events/sqs-buffering.toml` → `events-sqs-buffering.html`.
+fn example_name(path: &Path) -> String {
+    let rel = path.strip_prefix(root().join("scenarios")).unwrap_or(path);
+    format!(
+        "{}.html",
+        rel.with_extension("").to_string_lossy().replace('/', "-")
+    )
+}
+
+#[test]
+fn page_renders_in_headless_chromium() {
+    let Some(browser) = chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    check_in_chromium(&browser, dir.path(), "report", &page(), &CHARTS);
+    check_in_chromium(&browser, dir.path(), "report", &page(), Some(&CHARTS));
     check_in_chromium(
         &browser,
         dir.path(),
         "events",
         &events::events_page(),
-        &events::EVENT_CHARTS,
+        Some(&events::EVENT_CHARTS),
     );
 }
 
-/// Opens `html` in headless Chromium: every chart of `charts` is laid out with drawn lines and text, and a
-/// screenshot is a PNG with something on it. Keeps `{name}.html` and `{name}.png` in
+/// Opens `html` in headless Chromium: every chart is laid out with text (and, given `charts`, there are
+/// exactly those charts, with at least their drawn lines), no table is wider than the page, and (given `charts`)
+/// a screenshot is a PNG with something on it. Keeps `{name}.html` and `{name}.png` in
 /// `LAMBDA_SIM_HTML_REPORT_OUT` if set.
 fn check_in_chromium(
     browser: &Path,
     dir: &Path,
     name: &str,
     html: &str,
-    charts: &[(&str, usize, usize)],
+    charts: Option<&[(&str, usize, usize)]>,
 ) {
     let report = dir.join(format!("{name}.html"));
     std::fs::write(&report, html).expect("writes");
@@ -375,7 +457,13 @@ fn check_in_chromium(
     )
     .expect("writes");
 
-    let dom = headless(browser, dir, &["--dump-dom"], &checked);
+    // The window of the screenshots: the page is laid out for up to 1,140 px.
+    let dom = headless(
+        browser,
+        dir,
+        &["--dump-dom", "--window-size=1200,1600"],
+        &checked,
+    );
     assert!(
         dom.contains("data-checked=\"yes\""),
         "{name}: the check ran:\n{}",
@@ -386,15 +474,21 @@ fn check_in_chromium(
         "{name}: every table fits the page"
     );
     let figs = figures(&dom);
-    assert_eq!(
-        figs.len(),
-        charts.iter().map(|c| c.1).sum::<usize>(),
-        "{name}: every chart in the DOM"
-    );
+    assert!(!figs.is_empty(), "{name}: charts in the DOM");
+    if let Some(charts) = charts {
+        assert_eq!(
+            figs.len(),
+            charts.iter().map(|c| c.1).sum::<usize>(),
+            "{name}: every chart in the DOM"
+        );
+    }
     for (tag, _) in &figs {
         let kind = attr(tag, "data-chart").expect("kind");
         let rendered = attr(tag, "data-rendered").unwrap_or("none");
-        let min_lines = charts.iter().find(|c| c.0 == kind).expect("known kind").2;
+        let min_lines = match charts {
+            Some(charts) => charts.iter().find(|c| c.0 == kind).expect("known kind").2,
+            None => 0,
+        };
         let nums: Vec<u64> = rendered
             .split(['x', ' ', '='])
             .filter_map(|s| s.parse().ok())
@@ -413,6 +507,9 @@ fn check_in_chromium(
         );
     }
 
+    if charts.is_none() {
+        return;
+    }
     let shot = dir.join(format!("{name}.png"));
     headless(
         browser,

@@ -19,40 +19,82 @@ struct GroupedTable<'a> {
     rows: Vec<Vec<String>>,
 }
 
+/// Most columns of one part of a grouped table: their numbers are short, so more fit than in a plain table.
+const MAX_GROUPED_COLUMNS: usize = 13;
+
 impl GroupedTable<'_> {
+    /// Writes the table; one of more than [`MAX_GROUPED_COLUMNS`] columns goes in parts, whole groups each, every
+    /// part repeating the name columns, so it fits the page.
     fn write(&self, out: &mut String) {
-        out.push_str("<div class=\"table-wrap\"><table class=\"grouped\">\n<thead><tr>");
-        for (group, columns) in self.groups {
-            if columns.is_empty() {
-                let _ = write!(out, "<th rowspan=\"2\">{}</th>", escape(group));
-            } else {
-                let _ = write!(
-                    out,
-                    "<th class=\"group\" colspan=\"{}\">{}</th>",
-                    columns.len(),
-                    escape(group)
-                );
+        let max = MAX_GROUPED_COLUMNS.max(self.names + 1);
+        let width = |g: &(&str, &[&str])| g.1.len().max(1);
+        // Groups after the leading name columns, and where each one's cells start in a row.
+        let (names, data) = self.groups.split_at(self.names.min(self.groups.len()));
+        let mut parts: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
+        let (mut used, mut cell) = (0, self.names);
+        for (i, g) in data.iter().enumerate() {
+            if used > 0 && used + width(g) > max - self.names {
+                parts.push(Vec::new());
+                used = 0;
             }
-        }
-        out.push_str("</tr>\n<tr>");
-        for column in self.groups.iter().flat_map(|(_, c)| c.iter()) {
-            let _ = write!(out, "<th>{}</th>", escape(column));
-        }
-        out.push_str("</tr></thead>\n<tbody>\n");
-        for row in &self.rows {
-            out.push_str("<tr>");
-            for (i, cell) in row.iter().enumerate() {
-                let class = if i < self.names {
-                    " class=\"name\""
-                } else {
-                    ""
-                };
-                let _ = write!(out, "<td{class}>{}</td>", escape(cell));
+            if let Some(p) = parts.last_mut() {
+                p.push((i, cell));
             }
-            out.push_str("</tr>\n");
+            used += width(g);
+            cell += width(g);
         }
-        out.push_str("</tbody>\n</table></div>\n");
+        for part in &parts {
+            let groups: Vec<(&str, &[&str])> = names
+                .iter()
+                .copied()
+                .chain(part.iter().map(|&(i, _)| data[i]))
+                .collect();
+            let rows: Vec<Vec<String>> = self
+                .rows
+                .iter()
+                .map(|row| {
+                    let mut cells: Vec<String> = row.iter().take(self.names).cloned().collect();
+                    for &(i, start) in part {
+                        for c in start..start + width(&data[i]) {
+                            cells.push(row.get(c).cloned().unwrap_or_default());
+                        }
+                    }
+                    cells
+                })
+                .collect();
+            write_grouped(out, &groups, self.names, &rows);
+        }
     }
+}
+
+fn write_grouped(out: &mut String, groups: &[(&str, &[&str])], names: usize, rows: &[Vec<String>]) {
+    out.push_str("<div class=\"table-wrap\"><table class=\"grouped\">\n<thead><tr>");
+    for (group, columns) in groups {
+        if columns.is_empty() {
+            let _ = write!(out, "<th rowspan=\"2\">{}</th>", escape(group));
+        } else {
+            let _ = write!(
+                out,
+                "<th class=\"group\" colspan=\"{}\">{}</th>",
+                columns.len(),
+                escape(group)
+            );
+        }
+    }
+    out.push_str("</tr>\n<tr>");
+    for column in groups.iter().flat_map(|(_, c)| c.iter()) {
+        let _ = write!(out, "<th>{}</th>", escape(column));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let class = if i < names { " class=\"name\"" } else { "" };
+            let _ = write!(out, "<td{class}>{}</td>", escape(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table></div>\n");
 }
 
 fn ms(v: f64) -> String {

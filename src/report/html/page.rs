@@ -16,7 +16,7 @@ h3{font-size:17px;margin:18px 0 6px}
 p.meta{color:#555;margin:2px 0;font-size:14px}
 table{border-collapse:collapse;font-size:14px;margin:8px 0;max-width:100%}
 th,td{border:1px solid #ccc;padding:4px 7px;text-align:right}
-th{white-space:normal}td{white-space:nowrap}
+th,td{white-space:normal}
 th{background:#f2f2f2}th:first-child,td:first-child{text-align:left}
 table.grouped th{white-space:normal}th.group{text-align:center}thead tr+tr th:first-child{text-align:right}
 td.name{text-align:left}
@@ -55,11 +55,7 @@ pub(super) fn render(input: &HtmlInput) -> String {
     match &input.table {
         Some(t) => {
             out.push_str("<section id=\"comparison\">\n<h2>Comparison</h2>\n");
-            // A wide table in parts of a few columns each (every part keeps the first column), so every part
-            // fits the page and nothing hides behind a scroll bar.
-            for part in split_columns(t, MAX_COLUMNS) {
-                table(&mut out, &part);
-            }
+            table(&mut out, t);
         }
         None => {
             out.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n");
@@ -133,7 +129,15 @@ fn split_columns(t: &Table, max: usize) -> Vec<Table> {
         .collect()
 }
 
+/// Writes `t`; a table of more than [`MAX_COLUMNS`] columns goes in parts of a few columns each (every part keeps
+/// the first column), so every part fits the page and nothing hides behind a scroll bar.
 pub(super) fn table(out: &mut String, t: &Table) {
+    for part in split_columns(t, MAX_COLUMNS) {
+        table_part(out, &part);
+    }
+}
+
+fn table_part(out: &mut String, t: &Table) {
     out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
     for h in &t.headers {
         let _ = write!(out, "<th>{}</th>", escape(h));
