@@ -56,6 +56,7 @@ pub(super) fn render(input: &HtmlInput) -> String {
         Some(t) => {
             out.push_str("<section id=\"comparison\">\n<h2>Comparison</h2>\n");
             table(&mut out, t);
+            table(&mut out, &cost_table(&input.variants));
         }
         None => {
             out.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n");
@@ -189,6 +190,30 @@ fn summary_table(variants: &[(String, &RunReport)]) -> Table {
         })
         .collect();
     Table::new(&headers, rows)
+}
+
+/// What each variant costs: per run, per million requests, and per 30-day month at the run's rate.
+fn cost_table(variants: &[(String, &RunReport)]) -> Table {
+    let rows = variants
+        .iter()
+        .map(|(name, r)| {
+            vec![
+                name.clone(),
+                usd(r.total.cost.total),
+                per_million(&r.total).map_or("—".into(), usd),
+                per_month(&r.total, r).map_or("—".into(), usd),
+            ]
+        })
+        .collect();
+    Table::new(
+        &[
+            "variant",
+            "cost of the run",
+            "cost per 1M requests",
+            "cost per month at this rate",
+        ],
+        rows,
+    )
 }
 
 /// One chart in a `<figure>`: the SVG, or the reason it could not be drawn.

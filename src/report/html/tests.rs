@@ -244,6 +244,11 @@ fn document_has_every_chart_with_data_and_no_external_resource() {
     assert_eq!(count("data-chart=\"events\""), 1);
     assert_eq!(count("data-chart=\"p99\""), 1);
     assert!(html.contains("Pareto frontier"));
+    // With a comparison table, costs per run, per million requests and per month per variant too.
+    let comparison = &html[html.find("id=\"comparison\"").expect("comparison")..];
+    assert!(comparison.contains("<th>cost per month at this rate</th>"));
+    let month = super::functions::per_month(&b.total, &b).expect("a month");
+    assert!((month - b.total.cost.total * 30.0 * 86_400.0 / 120.0).abs() < 1e-9);
     assert!(!html.contains("chart could not be drawn"));
     assert!(
         count("<polyline") >= 2 + 3 * 2 + 2 + 2 + 2 + 2,
@@ -524,8 +529,9 @@ fn a_wide_comparison_table_is_split_into_parts_that_keep_the_name_column() {
     });
     let comparison = &html[html.find("id=\"comparison\"").expect("comparison")..];
     let comparison = &comparison[..comparison.find("</section>").expect("end")];
-    assert_eq!(comparison.matches("<table>").count(), 2);
-    assert_eq!(comparison.matches("<th>variant</th>").count(), 2);
+    // Two parts of the comparison, then the cost table.
+    assert_eq!(comparison.matches("<table>").count(), 3);
+    assert_eq!(comparison.matches("<th>variant</th>").count(), 3);
     assert!(
         comparison.contains("<th>c7</th></tr>")
             && comparison.contains("<th>variant</th><th>c8</th>")
