@@ -36,6 +36,7 @@ fn config() -> SandboxConfig {
         clock: ClockMode::Virtual,
         initialization_type: InitializationType::OnDemand,
         services: None,
+        environment: Vec::new(),
     }
 }
 

@@ -176,6 +176,7 @@ pub fn snapshot_config(scenario: &Scenario, f: &FunctionSpec) -> SandboxConfig {
         clock: ClockMode::Virtual,
         initialization_type: InitializationType::SnapStart,
         services: None,
+        environment: f.environment.clone().into_iter().collect(),
     }
 }
 

@@ -74,15 +74,6 @@ fn runs() -> &'static Runs {
 /// here: the smallest cost × p99, a stand-in for the sweep's strategies).
 fn page() -> String {
     let Runs { short, long, sweep } = runs();
-    let row = |name: &str, r: &RunReport| {
-        vec![
-            name.to_string(),
-            format!("{:.2}%", r.total.cold_start_ratio() * 100.0),
-            format!("{:.3}", r.total.latency.all.p99),
-            r.total.throttles.total().to_string(),
-            format!("{:.6}", r.total.cost.total),
-        ]
-    };
     let mut points: Vec<SweepPoint> = std::iter::once((256, short))
         .chain(SWEEP_MB.iter().copied().zip(sweep))
         .map(|(mb, r)| SweepPoint {

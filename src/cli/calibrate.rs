@@ -76,6 +76,7 @@ pub(crate) fn run(args: CalibrateArgs) -> Result<ExitCode, CliError> {
         clock: ClockMode::Real,
         initialization_type: InitializationType::OnDemand,
         services: None,
+        environment: Vec::new(),
     };
     let sandbox_err =
         |e: crate::sandbox::SandboxError| CliError::usage(crate::sandbox::error_chain(&e));

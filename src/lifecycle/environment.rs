@@ -151,6 +151,7 @@ pub fn sandbox_config(
         clock,
         initialization_type: kind,
         services: None,
+        environment: spec.environment.clone().into_iter().collect(),
     }
 }
 

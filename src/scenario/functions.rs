@@ -242,6 +242,7 @@ pub(super) fn function(
             raw.event_invoke_config.as_ref(),
             &what,
         )?,
+        environment: super::environment::environment(src, raw.environment.as_ref(), &what)?,
     })
 }
 

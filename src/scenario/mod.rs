@@ -54,6 +54,7 @@
 //! Durations are humantime strings (`"90s"`, `"1h 30m"`, `"250ms"`) or numbers of seconds. Distributions are tables
 //! `{ distribution = "constant" | "uniform" | "exponential" | "normal" | "lognormal" | "empirical", … }`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use crate::model::spec::{
@@ -213,6 +214,8 @@ pub struct FunctionSpec {
     pub provisioned_autoscaling: Option<TargetTracking>,
     /// How `Event` (asynchronous) invocations are retried and where their records go.
     pub event_invoke_config: EventInvokeConfig,
+    /// The function's environment variables (`environment`), besides those Lambda sets.
+    pub environment: BTreeMap<String, String>,
 }
 
 /// A function's asynchronous invocation configuration (`PutFunctionEventInvokeConfig`).
@@ -393,6 +396,7 @@ fn position(line: usize, column: usize) -> String {
 
 pub mod defaults;
 mod distribution;
+pub mod environment;
 mod error;
 mod events;
 mod functions;
@@ -486,6 +490,7 @@ impl Scenario {
                 provisioned_schedule: Vec::new(),
                 provisioned_autoscaling: None,
                 event_invoke_config: EventInvokeConfig::default(),
+                environment: BTreeMap::new(),
             }],
             traffic: Vec::new(),
             queues: Vec::new(),

@@ -100,6 +100,7 @@ pub(super) struct RawFunction {
     pub provisioned_schedule: Option<Spanned<Vec<Spanned<RawScheduledAction>>>>,
     pub provisioned_autoscaling: Option<Spanned<RawTargetTracking>>,
     pub event_invoke_config: Option<Spanned<RawEventInvokeConfig>>,
+    pub environment: Option<Spanned<std::collections::BTreeMap<String, String>>>,
 }
 
 #[derive(Debug, Deserialize)]

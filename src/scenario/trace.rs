@@ -569,6 +569,7 @@ fn empty_function() -> RawFunction {
         provisioned_schedule: None,
         provisioned_autoscaling: None,
         event_invoke_config: None,
+        environment: None,
     }
 }
 

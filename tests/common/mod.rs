@@ -44,6 +44,7 @@ pub fn config(memory_mb: u64, clock: ClockMode) -> SandboxConfig {
         clock,
         initialization_type: InitializationType::OnDemand,
         services: None,
+        environment: Vec::new(),
     }
 }
 

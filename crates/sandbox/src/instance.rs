@@ -69,6 +69,8 @@ pub struct SandboxConfig {
     /// Where the environment's service calls (ABI v2 `service_call`) go; `None`: every call answers "no such
     /// service". A sandbox with a channel runs its guest as a suspendable (async) call, like one in real time.
     pub services: Option<super::ServiceChannel>,
+    /// The function's own environment variables (Lambda's reserved keys are refused before a config is made).
+    pub environment: Vec<(String, String)>,
 }
 
 /// The limits of one call.
@@ -371,6 +373,9 @@ impl Parts {
             );
         if let Some(handler) = &config.handler {
             wasi.env("_HANDLER", handler);
+        }
+        for (key, value) in &config.environment {
+            wasi.env(key, value);
         }
         let clock = match config.clock {
             ClockMode::Virtual => {
