@@ -257,3 +257,40 @@ fn a_python_handler_pays_its_interpreters_measured_start_up_not_a_runtime_preset
         "{e}"
     );
 }
+
+#[test]
+fn a_functions_environment_variables_reach_its_handler_beside_lambdas_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("env.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[simulation]\nduration = \"1s\"\n\n[[function]]\nname = \"env\"\ncode = {:?}\nhandler = \"environ.lambda_handler\"\n\
+             environment = {{ GREETING = \"hi\", DB_HOST = \"db.internal:5432\" }}\n",
+            root().join(ERRORS).display().to_string()
+        ),
+    )
+    .expect("scenario");
+    let scenario = lambda_sim::scenario::load(&file).expect("loads");
+    let deployment = lambda_sim::deploy::deploy(&scenario, &test_cache()).expect("deploys");
+    let sim = lambda_sim::sim::Sim::new(&scenario, &deployment, None).expect("a run");
+    let record = sim
+        .invoke(
+            0,
+            bytes::Bytes::from_static(
+                br#"{"keys": ["GREETING", "DB_HOST", "AWS_LAMBDA_FUNCTION_NAME", "UNSET"]}"#,
+            ),
+        )
+        .expect("invokes");
+    let body: serde_json::Value =
+        serde_json::from_slice(&record.report.response).expect("a JSON response");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "GREETING": "hi",
+            "DB_HOST": "db.internal:5432",
+            "AWS_LAMBDA_FUNCTION_NAME": "env",
+            "UNSET": null
+        })
+    );
+}

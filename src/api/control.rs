@@ -33,7 +33,7 @@ fn lookup(service: &LiveService, raw: &str) -> Result<(usize, String), ApiError>
 fn configuration(service: &LiveService, f: usize) -> Value {
     let spec = &service.scenario().functions[f];
     let info = service.deployment().codes[f].info();
-    json!({
+    let mut config = json!({
         "FunctionName": spec.name,
         "FunctionArn": function_arn(&spec.name),
         "Runtime": "provided.al2023",
@@ -51,7 +51,11 @@ fn configuration(service: &LiveService, f: usize) -> Value {
         "PackageType": "Zip",
         "Architectures": [match spec.architecture { Architecture::X86_64 => "x86_64", Architecture::Arm64 => "arm64" }],
         "EphemeralStorage": { "Size": 512 },
-    })
+    });
+    if !spec.environment.is_empty() {
+        config["Environment"] = json!({ "Variables": spec.environment });
+    }
+    config
 }
 
 pub async fn get_function(State(service): State<LiveService>, Path(raw): Path<String>) -> Response {

@@ -33,7 +33,9 @@ const MAPPED: &[&str] = &[
 fn reason(property: &str) -> &'static str {
     match property {
         "Layers" => "layers are not loaded: a handler's code must be self-contained",
-        "Environment" => "handlers get no environment variables",
+        "Environment" => {
+            "environment variables are not imported yet: copy them into the function's `environment`"
+        }
         "VpcConfig" => {
             "VPC attachment no longer adds to cold starts (shared Hyperplane ENIs since 2019)"
         }

@@ -469,3 +469,33 @@ fn keep_alive_era_belongs_to_the_lambda_policy() {
         "function \"b\": keep_alive.era applies only to policy \"lambda\" (policy is \"fixed\")",
     );
 }
+
+#[test]
+fn environment_variables_follow_lambdas_rules() {
+    let s = super::ok(&with_function(
+        "environment = { STAGE = \"prod\", DB_HOST = \"db:5432\" }",
+    ));
+    assert_eq!(
+        s.functions[0]
+            .environment
+            .get("DB_HOST")
+            .map(String::as_str),
+        Some("db:5432")
+    );
+    assert_err(
+        &with_function("environment = { \"9LIVES\" = \"x\" }"),
+        "{ \"9LIVES\"",
+        "function \"api\": environment: key \"9LIVES\" is not a letter followed by letters, digits or _ (Lambda's [a-zA-Z]([a-zA-Z0-9_])+)",
+    );
+    assert_err(
+        &with_function("environment = { AWS_REGION = \"eu-west-1\" }"),
+        "{ AWS_REGION",
+        "function \"api\": environment: key \"AWS_REGION\" is reserved: Lambda sets it for every function",
+    );
+    let big = format!("environment = {{ BLOB = \"{}\" }}", "x".repeat(4093));
+    assert_err(
+        &with_function(&big),
+        "{ BLOB",
+        "function \"api\": environment: keys and values come to 4097 bytes; Lambda allows at most 4096",
+    );
+}
