@@ -125,6 +125,15 @@ fn one_run(out: &mut String, name: &str, t: &Timeline, unit: TimeUnit, x_max: f6
     );
 }
 
+/// An overlaid chart: its kind, title, y axis, what a step shows, and the measure.
+type Overlay = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&crate::report::TimelineBucket) -> f64,
+);
+
 /// Several variants: one chart per measure, one line per variant.
 fn overlaid(
     out: &mut String,
@@ -151,13 +160,7 @@ fn overlaid(
         let max = lines.iter().map(|t| t.max(value)).fold(0.0, f64::max);
         (curves, max)
     };
-    let charts_: [(
-        &str,
-        &str,
-        &str,
-        &str,
-        fn(&crate::report::TimelineBucket) -> f64,
-    ); 5] = [
+    let charts_: [Overlay; 5] = [
         (
             "environments",
             "Busy execution environments (highest), every variant",
