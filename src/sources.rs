@@ -201,16 +201,16 @@ impl Sources {
         payload: Bytes,
         admission: AsyncAdmission,
         metrics: &mut RunMetrics,
-    ) -> RequestId {
+    ) -> u64 {
         metrics.event_enqueued(f, now_ns);
         let event = self.async_q.enqueue(now_ns, f, admission);
         self.event_payloads.insert(event, payload);
-        self.event_request_id(event)
+        event
     }
 
     /// The request id of async event `event`: the `Event` caller's `x-amzn-RequestId` and its records'
     /// `requestContext.requestId`.
-    fn event_request_id(&self, event: u64) -> RequestId {
+    pub fn event_request_id(&self, event: u64) -> RequestId {
         RequestId::nth(self.seed ^ 0x6173_796e_635f_6576, event)
     }
 

@@ -6,13 +6,14 @@ use bytes::Bytes;
 
 use super::request::{Keep, RequestOutcome, Routed, route, run};
 use super::{Driver, RunTimer, Task};
-use crate::model::{FunctionId, InvokeMode, RequestId};
+use crate::model::{FunctionId, InvokeMode};
 use crate::sources::{Origin, Work};
 
 /// An `Event` invocation of `f` arrived: it is queued at once (the caller's 202); attempts and retries follow.
-pub fn enqueue_event<D: Driver>(d: &D, f: FunctionId, payload: Bytes) -> RequestId {
+/// Returns the event's number (its request id is [`crate::sources::Sources::event_request_id`]).
+pub fn enqueue_event<D: Driver>(d: &D, f: FunctionId, payload: Bytes) -> u64 {
     let now = d.now();
-    let id = {
+    let event = {
         let mut guard = d.core();
         let core = &mut *guard;
         let rule = core.model.async_admission(f);
@@ -20,7 +21,7 @@ pub fn enqueue_event<D: Driver>(d: &D, f: FunctionId, payload: Bytes) -> Request
             .enqueue(now, f, payload, rule, &mut core.metrics)
     };
     apply_source_work(d, now);
-    id
+    event
 }
 
 /// A message (`body`) was sent to queue `q`.

@@ -233,7 +233,8 @@ impl LiveService {
     /// An `Event` invocation of `f`: queued at once (the caller's 202, with the event's request id); attempts and
     /// retries follow.
     pub fn enqueue_event(&self, f: FunctionId, payload: Bytes) -> RequestId {
-        events::enqueue_event(&self.d, f, payload)
+        let event = events::enqueue_event(&self.d, f, payload);
+        self.d.core().sources.event_request_id(event)
     }
 
     /// A request id for an API response that ran no invocation (a throttle, an error, the control plane).

@@ -134,8 +134,8 @@ fn bytes(n: u64) -> String {
     }
 }
 
-/// A dollar amount with at least 3 significant digits (and at most 12 decimals).
-fn usd(x: f64) -> String {
+/// A dollar amount with at least 3 significant digits (and at most 12 decimals); the HTML report uses it too.
+pub(super) fn usd(x: f64) -> String {
     if x == 0.0 {
         return "$0".to_string();
     }

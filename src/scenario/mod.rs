@@ -396,7 +396,7 @@ fn position(line: usize, column: usize) -> String {
 
 pub mod defaults;
 mod distribution;
-pub mod environment;
+mod environment;
 mod error;
 mod events;
 mod functions;

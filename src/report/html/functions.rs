@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::page::table;
 use super::{Table, escape};
 use crate::model::ThrottleReason;
+pub(super) use crate::report::summary::usd;
 use crate::report::{FunctionReport, Percentiles, RunReport};
 
 /// Above this many functions, a variant's sections cover only the busiest ones (the JSON has every function).
@@ -25,15 +26,6 @@ pub(super) fn per_million(f: &FunctionReport) -> Option<f64> {
 pub(super) fn per_month(f: &FunctionReport, r: &RunReport) -> Option<f64> {
     let s = r.duration_ns as f64 / 1e9;
     (s > 0.0).then(|| f.cost.total * MONTH_S / s)
-}
-
-/// `$1.23` with at least 3 significant digits.
-pub(super) fn usd(x: f64) -> String {
-    if x == 0.0 {
-        return "$0".into();
-    }
-    let digits = (2 - x.abs().log10().floor() as i32).clamp(2, 10) as usize;
-    format!("${x:.digits$}")
 }
 
 /// The sections of every variant with more than one function.
